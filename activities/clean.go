@@ -1,0 +1,53 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/curate"
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/tables"
+)
+
+// Clean validates, normalizes and de-duplicates the raw objects of the date
+// into the curated Parquet tables, and quarantines what it rejects with a
+// reason code. Too many rejects fail the run with a non-retryable
+// DataQualityError, after the quarantine is written.
+func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, error) {
+	resumeAfter := resumePoint[int](ctx)
+	report, err := curate.Run(ctx, a.Lake, in.Date, curate.Options{
+		MaxRejectRate: a.Settings.MaxRejectRate,
+		Market:        a.Settings.Market,
+		ResumeAfter:   resumeAfter,
+		Progress:      func(done int, _ string) { heartbeat(ctx, done) },
+	})
+	q := QualityReport{
+		RowsIn: report.RowsIn, RowsOut: report.RowsOut,
+		Rejected: report.Rejected, QuarantineKeys: report.QuarantineKeys,
+	}
+	var dq *curate.DataQualityError
+	if errors.As(err, &dq) {
+		return CleanResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("clean %s: %v; rejected records are in quarantine/", in.Date, err), ErrDataQuality, err, q)
+	}
+	if err != nil {
+		return CleanResult{}, fmt.Errorf("clean %s: %w", in.Date, err)
+	}
+	keys := map[string][]string{}
+	for _, table := range tables.All {
+		k, err := a.Lake.List(ctx, lake.CuratedPrefix(table, in.Date))
+		if err != nil {
+			return CleanResult{}, fmt.Errorf("list curated %s of %s: %w", table, in.Date, err)
+		}
+		if len(k) > 0 {
+			keys[table] = k
+		}
+	}
+	a.logger(ctx).Info("cleaned", zap.String("date", in.Date), zap.Any("rows_out", q.RowsOut),
+		zap.Int("rejected", q.RejectedTotal()))
+	return CleanResult{Report: q, CuratedKeys: keys}, nil
+}

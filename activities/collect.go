@@ -1,0 +1,63 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/spotify"
+)
+
+// CollectBatch fetches one batch of artists from Spotify in the run's API
+// mode and writes what the API returned to raw/spotify/<entity>/dt=D/
+// batch=N.jsonl.gz. Keys are deterministic in (entity, date, batch), so a
+// retry overwrites its own objects and never duplicates data. It returns
+// counts, never payloads.
+func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (CollectResult, error) {
+	ids, err := a.readArtistBatch(ctx, in.ArtistsKey, in.Batch, in.BatchSize)
+	if err != nil {
+		return CollectResult{}, err
+	}
+	heartbeat(ctx, 0)
+	got, err := a.Spotify.CollectBatch(ctx, spotify.BatchRequest{
+		Mode:      spotify.Mode(in.Mode),
+		ArtistIDs: ids,
+		Market:    a.Settings.Market,
+		Progress:  func(done int) { heartbeat(ctx, done) },
+	})
+	if err != nil {
+		return CollectResult{}, spotifyError(fmt.Sprintf("collect batch %d of %s", in.Batch, in.Date), err)
+	}
+
+	byEntity := map[string][]lake.RawRecord{}
+	for _, r := range got.Records {
+		byEntity[r.Entity] = append(byEntity[r.Entity], lake.RawRecord{
+			DT: in.Date, Batch: in.Batch, FetchedAt: r.FetchedAt,
+			Endpoint: r.Endpoint, Key: r.Key, Data: r.Data,
+		})
+	}
+	res := CollectResult{
+		Batch: in.Batch, Records: map[string]int{}, Calls: got.Calls,
+		Missing: got.Missing, Unavailable: got.Unavailable,
+	}
+	entities := make([]string, 0, len(byEntity))
+	for e := range byEntity {
+		entities = append(entities, e)
+	}
+	sort.Strings(entities)
+	for _, entity := range entities {
+		key := lake.RawKey(entity, in.Date, in.Batch)
+		n, err := lake.WriteRaw(ctx, a.Lake, key, byEntity[entity])
+		if err != nil {
+			return CollectResult{}, fmt.Errorf("write %s: %w", key, err)
+		}
+		res.Records[entity] = len(byEntity[entity])
+		res.Bytes += n
+	}
+	a.logger(ctx).Debug("batch collected", zap.Int("batch", in.Batch), zap.Int("artists", len(ids)),
+		zap.Any("records", res.Records))
+	return res, nil
+}

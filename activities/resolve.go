@@ -1,0 +1,173 @@
+package activities
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/serving"
+	"github.com/metronome-data/metronome/internal/spotify"
+)
+
+// ArtistsListKey is where a run's resolved artist IDs live, one a line.
+func ArtistsListKey(date string) string { return "manifests/dt=" + date + "/artists.txt" }
+
+// Resolve turns the run's artist names into Spotify IDs (search results are
+// cached in the serving store, so later runs do not search again), settles
+// the API mode once for the run, clears the raw partitions of the date so a
+// re-run replaces them whole, and writes the ID list to the lake.
+func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResult, error) {
+	log := a.logger(ctx)
+	wanted := in.Artists
+	if len(wanted) == 0 {
+		tracked, err := a.Serving.Tracked(ctx)
+		if err != nil {
+			return ResolveResult{}, fmt.Errorf("read tracked artists: %w", err)
+		}
+		wanted = tracked
+	}
+	if len(wanted) == 0 {
+		wanted = a.Settings.Seeds
+	}
+	if len(wanted) == 0 {
+		return ResolveResult{}, badInput("no artists to collect: none given, none tracked and no artists.seeds or artists.file configured")
+	}
+
+	mode, err := a.apiMode(ctx)
+	if err != nil {
+		return ResolveResult{}, err
+	}
+
+	res := ResolveResult{Mode: string(mode), BatchSize: a.batchSize()}
+	seen := make(map[string]bool, len(wanted))
+	var ids []string
+	for i, entry := range wanted {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		id, ok, searched, err := a.resolveOne(ctx, mode, entry)
+		if err != nil {
+			return ResolveResult{}, err
+		}
+		if searched {
+			res.Searches++
+		}
+		if !ok {
+			res.Unresolved = append(res.Unresolved, entry)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+		if i%50 == 0 {
+			heartbeat(ctx, i)
+		}
+	}
+	if len(ids) == 0 {
+		return ResolveResult{}, badInput("none of the %d artists could be resolved to a Spotify ID (unresolved: %s)",
+			len(wanted), strings.Join(firstN(res.Unresolved, 5), ", "))
+	}
+
+	// A new run of the date replaces its raw data whole; stale batches of an
+	// earlier, larger run must not be cleaned again.
+	for _, entity := range spotify.Entities {
+		if err := a.Lake.DeletePrefix(ctx, lake.RawPrefix(entity, in.Date)); err != nil {
+			return ResolveResult{}, fmt.Errorf("clear raw %s of %s: %w", entity, in.Date, err)
+		}
+	}
+
+	var buf bytes.Buffer
+	for _, id := range ids {
+		buf.WriteString(id)
+		buf.WriteByte('\n')
+	}
+	res.ArtistsKey = ArtistsListKey(in.Date)
+	if err := a.Lake.Put(ctx, res.ArtistsKey, &buf); err != nil {
+		return ResolveResult{}, fmt.Errorf("write artist list %s: %w", res.ArtistsKey, err)
+	}
+	res.Artists = len(ids)
+	res.Batches = (len(ids) + res.BatchSize - 1) / res.BatchSize
+	log.Info("artists resolved", zap.Int("artists", res.Artists), zap.Int("unresolved", len(res.Unresolved)),
+		zap.String("mode", res.Mode), zap.Int("searches", res.Searches))
+	return res, nil
+}
+
+func (a *Activities) apiMode(ctx context.Context) (spotify.Mode, error) {
+	switch a.Settings.APIMode {
+	case string(spotify.ModeExtended):
+		return spotify.ModeExtended, nil
+	case string(spotify.ModeDevelopment):
+		return spotify.ModeDevelopment, nil
+	}
+	mode, err := a.Spotify.ProbeMode(ctx)
+	if err != nil {
+		return "", spotifyError("probe Spotify API mode", err)
+	}
+	return mode, nil
+}
+
+// resolveOne maps a name or ID to an ID, through the name cache first.
+func (a *Activities) resolveOne(ctx context.Context, mode spotify.Mode, entry string) (id string, ok, searched bool, err error) {
+	if spotify.IsID(entry) {
+		return entry, true, false, nil
+	}
+	norm := serving.NormalizeName(entry)
+	if id, status, found, err := a.Serving.LookupName(ctx, norm); err != nil {
+		return "", false, false, fmt.Errorf("look up name %q: %w", entry, err)
+	} else if found {
+		return id, id != "" && status != "not_found" && status != "ambiguous", false, nil
+	}
+	r, err := a.Spotify.ResolveArtist(ctx, mode, entry)
+	if err != nil {
+		return "", false, true, spotifyError(fmt.Sprintf("search artist %q", entry), err)
+	}
+	if err := a.Serving.PutName(ctx, norm, r.ArtistID, r.Status); err != nil {
+		return "", false, true, fmt.Errorf("cache resolution of %q: %w", entry, err)
+	}
+	ok = r.ArtistID != "" && r.Status != "not_found" && r.Status != "ambiguous"
+	return r.ArtistID, ok, true, nil
+}
+
+func (a *Activities) batchSize() int {
+	if a.Settings.BatchSize <= 0 || a.Settings.BatchSize > 50 {
+		return 50
+	}
+	return a.Settings.BatchSize
+}
+
+// readArtistBatch returns the IDs of one batch of the run's artist list.
+func (a *Activities) readArtistBatch(ctx context.Context, key string, batch, size int) ([]string, error) {
+	rc, err := a.Lake.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read artist list %s: %w", key, err)
+	}
+	defer rc.Close()
+	var ids []string
+	sc := bufio.NewScanner(rc)
+	for i := 0; sc.Scan(); i++ {
+		if i >= batch*size && i < (batch+1)*size {
+			ids = append(ids, sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read artist list %s: %w", key, err)
+	}
+	if len(ids) == 0 {
+		return nil, badInput("batch %d is past the end of artist list %s", batch, key)
+	}
+	return ids, nil
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,165 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/serving"
+	"github.com/metronome-data/metronome/internal/tables"
+)
+
+// latestReleases is how many releases the serving store keeps per artist.
+const latestReleases = 5
+
+// Store upserts the curated tables of the date into the serving store: each
+// artist's snapshot, top tracks (extended mode) or latest releases
+// (development mode), and adds the artists to the tracked set. Upserts are
+// idempotent and an older date never overwrites a newer snapshot, so retries
+// and backfills are safe.
+func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, error) {
+	var res StoreResult
+
+	var artists []serving.ArtistSnapshot
+	err := forEachRow(ctx, a.Lake, tables.Artists, in.Date, func(r tables.Artist) error {
+		artists = append(artists, serving.ArtistSnapshot{
+			ArtistID: r.ArtistID, Name: r.Name, Genres: r.Genres,
+			Popularity: intPtr(r.Popularity), Followers: r.Followers, ImageURL: deref(r.ImageURL),
+		})
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	for start := 0; start < len(artists); start += 500 {
+		end := min(start+500, len(artists))
+		if err := a.Serving.PutArtists(ctx, in.Date, artists[start:end]); err != nil {
+			return res, fmt.Errorf("store artists of %s: %w", in.Date, err)
+		}
+		heartbeat(ctx, end)
+	}
+	res.Artists = len(artists)
+
+	// Top tracks: the ranks first, then only the tracks they name.
+	ranks := map[string][]tables.ArtistTopTrack{}
+	wanted := map[string]bool{}
+	err = forEachRow(ctx, a.Lake, tables.ArtistTopTracks, in.Date, func(r tables.ArtistTopTrack) error {
+		ranks[r.ArtistID] = append(ranks[r.ArtistID], r)
+		wanted[r.TrackID] = true
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	tracks := map[string]tables.Track{}
+	if len(wanted) > 0 {
+		err = forEachRow(ctx, a.Lake, tables.Tracks, in.Date, func(r tables.Track) error {
+			if wanted[r.TrackID] {
+				tracks[r.TrackID] = r
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	for _, artistID := range sortedKeys(ranks) {
+		rows := ranks[artistID]
+		sort.Slice(rows, func(i, j int) bool { return rows[i].Rank < rows[j].Rank })
+		top := make([]serving.TopTrack, 0, len(rows))
+		for _, r := range rows {
+			t := tracks[r.TrackID]
+			top = append(top, serving.TopTrack{
+				TrackID: r.TrackID, Name: t.Name, Album: deref(t.AlbumName),
+				Popularity: intPtr(t.Popularity), DurationMS: int(t.DurationMS),
+			})
+		}
+		if err := a.Serving.PutTopTracks(ctx, in.Date, artistID, top); err != nil {
+			return res, fmt.Errorf("store top tracks of %s: %w", artistID, err)
+		}
+		res.TopTracks += len(top)
+	}
+
+	// Latest releases, the discography view that works in both modes.
+	albums := map[string][]tables.Album{}
+	err = forEachRow(ctx, a.Lake, tables.Albums, in.Date, func(r tables.Album) error {
+		albums[r.ArtistID] = append(albums[r.ArtistID], r)
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	for _, artistID := range sortedKeys(albums) {
+		rows := albums[artistID]
+		sort.Slice(rows, func(i, j int) bool {
+			if rows[i].ReleaseDate != rows[j].ReleaseDate {
+				return rows[i].ReleaseDate > rows[j].ReleaseDate
+			}
+			return rows[i].AlbumID < rows[j].AlbumID
+		})
+		rows = rows[:min(latestReleases, len(rows))]
+		releases := make([]serving.Release, 0, len(rows))
+		for _, r := range rows {
+			releases = append(releases, serving.Release{
+				AlbumID: r.AlbumID, Name: r.Name, AlbumType: r.AlbumType, ReleaseDate: r.ReleaseDate,
+			})
+		}
+		if err := a.Serving.PutReleases(ctx, in.Date, artistID, releases); err != nil {
+			return res, fmt.Errorf("store releases of %s: %w", artistID, err)
+		}
+		res.Releases += len(releases)
+	}
+
+	ids := make([]string, len(artists))
+	for i, s := range artists {
+		ids[i] = s.ArtistID
+	}
+	if err := a.Serving.Track(ctx, ids...); err != nil {
+		return res, fmt.Errorf("track %d artists: %w", len(ids), err)
+	}
+	res.Tracked = len(ids)
+	a.logger(ctx).Info("stored", zap.String("date", in.Date), zap.Int("artists", res.Artists),
+		zap.Int("top_tracks", res.TopTracks), zap.Int("releases", res.Releases))
+	return res, nil
+}
+
+// forEachRow streams every row of a curated table's partition for date.
+func forEachRow[T any](ctx context.Context, store lake.Store, table, date string, fn func(T) error) error {
+	keys, err := store.List(ctx, lake.CuratedPrefix(table, date))
+	if err != nil {
+		return fmt.Errorf("list curated %s of %s: %w", table, date, err)
+	}
+	for _, key := range keys {
+		if err := lake.ReadParquet(ctx, store, key, fn); err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func intPtr(p *int32) *int {
+	if p == nil {
+		return nil
+	}
+	v := int(*p)
+	return &v
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

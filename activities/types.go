@@ -1,0 +1,185 @@
+package activities
+
+// The inputs and results of the activities. Only references (lake keys),
+// counts and small summaries travel through workflow history; payloads stay
+// in the lake (claim-check).
+
+// Error types of non-retryable application errors, named in retry policies
+// and visible in the Web UI.
+const (
+	ErrBadInput       = "BadInput"
+	ErrBadCredentials = "BadCredentials"
+	ErrNotFound       = "NotFound"
+	ErrDataQuality    = "DataQualityError"
+	// ErrRateLimited is retryable; its NextRetryDelay is Spotify's
+	// Retry-After.
+	ErrRateLimited = "RateLimited"
+	// ErrQuotaExceeded is retryable after hours: the run waits durably.
+	ErrQuotaExceeded = "QuotaExceeded"
+)
+
+// ResolveInput names the artists of a run.
+type ResolveInput struct {
+	Date string `json:"date"`
+	// Artists are names or Spotify IDs; empty means the tracked set, or the
+	// configured seeds when nothing is tracked yet.
+	Artists []string `json:"artists,omitempty"`
+}
+
+// ResolveResult points at the resolved artist list in the lake.
+type ResolveResult struct {
+	// ArtistsKey is the lake object holding the resolved Spotify IDs, one
+	// a line, in batch order.
+	ArtistsKey string `json:"artists_key"`
+	Artists    int    `json:"artists"`
+	Batches    int    `json:"batches"`
+	BatchSize  int    `json:"batch_size"`
+	// Mode is the Spotify API mode of this run: "extended" or "development".
+	Mode string `json:"mode"`
+	// Unresolved are the names Spotify did not know or that were ambiguous.
+	Unresolved []string `json:"unresolved,omitempty"`
+	// Searches is the number of search calls made (cache misses).
+	Searches int `json:"searches"`
+}
+
+// CollectInput is one batch of at most 50 artists.
+type CollectInput struct {
+	Date       string `json:"date"`
+	ArtistsKey string `json:"artists_key"`
+	Batch      int    `json:"batch"`
+	BatchSize  int    `json:"batch_size"`
+	Mode       string `json:"mode"`
+}
+
+// CollectResult counts what one batch wrote to raw/.
+type CollectResult struct {
+	Batch int `json:"batch"`
+	// Records by entity (artists, top_tracks, …).
+	Records map[string]int `json:"records"`
+	// Calls by endpoint.
+	Calls       map[string]int `json:"calls"`
+	Missing     []string       `json:"missing,omitempty"`
+	Unavailable []string       `json:"unavailable,omitempty"`
+	Bytes       int64          `json:"bytes"`
+}
+
+// CleanInput names the date whose raw objects are cleaned.
+type CleanInput struct {
+	Date string `json:"date"`
+	Mode string `json:"mode"`
+}
+
+// QualityReport is the data-quality report of the clean stage.
+type QualityReport struct {
+	RowsIn         map[string]int            `json:"rows_in"`
+	RowsOut        map[string]int            `json:"rows_out"`
+	Rejected       map[string]map[string]int `json:"rejected"`
+	QuarantineKeys []string                  `json:"quarantine_keys,omitempty"`
+}
+
+// RejectedTotal is the number of rejected records over every entity.
+func (q QualityReport) RejectedTotal() int {
+	n := 0
+	for _, reasons := range q.Rejected {
+		for _, c := range reasons {
+			n += c
+		}
+	}
+	return n
+}
+
+// CleanResult is the clean stage's report.
+type CleanResult struct {
+	Report QualityReport `json:"report"`
+	// CuratedKeys are the Parquet objects published, by table.
+	CuratedKeys map[string][]string `json:"curated_keys"`
+}
+
+// StoreInput names the date whose curated tables go to the serving store.
+type StoreInput struct {
+	Date string `json:"date"`
+	Mode string `json:"mode"`
+}
+
+// StoreResult counts serving-store items written.
+type StoreResult struct {
+	Artists   int `json:"artists"`
+	TopTracks int `json:"top_tracks"`
+	Releases  int `json:"releases"`
+	Tracked   int `json:"tracked"`
+}
+
+// AggregateInput names the date whose marts are built.
+type AggregateInput struct {
+	Date string `json:"date"`
+}
+
+// AggregateResult counts mart rows.
+type AggregateResult struct {
+	Rows    map[string]int64 `json:"rows"`
+	Keys    []string         `json:"keys"`
+	Similar int              `json:"similar"`
+}
+
+// ManifestInput is everything the run learned, for manifests/dt=D.
+type ManifestInput struct {
+	Date        string           `json:"date"`
+	WorkflowID  string           `json:"workflow_id"`
+	RunID       string           `json:"run_id"`
+	Trigger     string           `json:"trigger"`
+	StartedAt   string           `json:"started_at"`
+	Resolve     ResolveResult    `json:"resolve"`
+	Collect     CollectSummary   `json:"collect"`
+	Clean       CleanResult      `json:"clean"`
+	Store       StoreResult      `json:"store"`
+	Aggregate   AggregateResult  `json:"aggregate"`
+	StageMillis map[string]int64 `json:"stage_millis"`
+}
+
+// CollectSummary adds up the batches of a run.
+type CollectSummary struct {
+	Batches     int            `json:"batches"`
+	Records     map[string]int `json:"records"`
+	Calls       map[string]int `json:"calls"`
+	Missing     []string       `json:"missing,omitempty"`
+	Unavailable []string       `json:"unavailable,omitempty"`
+	Bytes       int64          `json:"bytes"`
+}
+
+// Add folds one batch into the summary.
+func (s *CollectSummary) Add(r CollectResult) {
+	s.Batches++
+	if s.Records == nil {
+		s.Records = map[string]int{}
+	}
+	if s.Calls == nil {
+		s.Calls = map[string]int{}
+	}
+	for k, v := range r.Records {
+		s.Records[k] += v
+	}
+	for k, v := range r.Calls {
+		s.Calls[k] += v
+	}
+	s.Missing = append(s.Missing, r.Missing...)
+	for _, u := range r.Unavailable {
+		if !contains(s.Unavailable, u) {
+			s.Unavailable = append(s.Unavailable, u)
+		}
+	}
+	s.Bytes += r.Bytes
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ManifestResult points at the manifest written.
+type ManifestResult struct {
+	Key string `json:"key"`
+}

@@ -1,0 +1,144 @@
+// Package config loads metronome's one typed Config with viper, from (lowest
+// to highest) defaults, config/metronome.yaml or --config FILE, environment
+// variables and command-line flags, and validates it at start-up.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration of workers and the starter.
+type Config struct {
+	// DataDir is the root of every embedded default (lake, serving store,
+	// Temporal database).
+	DataDir   string          `mapstructure:"data_dir"`
+	Log       LogConfig       `mapstructure:"log"`
+	Temporal  TemporalConfig  `mapstructure:"temporal"`
+	Spotify   SpotifyConfig   `mapstructure:"spotify"`
+	Artists   ArtistsConfig   `mapstructure:"artists"`
+	Pipeline  PipelineConfig  `mapstructure:"pipeline"`
+	Lake      LakeConfig      `mapstructure:"lake"`
+	Serving   ServingConfig   `mapstructure:"serving"`
+	Analytics AnalyticsConfig `mapstructure:"analytics"`
+	Worker    WorkerConfig    `mapstructure:"worker"`
+	Serve     ServeConfig     `mapstructure:"serve"`
+	Slack     SlackConfig     `mapstructure:"slack"`
+	API       APIConfig       `mapstructure:"api"`
+}
+
+// LogConfig selects the zap logger.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // console or json; empty picks per command
+}
+
+// TemporalConfig says where the Temporal frontend is and how to reach it.
+type TemporalConfig struct {
+	Address   string `mapstructure:"address"`
+	Namespace string `mapstructure:"namespace"`
+	UIPort    int    `mapstructure:"ui_port"`
+	TaskQueue string `mapstructure:"task_queue"`
+	// SpotifyTaskQueue carries every activity that calls Spotify, so one
+	// rate cap holds for all workers together.
+	SpotifyTaskQueue string    `mapstructure:"spotify_task_queue"`
+	APIKey           string    `mapstructure:"api_key"`
+	TLS              TLSConfig `mapstructure:"tls"`
+}
+
+// TLSConfig holds the files of a TLS or mTLS connection to Temporal.
+type TLSConfig struct {
+	Enabled    bool   `mapstructure:"enabled"`
+	CertFile   string `mapstructure:"cert_file"`
+	KeyFile    string `mapstructure:"key_file"`
+	CAFile     string `mapstructure:"ca_file"`
+	ServerName string `mapstructure:"server_name"`
+}
+
+// SpotifyConfig configures the Spotify Web API client.
+type SpotifyConfig struct {
+	ClientID          string        `mapstructure:"client_id"`
+	ClientSecret      string        `mapstructure:"client_secret"`
+	BaseURL           string        `mapstructure:"base_url"`
+	TokenURL          string        `mapstructure:"token_url"`
+	Market            string        `mapstructure:"market"`
+	APIMode           string        `mapstructure:"api_mode"`
+	RequestsPerSecond float64       `mapstructure:"requests_per_second"`
+	Timeout           time.Duration `mapstructure:"timeout"`
+	Fake              FakeConfig    `mapstructure:"fake"`
+}
+
+// FakeConfig configures the built-in sample catalog served in-process.
+type FakeConfig struct {
+	// Enabled is nil when unset, so `starter dev` can turn it on by default
+	// when no credentials are configured while `worker` keeps it off.
+	Enabled *bool         `mapstructure:"enabled"`
+	Artists int           `mapstructure:"artists"`
+	Mode    string        `mapstructure:"mode"`
+	Latency time.Duration `mapstructure:"latency"`
+	Seed    int64         `mapstructure:"seed"`
+}
+
+// ArtistsConfig names the artists a run collects.
+type ArtistsConfig struct {
+	Seeds []string `mapstructure:"seeds"`
+	File  string   `mapstructure:"file"`
+}
+
+// PipelineConfig tunes the pipeline workflow.
+type PipelineConfig struct {
+	BatchSize     int     `mapstructure:"batch_size"`
+	Parallelism   int     `mapstructure:"parallelism"`
+	MaxRejectRate float64 `mapstructure:"max_reject_rate"`
+}
+
+// LakeConfig says where the data lake is.
+type LakeConfig struct {
+	URL string `mapstructure:"url"`
+}
+
+// ServingConfig says where the serving store is.
+type ServingConfig struct {
+	URL string `mapstructure:"url"`
+}
+
+// AnalyticsConfig selects the aggregation engine.
+type AnalyticsConfig struct {
+	Engine string `mapstructure:"engine"`
+}
+
+// WorkerConfig configures worker processes.
+type WorkerConfig struct {
+	MetricsAddr string `mapstructure:"metrics_addr"`
+	// MaxConcurrentActivities bounds the activities one worker runs at once.
+	MaxConcurrentActivities int `mapstructure:"max_concurrent_activities"`
+}
+
+// ServeConfig configures `starter serve`.
+type ServeConfig struct {
+	Addr string `mapstructure:"addr"`
+}
+
+// SlackConfig holds the Slack app's secrets.
+type SlackConfig struct {
+	SigningSecret string `mapstructure:"signing_secret"`
+	BotToken      string `mapstructure:"bot_token"`
+}
+
+// APIConfig holds the bearer token of the JSON API.
+type APIConfig struct {
+	Token string `mapstructure:"token"`
+}
+
+// FakeEnabled reports whether the sample catalog is served in-process. When
+// the key is unset it follows def: `starter dev` passes "no credentials set".
+func (c *Config) FakeEnabled(def bool) bool {
+	if c.Spotify.Fake.Enabled == nil {
+		return def
+	}
+	return *c.Spotify.Fake.Enabled
+}
+
+// HasSpotifyCredentials reports whether both client ID and secret are set.
+func (c *Config) HasSpotifyCredentials() bool {
+	return c.Spotify.ClientID != "" && c.Spotify.ClientSecret != ""
+}

@@ -1,0 +1,205 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// DefaultFile is read when present and no --config is given.
+const DefaultFile = "config/metronome.yaml"
+
+// key is one configuration key: its default and the environment variables
+// that set it, highest precedence first.
+type key struct {
+	name string
+	def  any
+	env  []string
+}
+
+// keys lists every configuration key. Defaults that derive from data_dir
+// (lake.url, serving.url) are empty here and filled in by resolve.
+var keys = []key{
+	{"data_dir", "data", []string{"METRONOME_DATA_DIR"}},
+	{"log.level", "info", []string{"METRONOME_LOG_LEVEL"}},
+	{"log.format", "", []string{"METRONOME_LOG_FORMAT"}},
+	{"temporal.address", "127.0.0.1:7233", []string{"TEMPORAL_ADDRESS", "METRONOME_TEMPORAL_ADDRESS"}},
+	{"temporal.namespace", "default", []string{"TEMPORAL_NAMESPACE", "METRONOME_TEMPORAL_NAMESPACE"}},
+	{"temporal.ui_port", 8233, []string{"METRONOME_TEMPORAL_UI_PORT"}},
+	{"temporal.task_queue", "metronome", []string{"METRONOME_TEMPORAL_TASK_QUEUE"}},
+	{"temporal.spotify_task_queue", "metronome-spotify", []string{"METRONOME_TEMPORAL_SPOTIFY_TASK_QUEUE"}},
+	{"temporal.api_key", "", []string{"TEMPORAL_API_KEY", "METRONOME_TEMPORAL_API_KEY"}},
+	{"temporal.tls.enabled", false, []string{"METRONOME_TEMPORAL_TLS_ENABLED"}},
+	{"temporal.tls.cert_file", "", []string{"TEMPORAL_TLS_CERT", "METRONOME_TEMPORAL_TLS_CERT_FILE"}},
+	{"temporal.tls.key_file", "", []string{"TEMPORAL_TLS_KEY", "METRONOME_TEMPORAL_TLS_KEY_FILE"}},
+	{"temporal.tls.ca_file", "", []string{"TEMPORAL_TLS_CA", "METRONOME_TEMPORAL_TLS_CA_FILE"}},
+	{"temporal.tls.server_name", "", []string{"TEMPORAL_TLS_SERVER_NAME", "METRONOME_TEMPORAL_TLS_SERVER_NAME"}},
+	{"spotify.client_id", "", []string{"SPOTIFY_ID", "METRONOME_SPOTIFY_CLIENT_ID"}},
+	{"spotify.client_secret", "", []string{"SPOTIFY_SECRET", "METRONOME_SPOTIFY_CLIENT_SECRET"}},
+	{"spotify.base_url", "https://api.spotify.com/v1/", []string{"METRONOME_SPOTIFY_BASE_URL"}},
+	{"spotify.token_url", "https://accounts.spotify.com/api/token", []string{"METRONOME_SPOTIFY_TOKEN_URL"}},
+	{"spotify.market", "US", []string{"METRONOME_SPOTIFY_MARKET"}},
+	{"spotify.api_mode", "auto", []string{"METRONOME_SPOTIFY_API_MODE"}},
+	// Spotify does not publish its limit; about 3 requests/s over the
+	// rolling 30 s window stays clear of 429s for a single app.
+	{"spotify.requests_per_second", 3.0, []string{"METRONOME_SPOTIFY_REQUESTS_PER_SECOND"}},
+	{"spotify.timeout", "10s", []string{"METRONOME_SPOTIFY_TIMEOUT"}},
+	{"spotify.fake.enabled", nil, []string{"METRONOME_SPOTIFY_FAKE"}},
+	{"spotify.fake.artists", 200, []string{"METRONOME_SPOTIFY_FAKE_ARTISTS"}},
+	{"spotify.fake.mode", "extended", []string{"METRONOME_SPOTIFY_FAKE_MODE"}},
+	{"spotify.fake.latency", "0s", []string{"METRONOME_SPOTIFY_FAKE_LATENCY"}},
+	{"spotify.fake.seed", 1, []string{"METRONOME_SPOTIFY_FAKE_SEED"}},
+	{"artists.seeds", []string{}, []string{"METRONOME_ARTISTS_SEEDS"}},
+	{"artists.file", "", []string{"METRONOME_ARTISTS_FILE"}},
+	{"pipeline.batch_size", 50, []string{"METRONOME_PIPELINE_BATCH_SIZE"}},
+	{"pipeline.parallelism", 4, []string{"METRONOME_PIPELINE_PARALLELISM"}},
+	{"pipeline.max_reject_rate", 0.2, []string{"METRONOME_PIPELINE_MAX_REJECT_RATE"}},
+	{"lake.url", "", []string{"METRONOME_LAKE_URL"}},
+	{"serving.url", "", []string{"METRONOME_SERVING_URL"}},
+	{"analytics.engine", "duckdb", []string{"METRONOME_ANALYTICS_ENGINE"}},
+	{"worker.metrics_addr", "127.0.0.1:9090", []string{"METRONOME_WORKER_METRICS_ADDR"}},
+	{"worker.max_concurrent_activities", 8, []string{"METRONOME_WORKER_MAX_CONCURRENT_ACTIVITIES"}},
+	{"serve.addr", "127.0.0.1:8088", []string{"METRONOME_SERVE_ADDR"}},
+	{"slack.signing_secret", "", []string{"SLACK_SIGNING_SECRET"}},
+	{"slack.bot_token", "", []string{"SLACK_BOT_TOKEN"}},
+	{"api.token", "", []string{"METRONOME_API_TOKEN"}},
+}
+
+// EnvNames maps every environment variable metronome reads to its key.
+func EnvNames() map[string]string {
+	out := make(map[string]string)
+	for _, k := range keys {
+		for _, e := range k.env {
+			out[e] = k.name
+		}
+	}
+	return out
+}
+
+// Keys returns every configuration key name, sorted.
+func Keys() []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Loader collects the sources of a Config before it is loaded.
+type Loader struct {
+	v    *viper.Viper
+	file string
+}
+
+// NewLoader returns a Loader with defaults and environment bindings in place.
+func NewLoader() *Loader {
+	v := viper.New()
+	for _, k := range keys {
+		if k.def != nil {
+			v.SetDefault(k.name, k.def)
+		}
+		args := append([]string{k.name}, k.env...)
+		// BindEnv only errors without arguments; args always has the key.
+		_ = v.BindEnv(args...)
+	}
+	return &Loader{v: v}
+}
+
+// SetFile makes the loader read file instead of DefaultFile; the file must
+// exist.
+func (l *Loader) SetFile(file string) { l.file = file }
+
+// BindFlag makes a command-line flag, when it was set, override key.
+func (l *Loader) BindFlag(key string, flag *pflag.Flag) error {
+	if flag == nil {
+		return fmt.Errorf("bind flag for %q: no such flag", key)
+	}
+	return l.v.BindPFlag(key, flag)
+}
+
+// Set overrides key with value at the highest precedence; commands use it
+// for values they compute (such as a free port).
+func (l *Loader) Set(key string, value any) { l.v.Set(key, value) }
+
+// Load reads the configuration file, merges every source and validates the
+// result. A *ValidationError reports the first bad key.
+func (l *Loader) Load() (*Config, error) {
+	file, explicit := l.file, l.file != ""
+	if !explicit {
+		file = DefaultFile
+	}
+	if _, err := os.Stat(file); err == nil {
+		l.v.SetConfigFile(file)
+		if err := l.v.ReadInConfig(); err != nil {
+			return nil, &ValidationError{Key: "--config", Value: file, Allowed: "a readable YAML file", Err: err}
+		}
+	} else if explicit {
+		return nil, &ValidationError{Key: "--config", Value: file, Allowed: "an existing YAML file", Err: err}
+	}
+
+	var cfg Config
+	if err := l.v.Unmarshal(&cfg); err != nil {
+		return nil, decodeError(err)
+	}
+	if err := cfg.resolve(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// Load is a shortcut for NewLoader().Load() with an optional file.
+func Load(file string) (*Config, error) {
+	l := NewLoader()
+	l.SetFile(file)
+	return l.Load()
+}
+
+// resolve fills the defaults that derive from other keys.
+func (c *Config) resolve() error {
+	if c.Lake.URL == "" {
+		c.Lake.URL = "file://" + filepath.ToSlash(filepath.Join(c.DataDir, "lake"))
+	}
+	if c.Serving.URL == "" {
+		c.Serving.URL = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "serving.db"))
+	}
+	// Environment lists arrive as one comma-separated string.
+	if len(c.Artists.Seeds) == 1 && strings.Contains(c.Artists.Seeds[0], ",") {
+		c.Artists.Seeds = splitList(c.Artists.Seeds[0])
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// decodeError turns mapstructure's decoding error, which reads like
+// `'spotify.timeout' time: invalid duration "abc"`, into a ValidationError
+// naming the key.
+func decodeError(err error) error {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if !strings.HasPrefix(line, "'") {
+			continue
+		}
+		if end := strings.Index(line[1:], "'"); end >= 0 {
+			return &ValidationError{Key: line[1 : 1+end], Value: strings.TrimSpace(line[2+end:]), Allowed: "a value of the key's type (duration like 30s, number, true/false)"}
+		}
+	}
+	return fmt.Errorf("decode configuration: %w", err)
+}

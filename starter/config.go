@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/logging"
+)
+
+// loadConfig loads the config of a command: defaults < file < environment <
+// the command's flags named in flagKeys (config key → flag name), when set.
+func loadConfig(cmd *cobra.Command, g *globalFlags, flagKeys map[string]string) (*config.Config, error) {
+	if g.output != "text" && g.output != "json" {
+		return nil, usagef("--output %q: want text or json", g.output)
+	}
+	l := config.NewLoader()
+	l.SetFile(g.configFile)
+	for key, name := range flagKeys {
+		if err := l.BindFlag(key, cmd.Flags().Lookup(name)); err != nil {
+			return nil, err
+		}
+	}
+	return l.Load()
+}
+
+// newLogger builds the command's logger; console unless log.format says
+// otherwise.
+func newLogger(cfg *config.Config) (*zap.Logger, error) {
+	format := logging.Console
+	if cfg.Log.Format != "" {
+		format = logging.Format(cfg.Log.Format)
+	}
+	logger, err := logging.New(cfg.Log.Level, format)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return logger, nil
+}
+
+func webUIRunURL(uiBase, namespace, workflowID, runID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", uiBase, namespace, workflowID, runID)
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/worker/app"
+)
+
+// devRequestsPerSecond is the Spotify request cap of `starter dev` against
+// the in-process sample catalog, which has no rate limit of its own unless
+// one is configured.
+const devRequestsPerSecond = 1000
+
+func newDevCommand(g *globalFlags) *cobra.Command {
+	var (
+		exitAfter bool
+		noWorker  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the embedded stack: Temporal server, Web UI, a worker and the pipeline",
+		Long: `dev starts a real Temporal server persisted in DATA/temporal.db, its Web UI,
+a worker and, when no Spotify credentials are set, the built-in sample
+catalog; then it runs the pipeline for today over the sample artists and
+prints where to look. It keeps the server and UI up until Ctrl-C.`,
+		Example: `  starter dev
+  starter dev --exit
+  starter dev --no-worker --port 7233 --ui-port 8233`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, err := loadConfig(cmd, g, map[string]string{"data_dir": "data", "temporal.ui_port": "ui-port", "spotify.requests_per_second": "requests-per-second"})
+			if err != nil {
+				return err
+			}
+			port, err := devPort(cmd, cfg.Temporal.Address)
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg)
+			if err != nil {
+				return err
+			}
+			defer logger.Sync()
+			out := cmd.OutOrStdout()
+
+			dbFile := filepath.Join(cfg.DataDir, "temporal.db")
+			t0 := time.Now()
+			srv, err := devserver.Start(ctx, devserver.Options{
+				DatabaseFile: dbFile, Port: port, UI: true, UIPort: cfg.Temporal.UIPort,
+				Namespace: cfg.Temporal.Namespace, Logger: logger,
+			})
+			if err != nil {
+				return fmt.Errorf("start the embedded Temporal server (data in %s): %w; is another `starter dev` using port %d or %d?",
+					dbFile, err, port, cfg.Temporal.UIPort)
+			}
+			defer srv.Stop()
+			cfg.Temporal.Address = srv.FrontendAddress()
+			fmt.Fprintf(out, "Temporal server  %s  (data %s, up in %s)\nTemporal Web UI  %s\n",
+				srv.FrontendAddress(), dbFile, time.Since(t0).Round(time.Millisecond), srv.UIURL())
+
+			if noWorker {
+				fmt.Fprintln(out, "no worker started (--no-worker); start workers with `go run ./worker`. Ctrl-C stops the server.")
+				<-ctx.Done()
+				return nil
+			}
+
+			if cfg.FakeEnabled(!cfg.HasSpotifyCredentials()) {
+				stop, err := app.StartFake(ctx, cfg)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				if !cmd.Flags().Changed("requests-per-second") && os.Getenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND") == "" {
+					cfg.Spotify.RequestsPerSecond = devRequestsPerSecond
+				}
+				fmt.Fprintf(out, "Spotify          built-in sample catalog, %d artists, %s mode (%s)\n",
+					cfg.Spotify.Fake.Artists, cfg.Spotify.Fake.Mode, strings.TrimSuffix(cfg.Spotify.BaseURL, "/v1/"))
+			} else {
+				fmt.Fprintf(out, "Spotify          %s\n", cfg.Spotify.BaseURL)
+			}
+
+			workerErr := make(chan error, 1)
+			go func() { workerErr <- app.Serve(ctx, cfg, logger.Named("worker")) }()
+
+			c, err := app.Dial(ctx, cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			in, err := pipelineInput(cfg, "", nil, "")
+			if err != nil {
+				return err
+			}
+			run, _, err := startPipeline(ctx, c, cfg, in)
+			if err != nil {
+				return err
+			}
+			links := runLinks{
+				ui:      webUIRunURL(srv.UIURL(), cfg.Temporal.Namespace, run.GetID(), run.GetRunID()),
+				lake:    strings.TrimPrefix(cfg.Lake.URL, "file://"),
+				serving: strings.TrimPrefix(cfg.Serving.URL, "sqlite://"),
+			}
+			fmt.Fprintf(out, "\nrunning %s\n", run.GetID())
+			resc := make(chan error, 1)
+			go func() {
+				res, err := watchRun(ctx, c, run, progressOut(g, out))
+				if err == nil {
+					err = printResult(out, g.output, res, links)
+				}
+				resc <- err
+			}()
+			var runErr error
+			select {
+			case runErr = <-resc:
+			case err := <-workerErr:
+				return fmt.Errorf("worker stopped: %w", err)
+			}
+			if exitAfter {
+				return runErr
+			}
+			if runErr != nil {
+				fmt.Fprintln(out, "starter:", runErr)
+			}
+			fmt.Fprintln(out, "\nserver, UI and worker keep running; Ctrl-C stops them.")
+			select {
+			case <-ctx.Done():
+			case err := <-workerErr:
+				if err != nil {
+					logger.Error("worker stopped", zap.Error(err))
+				}
+			}
+			return runErr
+		},
+	}
+	cmd.Flags().String("data", "data", "directory of every embedded default (Temporal database, lake, serving store)")
+	cmd.Flags().Int("port", 0, "Temporal frontend port (default: the port of temporal.address, 7233)")
+	cmd.Flags().Int("ui-port", 8233, "Temporal Web UI port")
+	cmd.Flags().Float64("requests-per-second", 0, "Spotify request cap (default: unlimited against the sample catalog)")
+	cmd.Flags().BoolVar(&exitAfter, "exit", false, "stop after the run, with exit code 1 if it failed")
+	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "serve only the Temporal server and UI, for workers started separately")
+	return cmd
+}
+
+// devPort is --port, else the port of temporal.address.
+func devPort(cmd *cobra.Command, address string) (int, error) {
+	if p, _ := cmd.Flags().GetInt("port"); p != 0 {
+		if p < 1 || p > 65535 {
+			return 0, usagef("--port %d: want a TCP port from 1 to 65535", p)
+		}
+		return p, nil
+	}
+	_, ps, err := net.SplitHostPort(address)
+	if err != nil {
+		return 0, usagef("temporal.address %q: want HOST:PORT", address)
+	}
+	return strconv.Atoi(ps)
+}

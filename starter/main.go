@@ -1,0 +1,89 @@
+// Command starter is metronome's command line: it runs the embedded stack
+// (`dev`), starts and watches pipeline runs, and serves the fake Spotify API.
+// Exit codes: 0 ok, 1 the run or operation failed, 2 bad usage or config.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metronome-data/metronome/config"
+)
+
+func main() {
+	os.Exit(execute(os.Args[1:]))
+}
+
+// usageError marks errors of bad usage or config: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func execute(args []string) int {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	root := newRootCommand()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "starter:", err)
+	var cfgErr *config.ValidationError
+	var uErr usageError
+	if errors.As(err, &cfgErr) || errors.As(err, &uErr) || isCobraUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+// globalFlags are the flags every command has.
+type globalFlags struct {
+	configFile string
+	output     string
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "Run and operate metronome's Spotify pipelines on Temporal",
+		Long: `starter runs metronome's durable Spotify data pipeline on Temporal.
+
+Start everything on one machine with "starter dev"; from another terminal,
+"starter run" starts or attaches to the run of a date.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.configFile, "config", "", "config file (default config/metronome.yaml when present)")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newDevCommand(g),
+		newRunCommand(g),
+		newFakeSpotifyCommand(),
+	)
+	return root
+}
+
+// isCobraUsage reports cobra's own argument errors (unknown command, wrong
+// number of arguments), which it returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument"} {
+		if len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
+			return true
+		}
+	}
+	return false
+}

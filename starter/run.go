@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/worker/app"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+func newRunCommand(g *globalFlags) *cobra.Command {
+	var (
+		date        string
+		artists     []string
+		artistsFile string
+		wait        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Start the pipeline run of a date, or attach to it if it is running",
+		Long: `run starts PipelineWorkflow with ID pipeline-DATE. Re-running a finished date
+is allowed and replaces that date's data; when the date is running, run
+attaches to it instead of starting a second one.`,
+		Example: `  starter run --wait
+  starter run --date 2026-11-01 --artists "Daft Punk,4tZwfgrHOc3mvqYlEYSvVi" --wait`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, g, nil)
+			if err != nil {
+				return err
+			}
+			in, err := pipelineInput(cfg, date, artists, artistsFile)
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg)
+			if err != nil {
+				return err
+			}
+			c, err := app.Dial(cmd.Context(), cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			run, attached, err := startPipeline(cmd.Context(), c, cfg, in)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			links := runLinks{ui: webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())}
+			verb := "started"
+			if attached {
+				verb = "attached to running"
+			}
+			if g.output == "text" {
+				fmt.Fprintf(out, "%s %s (run %s)\n  %s\n", verb, run.GetID(), run.GetRunID(), links.ui)
+			}
+			if !wait {
+				if g.output == "json" {
+					return writeJSON(out, map[string]any{"workflow_id": run.GetID(), "run_id": run.GetRunID(), "attached": attached, "ui": links.ui})
+				}
+				return nil
+			}
+			res, err := watchRun(cmd.Context(), c, run, progressOut(g, out))
+			if err != nil {
+				return err
+			}
+			return printResult(out, g.output, res, links)
+		},
+	}
+	cmd.Flags().StringVar(&date, "date", "", "logical date YYYY-MM-DD (default today, UTC)")
+	cmd.Flags().StringSliceVar(&artists, "artists", nil, "artist names or Spotify IDs, comma-separated (default: the tracked set)")
+	cmd.Flags().StringVar(&artistsFile, "artists-file", "", "file of artist names or Spotify IDs, one a line")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run, showing each stage, and exit 1 if it fails")
+	return cmd
+}
+
+// pipelineInput validates the run flags into the workflow's input.
+func pipelineInput(cfg *config.Config, date string, artists []string, artistsFile string) (workflows.PipelineInput, error) {
+	in := workflows.PipelineInput{Trigger: "manual", Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue}
+	if date == "" {
+		date = time.Now().UTC().Format(workflows.DateLayout)
+	}
+	d, err := time.Parse(workflows.DateLayout, date)
+	if err != nil {
+		return in, usagef("--date %q is not a date: want YYYY-MM-DD, such as 2026-11-01", date)
+	}
+	if d.After(time.Now().UTC()) {
+		return in, usagef("--date %s is in the future: a run collects what Spotify says today or earlier", date)
+	}
+	in.Date = date
+	if len(artists) > 0 && artistsFile != "" {
+		return in, usagef("--artists and --artists-file exclude each other: give one")
+	}
+	for _, a := range artists {
+		if a = strings.TrimSpace(a); a != "" {
+			in.Artists = append(in.Artists, a)
+		}
+	}
+	if len(artists) > 0 && len(in.Artists) == 0 {
+		return in, usagef("--artists %q names no artist", strings.Join(artists, ","))
+	}
+	if artistsFile != "" {
+		lines, err := app.ReadArtistsFile(artistsFile)
+		if err != nil {
+			return in, usagef("--artists-file: %v", err)
+		}
+		in.Artists = lines
+	}
+	return in, nil
+}
+
+// startPipeline starts pipeline-D, or attaches to it when it is running.
+// Workflow ID policies make a duplicate run impossible: a running ID is
+// reused, a closed one may run again.
+func startPipeline(ctx context.Context, c client.Client, cfg *config.Config, in workflows.PipelineInput) (client.WorkflowRun, bool, error) {
+	id := workflows.PipelineWorkflowID(in.Date)
+	attached := false
+	if desc, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
+		desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		attached = true
+	}
+	day, _ := time.Parse(workflows.DateLayout, in.Date)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                cfg.Temporal.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.PipelineDateKey.ValueSet(day)),
+	}, workflows.PipelineWorkflow, in)
+	if err != nil {
+		return nil, false, fmt.Errorf("start %s on task queue %s: %w", id, cfg.Temporal.TaskQueue, err)
+	}
+	return run, attached, nil
+}
+
+// watchRun prints each stage as it completes, using the progress query,
+// and returns the run's result.
+func watchRun(ctx context.Context, c client.Client, run client.WorkflowRun, out io.Writer) (workflows.PipelineResult, error) {
+	var res workflows.PipelineResult
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, &res) }()
+
+	printed := 0
+	started := time.Now()
+	show := func() {
+		v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.ProgressQuery)
+		if err != nil {
+			return
+		}
+		var p workflows.Progress
+		if v.Get(&p) != nil {
+			return
+		}
+		for ; printed < len(p.StagesDone); printed++ {
+			fmt.Fprintf(out, "  ✓ %-9s %s  (%s)\n", p.StagesDone[printed], stageDetail(p.StagesDone[printed], p),
+				time.Since(started).Round(10*time.Millisecond))
+		}
+	}
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				show()
+				return res, fmt.Errorf("run %s failed: %w", run.GetID(), err)
+			}
+			for ; printed < len(workflows.Stages); printed++ {
+				fmt.Fprintf(out, "  ✓ %s\n", workflows.Stages[printed])
+			}
+			return res, nil
+		case <-tick.C:
+			show()
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+}
+
+func stageDetail(stage string, p workflows.Progress) string {
+	switch stage {
+	case workflows.StageResolve:
+		return fmt.Sprintf("%d artists, %d batches", p.Artists, p.BatchesTotal)
+	case workflows.StageCollect:
+		return fmt.Sprintf("%d/%d batches, records %s", p.BatchesDone, p.BatchesTotal, formatCounts(p.Records))
+	case workflows.StageClean:
+		return fmt.Sprintf("%d rejected", p.Rejected)
+	}
+	return ""
+}
+
+type runLinks struct {
+	ui      string
+	lake    string
+	serving string
+}
+
+// printResult prints the summary of a finished run.
+func printResult(out io.Writer, format string, res workflows.PipelineResult, links runLinks) error {
+	if format == "json" {
+		return writeJSON(out, map[string]any{"result": res, "ui": links.ui, "lake": links.lake, "serving": links.serving})
+	}
+	fmt.Fprintf(out, "\nrun of %s finished (%s API mode)\n", res.Date, res.Mode)
+	fmt.Fprintf(out, "  artists      %d (%d unresolved)\n", res.Artists, len(res.Unresolved))
+	fmt.Fprintf(out, "  tracks       %d\n", res.Quality.RowsOut["tracks"])
+	fmt.Fprintf(out, "  rows         %s\n", formatCounts(res.Quality.RowsOut))
+	fmt.Fprintf(out, "  rejected     %d\n", res.Quality.RejectedTotal())
+	fmt.Fprintf(out, "  marts        %s\n", formatCounts64(res.Aggregate.Rows))
+	fmt.Fprintf(out, "  spotify      %s\n", formatCounts(res.Collect.Calls))
+	if len(res.Collect.Unavailable) > 0 {
+		fmt.Fprintf(out, "  unavailable  %s (not offered in this API mode)\n", strings.Join(res.Collect.Unavailable, ", "))
+	}
+	fmt.Fprintf(out, "  manifest     %s\n", res.ManifestKey)
+	fmt.Fprintf(out, "\nwhere to look:\n  Web UI    %s\n", links.ui)
+	if links.lake != "" {
+		fmt.Fprintf(out, "  lake      %s\n", links.lake)
+	}
+	if links.serving != "" {
+		fmt.Fprintf(out, "  serving   %s\n", links.serving)
+	}
+	return nil
+}
+
+func formatCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func formatCounts64(m map[string]int64) string {
+	c := make(map[string]int, len(m))
+	for k, v := range m {
+		c[k] = int(v)
+	}
+	return formatCounts(c)
+}
+
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func progressOut(g *globalFlags, out io.Writer) io.Writer {
+	if g.output == "json" {
+		return io.Discard
+	}
+	return out
+}
+
+// uiBase is the Web UI's address: the frontend's host on temporal.ui_port.
+func uiBase(cfg *config.Config) string {
+	host := cfg.Temporal.Address
+	if i := strings.LastIndex(host, ":"); i >= 0 {
+		host = host[:i]
+	}
+	if host == "127.0.0.1" || host == "" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s:%d", host, cfg.Temporal.UIPort)
+}

@@ -1,0 +1,74 @@
+// Package app wires metronome's workers from config: the Temporal client,
+// the backends the activities need and the two workers (pipeline and
+// Spotify task queues). The worker binary and `starter dev` share it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/logging"
+)
+
+// Dial connects to the Temporal frontend of cfg.
+func Dial(ctx context.Context, cfg *config.Config, logger *zap.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    logging.NewTemporalLogger(logger.Named("sdk")),
+	}
+	tlsCfg, err := tlsConfig(cfg.Temporal.TLS)
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
+		opts.ConnectionOptions.TLS = tlsCfg
+	}
+	if cfg.Temporal.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.Temporal.APIKey)
+		if opts.ConnectionOptions.TLS == nil {
+			// API keys are only accepted over TLS.
+			opts.ConnectionOptions.TLS = &tls.Config{}
+		}
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; is the server up? start one with `starter dev`",
+			cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+	}
+	return c, nil
+}
+
+func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
+	if !c.Enabled && c.CertFile == "" && c.CAFile == "" {
+		return nil, nil
+	}
+	out := &tls.Config{ServerName: c.ServerName, MinVersion: tls.VersionTLS12}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load temporal.tls.cert_file %q and key_file %q: %w", c.CertFile, c.KeyFile, err)
+		}
+		out.Certificates = []tls.Certificate{cert}
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read temporal.tls.ca_file %q: %w", c.CAFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("temporal.tls.ca_file " + c.CAFile + " holds no PEM certificate")
+		}
+		out.RootCAs = pool
+	}
+	return out, nil
+}

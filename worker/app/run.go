@@ -1,0 +1,220 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/serving"
+	"github.com/metronome-data/metronome/internal/spotify"
+	"github.com/metronome-data/metronome/internal/spotifyfake"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// Backends are the opened dependencies of the activities. Close releases
+// them in reverse order.
+type Backends struct {
+	Activities *activities.Activities
+	closers    []func() error
+}
+
+// Close closes every backend.
+func (b *Backends) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// StartFake serves the built-in sample catalog in-process when enabled and
+// points cfg's Spotify client at it. It returns a stop function.
+func StartFake(ctx context.Context, cfg *config.Config) (stop func(), err error) {
+	f := cfg.Spotify.Fake
+	url, stop, err := spotifyfake.Start(ctx, spotifyfake.Options{
+		Artists: f.Artists, Seed: f.Seed, Mode: f.Mode, Latency: f.Latency,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the sample Spotify catalog: %w", err)
+	}
+	cfg.Spotify.BaseURL = url + "/v1/"
+	cfg.Spotify.TokenURL = url + "/api/token"
+	cfg.Spotify.ClientID = spotifyfake.DefaultClientID
+	cfg.Spotify.ClientSecret = spotifyfake.DefaultClientSecret
+	if len(cfg.Artists.Seeds) == 0 && cfg.Artists.File == "" {
+		for _, a := range spotifyfake.NewCatalog(f.Artists, f.Seed).Artists() {
+			cfg.Artists.Seeds = append(cfg.Artists.Seeds, a.Name)
+		}
+	}
+	return stop, nil
+}
+
+// OpenBackends opens the lake, serving store, analytics engine and Spotify
+// client of cfg.
+func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger) (*Backends, error) {
+	if !cfg.HasSpotifyCredentials() {
+		return nil, errors.New("no Spotify credentials: set SPOTIFY_ID and SPOTIFY_SECRET, or METRONOME_SPOTIFY_FAKE=true to collect from the built-in sample catalog")
+	}
+	seeds, err := Seeds(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backends{}
+	fail := func(err error) (*Backends, error) {
+		return nil, errors.Join(err, b.Close())
+	}
+
+	store, err := lake.Open(ctx, cfg.Lake.URL)
+	if err != nil {
+		return fail(fmt.Errorf("open lake.url %s: %w", cfg.Lake.URL, err))
+	}
+	srv, err := serving.Open(ctx, cfg.Serving.URL)
+	if err != nil {
+		return fail(fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err))
+	}
+	b.closers = append(b.closers, srv.Close)
+	engine, err := analytics.NewDuckDB()
+	if err != nil {
+		return fail(fmt.Errorf("start duckdb: %w", err))
+	}
+	b.closers = append(b.closers, engine.Close)
+	sp, err := spotify.New(ctx, spotify.Options{
+		ClientID: cfg.Spotify.ClientID, ClientSecret: cfg.Spotify.ClientSecret,
+		BaseURL: cfg.Spotify.BaseURL, TokenURL: cfg.Spotify.TokenURL,
+		Market: cfg.Spotify.Market, Timeout: cfg.Spotify.Timeout,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("create Spotify client for %s: %w", cfg.Spotify.BaseURL, err))
+	}
+
+	b.Activities = &activities.Activities{
+		Spotify: sp, Lake: store, Serving: srv, Analytics: engine, Logger: logger,
+		Settings: activities.Settings{
+			APIMode: cfg.Spotify.APIMode, Market: cfg.Spotify.Market,
+			BatchSize: cfg.Pipeline.BatchSize, MaxRejectRate: cfg.Pipeline.MaxRejectRate,
+			Seeds: seeds,
+		},
+	}
+	return b, nil
+}
+
+// Seeds are the configured artists: artists.seeds and the lines of
+// artists.file (blank lines and # comments skipped).
+func Seeds(cfg *config.Config) ([]string, error) {
+	seeds := append([]string(nil), cfg.Artists.Seeds...)
+	if cfg.Artists.File == "" {
+		return seeds, nil
+	}
+	lines, err := ReadArtistsFile(cfg.Artists.File)
+	if err != nil {
+		return nil, err
+	}
+	return append(seeds, lines...), nil
+}
+
+// ReadArtistsFile reads names or Spotify IDs, one a line.
+func ReadArtistsFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("artists file: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.ContainsRune(line, '\x00') || !isPrintable(line) {
+			return nil, fmt.Errorf("artists file %s line %d is not text: want one artist name or Spotify ID a line", path, n)
+		}
+		out = append(out, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("artists file %s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("artists file %s names no artist: want one artist name or Spotify ID a line", path)
+	}
+	return out, nil
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if r == '\uFFFD' || (r < 0x20 && r != '\t') {
+			return false
+		}
+	}
+	return true
+}
+
+// RunWorkers runs the pipeline worker (workflows and storage activities) and
+// the Spotify worker (activities that call Spotify, capped task-queue-wide
+// at spotify.requests_per_second) until ctx is done, then stops them
+// gracefully: activities in flight get the stop timeout to finish, and any
+// that do not are retried by another worker.
+func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities) error {
+	main := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
+		WorkerStopTimeout:                  workerStopTimeout,
+	})
+	workflows.Register(main)
+	activities.Register(main, acts)
+
+	sp := worker.New(c, cfg.Temporal.SpotifyTaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
+		// The cap holds for every worker of the queue together. A batch
+		// costs about 1.12 calls per artist in extended mode, so the
+		// request budget becomes a batch budget.
+		TaskQueueActivitiesPerSecond: cfg.Spotify.RequestsPerSecond / (1.12 * float64(cfg.Pipeline.BatchSize)),
+		WorkerStopTimeout:            workerStopTimeout,
+	})
+	activities.Register(sp, acts)
+
+	if err := main.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.TaskQueue, err)
+	}
+	defer main.Stop()
+	if err := sp.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.SpotifyTaskQueue, err)
+	}
+	defer sp.Stop()
+	<-ctx.Done()
+	return nil
+}
+
+// workerStopTimeout is how long a stopping worker lets activities in flight
+// finish before their tasks are left to time out and retry elsewhere.
+const workerStopTimeout = 30 * time.Second
+
+// Serve connects to Temporal, opens the backends and runs the workers until
+// ctx is done.
+func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
+	c, err := Dial(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	b, err := OpenBackends(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	logger.Info("worker polling", zap.String("temporal", cfg.Temporal.Address),
+		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("spotify_task_queue", cfg.Temporal.SpotifyTaskQueue),
+		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL))
+	return RunWorkers(ctx, c, cfg, b.Activities)
+}

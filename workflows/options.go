@@ -1,0 +1,80 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/metronome-data/metronome/activities"
+)
+
+// nonRetryable are the error types no retry can fix.
+var nonRetryable = []string{
+	activities.ErrBadInput,
+	activities.ErrBadCredentials,
+	activities.ErrNotFound,
+	activities.ErrDataQuality,
+}
+
+func retry(initial, maximum time.Duration, attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        initial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        maximum,
+		MaximumAttempts:        attempts,
+		NonRetryableErrorTypes: nonRetryable,
+	}
+}
+
+// spotifyOptions are those of a collect batch. A 429's Retry-After arrives
+// as the error's NextRetryDelay and overrides the backoff, so a quota wait
+// of hours is a durable retry rather than a failed run. No
+// ScheduleToCloseTimeout for the same reason.
+func spotifyOptions(taskQueue string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		TaskQueue:           taskQueue,
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         retry(time.Second, 5*time.Minute, 50),
+	}
+}
+
+// resolveOptions: name searches are few after the first run (cached), but a
+// first run over many names can take a while.
+func resolveOptions(taskQueue string) workflow.ActivityOptions {
+	o := spotifyOptions(taskQueue)
+	o.StartToCloseTimeout = 30 * time.Minute
+	return o
+}
+
+func cleanOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         retry(time.Second, time.Minute, 5),
+	}
+}
+
+func storeOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         retry(time.Second, time.Minute, 10),
+	}
+}
+
+func aggregateOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         retry(5*time.Second, time.Minute, 5),
+	}
+}
+
+func manifestOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         retry(time.Second, 30*time.Second, 10),
+	}
+}

@@ -1,0 +1,279 @@
+// Package workflows holds metronome's deterministic workflow code. It imports
+// only the Temporal SDK and the activities' input and output types: no I/O,
+// no clients, no wall clock.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/metronome-data/metronome/activities"
+)
+
+// Stage names, in order, as the progress query reports them.
+const (
+	StageResolve   = "resolve"
+	StageCollect   = "collect"
+	StageClean     = "clean"
+	StageStore     = "store"
+	StageAggregate = "aggregate"
+	StageManifest  = "manifest"
+	StageDone      = "done"
+)
+
+// Stages lists the stages of a pipeline run in order.
+var Stages = []string{StageResolve, StageCollect, StageClean, StageStore, StageAggregate, StageManifest}
+
+// ProgressQuery is the name of the query handler of every workflow here.
+const ProgressQuery = "progress"
+
+// Search attributes set by every pipeline run.
+var (
+	PipelineDateKey = temporal.NewSearchAttributeKeyTime("PipelineDate")
+	ArtistCountKey  = temporal.NewSearchAttributeKeyInt64("ArtistCount")
+	scheduledStart  = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+)
+
+// DateLayout is the layout of logical dates.
+const DateLayout = "2006-01-02"
+
+// PipelineInput starts one run for a logical date.
+type PipelineInput struct {
+	// Date is the logical date YYYY-MM-DD. Empty takes it from the
+	// schedule's scheduled start time (in TimeZone), or else from the
+	// workflow's start time.
+	Date string `json:"date,omitempty"`
+	// TimeZone of the schedule, an IANA name; default UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+	// Artists are names or Spotify IDs; empty collects the tracked set.
+	Artists []string `json:"artists,omitempty"`
+	// Trigger says who started the run: manual, schedule, backfill, request.
+	Trigger string `json:"trigger,omitempty"`
+	// Parallelism bounds the collect batches in flight; default 4.
+	Parallelism int `json:"parallelism,omitempty"`
+	// SpotifyTaskQueue carries the activities that call Spotify; default
+	// "metronome-spotify".
+	SpotifyTaskQueue string `json:"spotify_task_queue,omitempty"`
+}
+
+// PipelineResult summarizes a finished run.
+type PipelineResult struct {
+	Date        string                     `json:"date"`
+	Mode        string                     `json:"mode"`
+	Artists     int                        `json:"artists"`
+	Collect     activities.CollectSummary  `json:"collect"`
+	Quality     activities.QualityReport   `json:"quality"`
+	Store       activities.StoreResult     `json:"store"`
+	Aggregate   activities.AggregateResult `json:"aggregate"`
+	ManifestKey string                     `json:"manifest_key"`
+	Unresolved  []string                   `json:"unresolved,omitempty"`
+}
+
+// Progress is what the progress query answers.
+type Progress struct {
+	Date         string         `json:"date"`
+	Stage        string         `json:"stage"`
+	StagesDone   []string       `json:"stages_done"`
+	Artists      int            `json:"artists"`
+	BatchesDone  int            `json:"batches_done"`
+	BatchesTotal int            `json:"batches_total"`
+	Records      map[string]int `json:"records,omitempty"`
+	Rejected     int            `json:"rejected"`
+	Errors       []string       `json:"errors,omitempty"`
+}
+
+// PipelineWorkflow runs resolve → collect → clean → store → aggregate →
+// manifest for one logical date. Its workflow ID is pipeline-D.
+func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
+	logger := workflow.GetLogger(ctx)
+	date, err := LogicalDate(ctx, in)
+	if err != nil {
+		return PipelineResult{}, err
+	}
+	if in.Parallelism <= 0 {
+		in.Parallelism = 4
+	}
+	if in.SpotifyTaskQueue == "" {
+		in.SpotifyTaskQueue = "metronome-spotify"
+	}
+	if in.Trigger == "" {
+		in.Trigger = "manual"
+	}
+
+	progress := Progress{Date: date, Stage: StageResolve}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		return progress, nil
+	}); err != nil {
+		return PipelineResult{}, fmt.Errorf("register progress query: %w", err)
+	}
+	dayStart, _ := time.Parse(DateLayout, date)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, PipelineDateKey.ValueSet(dayStart)); err != nil {
+		return PipelineResult{}, fmt.Errorf("set PipelineDate: %w", err)
+	}
+
+	started := workflow.Now(ctx)
+	stageMillis := map[string]int64{}
+	stage := func(name string) func() {
+		progress.Stage = name
+		t0 := workflow.Now(ctx)
+		logger.Info("stage started", "stage", name, "date", date)
+		return func() {
+			stageMillis[name] = workflow.Now(ctx).Sub(t0).Milliseconds()
+			progress.StagesDone = append(progress.StagesDone, name)
+		}
+	}
+	fail := func(name string, err error) (PipelineResult, error) {
+		progress.Errors = append(progress.Errors, fmt.Sprintf("%s: %v", name, err))
+		return PipelineResult{}, fmt.Errorf("stage %s of %s: %w", name, date, err)
+	}
+	var a *activities.Activities
+	spotifyCtx := workflow.WithActivityOptions(ctx, spotifyOptions(in.SpotifyTaskQueue))
+
+	// 1 resolve
+	done := stage(StageResolve)
+	var resolved activities.ResolveResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, resolveOptions(in.SpotifyTaskQueue)),
+		a.Resolve, activities.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
+		return fail(StageResolve, err)
+	}
+	done()
+	progress.Artists = resolved.Artists
+	progress.BatchesTotal = resolved.Batches
+	if err := workflow.UpsertTypedSearchAttributes(ctx, ArtistCountKey.ValueSet(int64(resolved.Artists))); err != nil {
+		return PipelineResult{}, fmt.Errorf("set ArtistCount: %w", err)
+	}
+
+	// 2 collect: batches of ≤50 artists, at most Parallelism in flight.
+	done = stage(StageCollect)
+	var summary activities.CollectSummary
+	err = forEachBounded(ctx, resolved.Batches, in.Parallelism, func(batch int) workflow.Future {
+		return workflow.ExecuteActivity(spotifyCtx, a.CollectBatch, activities.CollectInput{
+			Date: date, ArtistsKey: resolved.ArtistsKey, Batch: batch,
+			BatchSize: resolved.BatchSize, Mode: resolved.Mode,
+		})
+	}, func(f workflow.Future) error {
+		var r activities.CollectResult
+		if err := f.Get(ctx, &r); err != nil {
+			return err
+		}
+		summary.Add(r)
+		progress.BatchesDone = summary.Batches
+		progress.Records = summary.Records
+		return nil
+	})
+	if err != nil {
+		return fail(StageCollect, err)
+	}
+	done()
+
+	// 3 clean
+	done = stage(StageClean)
+	var cleaned activities.CleanResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
+		a.Clean, activities.CleanInput{Date: date, Mode: resolved.Mode}).Get(ctx, &cleaned); err != nil {
+		return fail(StageClean, err)
+	}
+	progress.Rejected = cleaned.Report.RejectedTotal()
+	done()
+
+	// 4 store
+	done = stage(StageStore)
+	var stored activities.StoreResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions()),
+		a.Store, activities.StoreInput{Date: date, Mode: resolved.Mode}).Get(ctx, &stored); err != nil {
+		return fail(StageStore, err)
+	}
+	done()
+
+	// 5 aggregate
+	done = stage(StageAggregate)
+	var aggregated activities.AggregateResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions()),
+		a.Aggregate, activities.AggregateInput{Date: date}).Get(ctx, &aggregated); err != nil {
+		return fail(StageAggregate, err)
+	}
+	done()
+
+	// 6 manifest
+	done = stage(StageManifest)
+	info := workflow.GetInfo(ctx)
+	var manifest activities.ManifestResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, manifestOptions()),
+		a.WriteManifest, activities.ManifestInput{
+			Date: date, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+			Trigger: in.Trigger, StartedAt: started.UTC().Format(time.RFC3339),
+			Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored,
+			Aggregate: aggregated, StageMillis: stageMillis,
+		}).Get(ctx, &manifest); err != nil {
+		return fail(StageManifest, err)
+	}
+	done()
+	progress.Stage = StageDone
+
+	return PipelineResult{
+		Date: date, Mode: resolved.Mode, Artists: resolved.Artists, Collect: summary,
+		Quality: cleaned.Report, Store: stored, Aggregate: aggregated,
+		ManifestKey: manifest.Key, Unresolved: resolved.Unresolved,
+	}, nil
+}
+
+// LogicalDate is the date a run is for: the input's date, else the
+// schedule's scheduled start time in the schedule's time zone, else the
+// workflow's start time. It never reads the wall clock, so a backfilled run
+// for 2026-11-01 writes dt=2026-11-01.
+func LogicalDate(ctx workflow.Context, in PipelineInput) (string, error) {
+	if in.Date != "" {
+		d, err := time.Parse(DateLayout, in.Date)
+		if err != nil {
+			return "", temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("date %q is not a date of the form YYYY-MM-DD", in.Date), activities.ErrBadInput, err)
+		}
+		return d.Format(DateLayout), nil
+	}
+	loc := time.UTC
+	if in.TimeZone != "" {
+		l, err := time.LoadLocation(in.TimeZone)
+		if err != nil {
+			return "", temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("time zone %q is not an IANA zone such as Europe/Berlin", in.TimeZone), activities.ErrBadInput, err)
+		}
+		loc = l
+	}
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStart); ok && !t.IsZero() {
+		return t.In(loc).Format(DateLayout), nil
+	}
+	return workflow.GetInfo(ctx).WorkflowStartTime.In(loc).Format(DateLayout), nil
+}
+
+// PipelineWorkflowID is the deterministic ID of the run for date.
+func PipelineWorkflowID(date string) string { return "pipeline-" + date }
+
+// forEachBounded starts n futures with at most limit in flight and hands
+// each to collect as it completes. The first error stops new starts and is
+// returned after the futures in flight have settled.
+func forEachBounded(ctx workflow.Context, n, limit int,
+	start func(i int) workflow.Future, collect func(workflow.Future) error) error {
+	selector := workflow.NewSelector(ctx)
+	var firstErr error
+	inFlight, next := 0, 0
+	for next < n || inFlight > 0 {
+		for firstErr == nil && next < n && inFlight < limit {
+			selector.AddFuture(start(next), func(f workflow.Future) {
+				inFlight--
+				if err := collect(f); err != nil && firstErr == nil {
+					firstErr = err
+				}
+			})
+			inFlight++
+			next++
+		}
+		if inFlight == 0 {
+			break
+		}
+		selector.Select(ctx)
+	}
+	return firstErr
+}
