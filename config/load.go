@@ -171,21 +171,17 @@ func (c *Config) resolve() error {
 	if c.Serving.URL == "" {
 		c.Serving.URL = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "serving.db"))
 	}
-	// Environment lists arrive as one comma-separated string.
-	if len(c.Artists.Seeds) == 1 && strings.Contains(c.Artists.Seeds[0], ",") {
-		c.Artists.Seeds = splitList(c.Artists.Seeds[0])
-	}
-	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if p := strings.TrimSpace(part); p != "" {
-			out = append(out, p)
+	// Environment lists arrive comma-separated, with spaces and blanks.
+	var seeds []string
+	for _, s := range c.Artists.Seeds {
+		for _, part := range strings.Split(s, ",") {
+			if p := strings.TrimSpace(part); p != "" {
+				seeds = append(seeds, p)
+			}
 		}
 	}
-	return out
+	c.Artists.Seeds = seeds
+	return nil
 }
 
 // decodeError turns mapstructure's decoding error, which reads like

@@ -308,9 +308,8 @@ func prepareDatabase(c *config.SQL, opts Options) error {
 				return fmt.Errorf("create temporal schema in %s: %w", opts.DatabaseFile, err)
 			}
 		}
-	} else if err := sqliteschema.SetupSchema(c); err != nil {
-		return fmt.Errorf("create in-memory temporal schema: %w", err)
 	}
+	// An in-memory database gets its schema from the sqlite plugin itself.
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
 		return fmt.Errorf("namespace %q: %w", opts.Namespace, err)

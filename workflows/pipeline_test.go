@@ -1,0 +1,262 @@
+package workflows
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/metronome-data/metronome/activities"
+)
+
+// recorder notes the order in which activities run.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) add(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, name)
+}
+
+func (r *recorder) count(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.calls {
+		if c == name {
+			n++
+		}
+	}
+	return n
+}
+
+// newEnv returns a test environment whose activities succeed and record
+// themselves; a test overrides one with its own OnActivity before running.
+func newEnv(t *testing.T, batches int) (*testsuite.TestWorkflowEnvironment, *recorder) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	rec := &recorder{}
+	var a *activities.Activities
+	env.RegisterActivity(a)
+
+	env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
+		func(_ any, in activities.ResolveInput) (activities.ResolveResult, error) {
+			rec.add("Resolve")
+			return activities.ResolveResult{
+				ArtistsKey: activities.ArtistsListKey(in.Date), Artists: batches * 50,
+				Batches: batches, BatchSize: 50, Mode: "extended",
+			}, nil
+		}).Maybe()
+	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
+		func(_ any, in activities.CollectInput) (activities.CollectResult, error) {
+			rec.add("CollectBatch")
+			return activities.CollectResult{
+				Batch: in.Batch, Records: map[string]int{"artists": 50, "top_tracks": 50},
+				Calls: map[string]int{"/v1/artists": 1, "/v1/artists/{id}/top-tracks": 50},
+			}, nil
+		}).Maybe()
+	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
+		func(_ any, _ activities.CleanInput) (activities.CleanResult, error) {
+			rec.add("Clean")
+			return activities.CleanResult{Report: activities.QualityReport{
+				RowsOut:  map[string]int{"artists": batches * 50},
+				Rejected: map[string]map[string]int{"artists": {"invalid_id": 2}},
+			}}, nil
+		}).Maybe()
+	env.OnActivity(a.Store, mock.Anything, mock.Anything).Return(
+		func(_ any, _ activities.StoreInput) (activities.StoreResult, error) {
+			rec.add("Store")
+			return activities.StoreResult{Artists: batches * 50}, nil
+		}).Maybe()
+	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
+		func(_ any, _ activities.AggregateInput) (activities.AggregateResult, error) {
+			rec.add("Aggregate")
+			return activities.AggregateResult{Rows: map[string]int64{"artist_daily": int64(batches * 50)}}, nil
+		}).Maybe()
+	env.OnActivity(a.WriteManifest, mock.Anything, mock.Anything).Return(
+		func(_ any, in activities.ManifestInput) (activities.ManifestResult, error) {
+			rec.add("WriteManifest")
+			return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
+		}).Maybe()
+	return env, rec
+}
+
+func TestPipelineRunsStagesInOrder(t *testing.T) {
+	env, rec := newEnv(t, 3)
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"Resolve", "CollectBatch", "CollectBatch", "CollectBatch",
+		"Clean", "Store", "Aggregate", "WriteManifest"}, rec.calls)
+
+	var res PipelineResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "2026-11-01", res.Date)
+	require.Equal(t, 150, res.Artists)
+	require.Equal(t, 3, res.Collect.Batches)
+	require.Equal(t, 150, res.Collect.Records["artists"])
+	require.Equal(t, 3, res.Collect.Calls["/v1/artists"])
+	require.Equal(t, "manifests/dt=2026-11-01/pipeline.json", res.ManifestKey)
+}
+
+func TestPipelineBoundsCollectParallelism(t *testing.T) {
+	env, _ := newEnv(t, 10)
+	var a *activities.Activities
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
+		func(_ any, in activities.CollectInput) (activities.CollectResult, error) {
+			mu.Lock()
+			inFlight++
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			return activities.CollectResult{Batch: in.Batch}, nil
+		})
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01", Parallelism: 3})
+	require.NoError(t, env.GetWorkflowError())
+	require.LessOrEqual(t, peak, 3, "more collect batches in flight than the parallelism")
+	require.GreaterOrEqual(t, peak, 2, "collect batches never overlapped")
+}
+
+func TestPipelineRetriesFailingActivity(t *testing.T) {
+	env, rec := newEnv(t, 1)
+	var a *activities.Activities
+	attempts := 0
+	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
+		func(_ any, _ activities.CleanInput) (activities.CleanResult, error) {
+			attempts++
+			if attempts < 3 {
+				return activities.CleanResult{}, errors.New("lake unavailable")
+			}
+			rec.add("Clean")
+			return activities.CleanResult{}, nil
+		})
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, 3, attempts)
+	require.Equal(t, 1, rec.count("WriteManifest"))
+}
+
+func TestPipelineStopsOnNonRetryableError(t *testing.T) {
+	env, rec := newEnv(t, 1)
+	var a *activities.Activities
+	attempts := 0
+	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
+		func(_ any, _ activities.CleanInput) (activities.CleanResult, error) {
+			attempts++
+			return activities.CleanResult{}, temporal.NewNonRetryableApplicationError(
+				"42% of artists rejected (invalid_id)", activities.ErrDataQuality, nil)
+		})
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
+
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
+	require.Equal(t, activities.ErrDataQuality, appErr.Type())
+	require.Equal(t, 1, attempts, "a non-retryable error was retried")
+	require.Zero(t, rec.count("Store"), "the run went on after a failed stage")
+}
+
+func TestPipelineRateLimitRetriesAfterRetryAfter(t *testing.T) {
+	env, _ := newEnv(t, 1)
+	var a *activities.Activities
+	attempts := 0
+	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
+		func(_ any, in activities.CollectInput) (activities.CollectResult, error) {
+			attempts++
+			if attempts == 1 {
+				return activities.CollectResult{}, temporal.NewApplicationErrorWithOptions("429", activities.ErrQuotaExceeded,
+					temporal.ApplicationErrorOptions{NextRetryDelay: time.Hour})
+			}
+			return activities.CollectResult{Batch: in.Batch}, nil
+		})
+	start := env.Now()
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, 2, attempts)
+	require.GreaterOrEqual(t, env.Now().Sub(start), time.Hour, "the retry did not wait for Retry-After")
+}
+
+func TestPipelineProgressQuery(t *testing.T) {
+	env, _ := newEnv(t, 4)
+	var a *activities.Activities
+	// Clean blocks on a timer of the test clock, so the query sees the run
+	// between stages.
+	env.OnActivity(a.Clean, mock.Anything, mock.Anything).After(time.Minute).Return(activities.CleanResult{}, nil)
+	var mid Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&mid))
+	}, 30*time.Second)
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
+	require.NoError(t, env.GetWorkflowError())
+
+	require.Equal(t, StageClean, mid.Stage)
+	require.Equal(t, []string{StageResolve, StageCollect}, mid.StagesDone)
+	require.Equal(t, 4, mid.BatchesDone)
+	require.Equal(t, 4, mid.BatchesTotal)
+	require.Equal(t, 200, mid.Artists)
+
+	v, err := env.QueryWorkflow(ProgressQuery)
+	require.NoError(t, err)
+	var end Progress
+	require.NoError(t, v.Get(&end))
+	require.Equal(t, StageDone, end.Stage)
+	require.Equal(t, Stages, end.StagesDone)
+}
+
+func TestLogicalDate(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        PipelineInput
+		scheduled time.Time
+		start     time.Time
+		want      string
+		wantErr   string
+	}{
+		{name: "explicit date", in: PipelineInput{Date: "2026-11-01"}, want: "2026-11-01"},
+		{name: "scheduled start time, not wall clock", scheduled: time.Date(2026, 10, 3, 3, 0, 0, 0, time.UTC),
+			start: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), want: "2026-10-03"},
+		{name: "schedule time zone", in: PipelineInput{TimeZone: "America/Los_Angeles"},
+			scheduled: time.Date(2026, 10, 3, 3, 0, 0, 0, time.UTC), want: "2026-10-02"},
+		{name: "workflow start time without schedule", start: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), want: "2026-11-20"},
+		{name: "bad date", in: PipelineInput{Date: "2026-13-01"}, wantErr: `date "2026-13-01"`},
+		{name: "bad zone", in: PipelineInput{TimeZone: "Mars/Base"}, wantErr: `time zone "Mars/Base"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, rec := newEnv(t, 1)
+			if !tt.start.IsZero() {
+				env.SetStartTime(tt.start)
+			}
+			if !tt.scheduled.IsZero() {
+				require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStart.ValueSet(tt.scheduled))))
+			}
+			env.ExecuteWorkflow(PipelineWorkflow, tt.in)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, env.GetWorkflowError(), tt.wantErr)
+				require.Zero(t, rec.count("Resolve"))
+				return
+			}
+			require.NoError(t, env.GetWorkflowError())
+			var res PipelineResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.Equal(t, tt.want, res.Date)
+		})
+	}
+}
