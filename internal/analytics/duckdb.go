@@ -1,0 +1,378 @@
+package analytics
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// DuckDB is the embedded analytics engine: an in-memory DuckDB database that
+// reads the Parquet files of a local lake. It is safe for concurrent use: each
+// call works on its own connection with its own temporary views.
+type DuckDB struct {
+	db         *sql.DB
+	tempDir    string
+	removeTemp bool
+	blockSize  int
+}
+
+// Option configures NewDuckDB.
+type Option func(*options)
+
+type options struct {
+	memoryLimit string
+	threads     int
+	tempDir     string
+	blockSize   int
+}
+
+// WithMemoryLimit caps the memory DuckDB uses before it spills to the temp
+// dir, in DuckDB's notation ("2GB", "512MiB"). The default is DuckDB's own
+// (80% of the machine's memory).
+func WithMemoryLimit(limit string) Option {
+	return func(o *options) { o.memoryLimit = limit }
+}
+
+// WithThreads sets the number of worker threads of DuckDB. The default is
+// one per core.
+func WithThreads(n int) Option {
+	return func(o *options) { o.threads = n }
+}
+
+// WithTempDir sets the directory DuckDB spills to when a query does not fit
+// in memory. The default is a fresh directory under os.TempDir, removed by
+// Close; a directory given here is left in place.
+func WithTempDir(dir string) Option {
+	return func(o *options) { o.tempDir = dir }
+}
+
+// WithSimilarityBlockSize sets the largest number of artists of one genre that
+// artist_similarity compares with each other (default
+// DefaultSimilarityBlockSize). Work and memory grow linearly with it.
+func WithSimilarityBlockSize(n int) Option {
+	return func(o *options) { o.blockSize = n }
+}
+
+// NewDuckDB opens an in-memory DuckDB database. Close it when done.
+func NewDuckDB(opts ...Option) (*DuckDB, error) {
+	o := options{blockSize: DefaultSimilarityBlockSize}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.threads < 0 {
+		return nil, fmt.Errorf("duckdb threads %d: must not be negative", o.threads)
+	}
+	if o.blockSize < 2 {
+		return nil, fmt.Errorf("similarity block size %d: must be at least 2", o.blockSize)
+	}
+
+	d := &DuckDB{tempDir: o.tempDir, blockSize: o.blockSize}
+	if d.tempDir == "" {
+		dir, err := os.MkdirTemp("", "metronome-duckdb-")
+		if err != nil {
+			return nil, fmt.Errorf("create duckdb temp dir: %w", err)
+		}
+		d.tempDir, d.removeTemp = dir, true
+	} else if err := os.MkdirAll(d.tempDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create duckdb temp dir %q: %w", d.tempDir, err)
+	}
+
+	cfg := url.Values{}
+	cfg.Set("temp_directory", d.tempDir)
+	// No internet here or on workers: fail at once instead of trying to
+	// download an extension a query happens to need.
+	cfg.Set("autoinstall_known_extensions", "false")
+	if o.memoryLimit != "" {
+		cfg.Set("memory_limit", o.memoryLimit)
+	}
+	if o.threads > 0 {
+		cfg.Set("threads", strconv.Itoa(o.threads))
+	}
+	connector, err := duckdb.NewConnector("?"+cfg.Encode(), nil)
+	if err != nil {
+		err = fmt.Errorf("open duckdb (memory limit %q, threads %d, temp dir %q): %w",
+			o.memoryLimit, o.threads, d.tempDir, err)
+		return nil, errors.Join(err, d.removeTempDir())
+	}
+	d.db = sql.OpenDB(connector)
+	return d, nil
+}
+
+// Close closes the database and removes the temp dir it created.
+func (d *DuckDB) Close() error {
+	err := d.db.Close()
+	if err != nil {
+		err = fmt.Errorf("close duckdb: %w", err)
+	}
+	return errors.Join(err, d.removeTempDir())
+}
+
+func (d *DuckDB) removeTempDir() error {
+	if !d.removeTemp {
+		return nil
+	}
+	if err := os.RemoveAll(d.tempDir); err != nil {
+		return fmt.Errorf("remove duckdb temp dir %q: %w", d.tempDir, err)
+	}
+	return nil
+}
+
+// MartsReport tells what BuildMarts wrote.
+type MartsReport struct {
+	// Rows is the number of rows of each mart.
+	Rows map[string]int64
+	// Keys are the lake keys written, relative to the lake root, slash-separated.
+	Keys []string
+}
+
+// BuildMarts builds every mart for the logical date dt from the curated tables
+// of the local lake at lakeRoot (a path or a file:// URL), and publishes each
+// as marts/<mart>/dt=<dt>/part-00000.parquet. The marts are first written
+// under _staging/ of the lake and then moved into place by directory rename,
+// so a reader never sees a half-written partition; an existing partition of
+// dt is replaced whole. Nothing is published unless every mart was built.
+func (d *DuckDB) BuildMarts(ctx context.Context, lakeRoot, dt string) (MartsReport, error) {
+	if err := validateDT(dt); err != nil {
+		return MartsReport{}, err
+	}
+	root, err := localRoot(lakeRoot)
+	if err != nil {
+		return MartsReport{}, err
+	}
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return MartsReport{}, fmt.Errorf("connect to duckdb: %w", err)
+	}
+	defer conn.Close()
+	views, err := bindCurated(ctx, conn, root)
+	defer dropViews(conn, views)
+	if err != nil {
+		return MartsReport{}, err
+	}
+
+	stagingParent := filepath.Join(root, "_staging")
+	if err := os.MkdirAll(stagingParent, 0o755); err != nil {
+		return MartsReport{}, fmt.Errorf("create staging dir %q: %w", stagingParent, err)
+	}
+	staging, err := os.MkdirTemp(stagingParent, "marts-")
+	if err != nil {
+		return MartsReport{}, fmt.Errorf("create staging dir under %q: %w", stagingParent, err)
+	}
+	defer os.RemoveAll(staging)
+
+	report := MartsReport{Rows: make(map[string]int64, len(Marts))}
+	for _, mart := range Marts {
+		dir := filepath.Join(staging, mart, "dt="+dt)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return MartsReport{}, fmt.Errorf("create staging dir %q: %w", dir, err)
+		}
+		n, err := d.writeMart(ctx, conn, mart, dt, filepath.Join(dir, martFile))
+		if err != nil {
+			return MartsReport{}, err
+		}
+		report.Rows[mart] = n
+	}
+
+	for _, mart := range Marts {
+		partition := filepath.Join("marts", mart, "dt="+dt)
+		err := publish(filepath.Join(staging, mart, "dt="+dt), filepath.Join(root, partition),
+			filepath.Join(staging, "replaced-"+mart))
+		if err != nil {
+			return MartsReport{}, fmt.Errorf("publish mart %s for dt=%s: %w", mart, dt, err)
+		}
+		report.Keys = append(report.Keys, filepath.ToSlash(filepath.Join(partition, martFile)))
+	}
+	return report, nil
+}
+
+// writeMart runs the SQL of mart for dt on conn, which has the curated views,
+// and writes the result to the Parquet file. It returns the number of rows.
+func (d *DuckDB) writeMart(ctx context.Context, conn *sql.Conn, mart, dt, file string) (int64, error) {
+	query, err := MartSQL(mart, MartParams{DT: dt, SimilarityBlockSize: d.blockSize})
+	if err != nil {
+		return 0, err
+	}
+	res, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+quote(file)+" (FORMAT parquet)")
+	if err != nil {
+		return 0, fmt.Errorf("build mart %s for dt=%s: %w", mart, dt, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("count rows of mart %s for dt=%s: %w", mart, dt, err)
+	}
+	return n, nil
+}
+
+// martFile is the one file of a mart partition.
+const martFile = "part-00000.parquet"
+
+// publish moves the directory staged to final, moving an existing final out
+// of the way to replaced first (removed with the staging dir).
+func publish(staged, final, replaced string) error {
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return fmt.Errorf("create %q: %w", filepath.Dir(final), err)
+	}
+	hadOld := true
+	if err := os.Rename(final, replaced); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("move old partition %q aside: %w", final, err)
+		}
+		hadOld = false
+	}
+	if err := os.Rename(staged, final); err != nil {
+		if hadOld {
+			// Put the old partition back rather than leave none.
+			err = errors.Join(err, os.Rename(replaced, final))
+		}
+		return fmt.Errorf("move %q to %q: %w", staged, final, err)
+	}
+	return nil
+}
+
+// SimilarArtist is one entry of an artist's similar artists.
+type SimilarArtist struct {
+	ArtistID string
+	Name     string
+	Score    float64
+	Rank     int // 1-based, best first
+}
+
+// Similar reads the artist_similarity mart of dt from the lake at lakeRoot and
+// calls fn once per artist, in artist ID order, with its similar artists in
+// rank order. An error of fn stops the reading and is returned wrapped. A
+// missing partition is an error wrapping fs.ErrNotExist.
+func (d *DuckDB) Similar(ctx context.Context, lakeRoot, dt string, fn func(artistID string, similar []SimilarArtist) error) error {
+	if err := validateDT(dt); err != nil {
+		return err
+	}
+	root, err := localRoot(lakeRoot)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(root, "marts", ArtistSimilarity, "dt="+dt)
+	files, err := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
+	if err != nil {
+		return fmt.Errorf("list %q: %w", dir, err)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("mart %s of dt=%s: no parquet file in %q: %w", ArtistSimilarity, dt, dir, fs.ErrNotExist)
+	}
+	rows, err := d.db.QueryContext(ctx,
+		"SELECT artist_id, similar_artist_id, similar_name, score, rank FROM read_parquet("+
+			quote(filepath.Join(dir, "part-*.parquet"))+") ORDER BY artist_id, rank")
+	if err != nil {
+		return fmt.Errorf("read mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+	}
+	defer rows.Close()
+
+	var current string
+	var similar []SimilarArtist
+	flush := func() error {
+		if len(similar) == 0 {
+			return nil
+		}
+		if err := fn(current, similar); err != nil {
+			return fmt.Errorf("handle similar artists of %q: %w", current, err)
+		}
+		similar = nil
+		return nil
+	}
+	for rows.Next() {
+		var artistID string
+		var s SimilarArtist
+		if err := rows.Scan(&artistID, &s.ArtistID, &s.Name, &s.Score, &s.Rank); err != nil {
+			return fmt.Errorf("scan mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+		}
+		if artistID != current {
+			if err := flush(); err != nil {
+				return err
+			}
+			current = artistID
+		}
+		similar = append(similar, s)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+	}
+	return flush()
+}
+
+// Query runs sql against the lake at lakeRoot. The curated tables and the
+// marts are views named after them, over all their partitions, with dt as a
+// VARCHAR column. DATE values come back as YYYY-MM-DD strings. A query DuckDB
+// refuses returns an error carrying DuckDB's message.
+func (d *DuckDB) Query(ctx context.Context, lakeRoot, query string) (*Result, error) {
+	if strings.TrimSpace(query) == "" {
+		return nil, errors.New("query: empty SQL")
+	}
+	root, err := localRoot(lakeRoot)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect to duckdb: %w", err)
+	}
+	defer conn.Close()
+	views, err := bindCurated(ctx, conn, root)
+	defer func() { dropViews(conn, views) }()
+	if err != nil {
+		return nil, err
+	}
+	martViews, err := bindMarts(ctx, conn, root)
+	views = append(views, martViews...)
+	if err != nil {
+		return nil, err
+	}
+
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	return collect(rows)
+}
+
+// localRoot turns a lake root (a path or a file:// URL) into an absolute
+// directory path DuckDB can glob.
+func localRoot(lakeRoot string) (string, error) {
+	path := lakeRoot
+	if rest, ok := strings.CutPrefix(lakeRoot, "file://"); ok {
+		path = rest
+	} else if strings.Contains(lakeRoot, "://") {
+		return "", fmt.Errorf("lake root %q: the DuckDB engine reads a local lake only (a path or file://)", lakeRoot)
+	}
+	if path == "" {
+		return "", errors.New("lake root is empty")
+	}
+	// The root becomes part of glob patterns.
+	if strings.ContainsAny(path, "*?[]{}") {
+		return "", fmt.Errorf("lake root %q: glob characters *?[]{} are not supported", lakeRoot)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("lake root %q: %w", lakeRoot, err)
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("lake root %q: %w", lakeRoot, err)
+	}
+	if !info.IsDir() {
+		return "", fmt.Errorf("lake root %q: not a directory", lakeRoot)
+	}
+	return abs, nil
+}
+
+// quote makes s an SQL string literal.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}

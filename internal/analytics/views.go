@@ -1,0 +1,171 @@
+package analytics
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/metronome-data/metronome/internal/tables"
+)
+
+// curatedRow maps each curated table to its row type, the schema of the
+// table when it has no partition yet.
+var curatedRow = map[string]any{
+	tables.Artists:         tables.Artist{},
+	tables.Albums:          tables.Album{},
+	tables.Tracks:          tables.Track{},
+	tables.ArtistTopTracks: tables.ArtistTopTrack{},
+	tables.AudioFeatures:   tables.AudioFeature{},
+}
+
+// bindCurated creates a temporary view per curated table over all its
+// partitions, dt being a VARCHAR column. It returns the views created, also
+// when it fails, so the caller can drop them.
+func bindCurated(ctx context.Context, conn *sql.Conn, root string) ([]string, error) {
+	var views []string
+	for _, table := range tables.All {
+		pattern := filepath.Join(root, "curated", table, "dt=*", "part-*.parquet")
+		body, err := partitionsView(pattern)
+		if err != nil {
+			return views, err
+		}
+		if body == "" {
+			row, ok := curatedRow[table]
+			if !ok {
+				return views, fmt.Errorf("curated table %q: no row type known", table)
+			}
+			if body, err = emptyView(row); err != nil {
+				return views, fmt.Errorf("curated table %q: %w", table, err)
+			}
+		}
+		if err := createView(ctx, conn, table, body); err != nil {
+			return views, err
+		}
+		views = append(views, table)
+	}
+	return views, nil
+}
+
+// bindMarts creates a temporary view per mart over all its partitions. A mart
+// without partitions gets an empty view with the mart's columns; it needs the
+// curated views.
+func bindMarts(ctx context.Context, conn *sql.Conn, root string) ([]string, error) {
+	var views []string
+	for _, mart := range Marts {
+		pattern := filepath.Join(root, "marts", mart, "dt=*", "part-*.parquet")
+		body, err := partitionsView(pattern)
+		if err != nil {
+			return views, err
+		}
+		if body == "" {
+			// Any valid date does: the view has no rows.
+			query, err := MartSQL(mart, MartParams{DT: "1970-01-01"})
+			if err != nil {
+				return views, err
+			}
+			body = "SELECT m.*, CAST(NULL AS VARCHAR) AS dt FROM (" + query + ") AS m WHERE 1 = 0"
+		}
+		if err := createView(ctx, conn, mart, body); err != nil {
+			return views, err
+		}
+		views = append(views, mart)
+	}
+	return views, nil
+}
+
+// partitionsView returns the SELECT over the Hive-partitioned files matching
+// pattern, or "" when no file matches (read_parquet fails on an empty glob).
+func partitionsView(pattern string) (string, error) {
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return "", fmt.Errorf("list %q: %w", pattern, err)
+	}
+	if len(files) == 0 {
+		return "", nil
+	}
+	// hive_types_autocast = false keeps dt a VARCHAR, as on Athena; union_by_name
+	// tolerates partitions written before a column was added.
+	return "SELECT * FROM read_parquet(" + quote(pattern) +
+		", hive_partitioning = true, hive_types_autocast = false, union_by_name = true)", nil
+}
+
+func createView(ctx context.Context, conn *sql.Conn, name, body string) error {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP VIEW "+name+" AS "+body); err != nil {
+		return fmt.Errorf("create view %s: %w", name, err)
+	}
+	return nil
+}
+
+// dropViews drops the temporary views so the pooled connection does not keep
+// them; a failure only leaves views that the next call replaces.
+func dropViews(conn *sql.Conn, views []string) {
+	for _, v := range views {
+		_, _ = conn.ExecContext(context.Background(), "DROP VIEW IF EXISTS "+v)
+	}
+}
+
+// emptyView returns a SELECT of no rows with the columns of the parquet row
+// type row (its parquet tags) plus dt.
+func emptyView(row any) (string, error) {
+	t := reflect.TypeOf(row)
+	if t.Kind() != reflect.Struct {
+		return "", fmt.Errorf("row type %s: not a struct", t)
+	}
+	var cols []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := f.Name
+		if tag, ok := f.Tag.Lookup("parquet"); ok {
+			if tag == "-" {
+				continue
+			}
+			if n, _, _ := strings.Cut(tag, ","); n != "" {
+				name = n
+			}
+		}
+		sqlType, err := duckType(f.Type)
+		if err != nil {
+			return "", fmt.Errorf("field %s: %w", f.Name, err)
+		}
+		cols = append(cols, "CAST(NULL AS "+sqlType+") AS "+name)
+	}
+	cols = append(cols, "CAST(NULL AS VARCHAR) AS dt")
+	return "SELECT " + strings.Join(cols, ", ") + " WHERE 1 = 0", nil
+}
+
+// duckType is the DuckDB type DuckDB reads for a Go field written by parquet-go.
+func duckType(t reflect.Type) (string, error) {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return duckType(t.Elem())
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "BLOB", nil
+		}
+		elem, err := duckType(t.Elem())
+		if err != nil {
+			return "", err
+		}
+		return elem + "[]", nil
+	case reflect.String:
+		return "VARCHAR", nil
+	case reflect.Bool:
+		return "BOOLEAN", nil
+	case reflect.Int32:
+		return "INTEGER", nil
+	case reflect.Int64, reflect.Int:
+		return "BIGINT", nil
+	case reflect.Float32:
+		return "FLOAT", nil
+	case reflect.Float64:
+		return "DOUBLE", nil
+	default:
+		return "", fmt.Errorf("type %s has no DuckDB type here", t)
+	}
+}
