@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
@@ -77,7 +78,7 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 
 	// A new run of the date replaces its raw data whole; stale batches of an
 	// earlier, larger run must not be cleaned again.
-	for _, entity := range spotify.Entities {
+	for _, entity := range curate.Entities {
 		if err := a.Lake.DeletePrefix(ctx, lake.RawPrefix(entity, in.Date)); err != nil {
 			return ResolveResult{}, fmt.Errorf("clear raw %s of %s: %w", entity, in.Date, err)
 		}

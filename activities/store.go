@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -26,8 +27,9 @@ func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, err
 	var artists []serving.ArtistSnapshot
 	err := forEachRow(ctx, a.Lake, tables.Artists, in.Date, func(r tables.Artist) error {
 		artists = append(artists, serving.ArtistSnapshot{
-			ArtistID: r.ArtistID, Name: r.Name, Genres: r.Genres,
+			ID: r.ArtistID, Name: r.Name, Genres: r.Genres,
 			Popularity: intPtr(r.Popularity), Followers: r.Followers, ImageURL: deref(r.ImageURL),
+			UpdatedAt: parseTime(r.FetchedAt),
 		})
 		return nil
 	})
@@ -73,7 +75,7 @@ func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, err
 		for _, r := range rows {
 			t := tracks[r.TrackID]
 			top = append(top, serving.TopTrack{
-				TrackID: r.TrackID, Name: t.Name, Album: deref(t.AlbumName),
+				ID: r.TrackID, Name: t.Name, Album: deref(t.AlbumName),
 				Popularity: intPtr(t.Popularity), DurationMS: int(t.DurationMS),
 			})
 		}
@@ -104,7 +106,7 @@ func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, err
 		releases := make([]serving.Release, 0, len(rows))
 		for _, r := range rows {
 			releases = append(releases, serving.Release{
-				AlbumID: r.AlbumID, Name: r.Name, AlbumType: r.AlbumType, ReleaseDate: r.ReleaseDate,
+				AlbumID: r.AlbumID, Name: r.Name, Type: r.AlbumType, ReleaseDate: r.ReleaseDate,
 			})
 		}
 		if err := a.Serving.PutReleases(ctx, in.Date, artistID, releases); err != nil {
@@ -115,7 +117,7 @@ func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, err
 
 	ids := make([]string, len(artists))
 	for i, s := range artists {
-		ids[i] = s.ArtistID
+		ids[i] = s.ID
 	}
 	if err := a.Serving.Track(ctx, ids...); err != nil {
 		return res, fmt.Errorf("track %d artists: %w", len(ids), err)
@@ -155,6 +157,13 @@ func intPtr(p *int32) *int {
 	}
 	v := int(*p)
 	return &v
+}
+
+// parseTime reads an RFC 3339 time of the curated tables; a bad one is the
+// zero time, which the serving store does not store.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 func deref(p *string) string {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -39,53 +40,69 @@ func (r *recorder) count(name string) int {
 }
 
 // newEnv returns a test environment whose activities succeed and record
-// themselves; a test overrides one with its own OnActivity before running.
-func newEnv(t *testing.T, batches int) (*testsuite.TestWorkflowEnvironment, *recorder) {
+// themselves, except the named ones, which the test mocks itself.
+func newEnv(t *testing.T, batches int, mockedByTest ...string) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	rec := &recorder{}
 	var a *activities.Activities
 	env.RegisterActivity(a)
+	over := map[string]bool{}
+	for _, name := range mockedByTest {
+		over[name] = true
+	}
 
-	env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.ResolveInput) (activities.ResolveResult, error) {
-			rec.add("Resolve")
-			return activities.ResolveResult{
-				ArtistsKey: activities.ArtistsListKey(in.Date), Artists: batches * 50,
-				Batches: batches, BatchSize: 50, Mode: "extended",
-			}, nil
-		}).Maybe()
-	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.CollectInput) (activities.CollectResult, error) {
-			rec.add("CollectBatch")
-			return activities.CollectResult{
-				Batch: in.Batch, Records: map[string]int{"artists": 50, "top_tracks": 50},
-				Calls: map[string]int{"/v1/artists": 1, "/v1/artists/{id}/top-tracks": 50},
-			}, nil
-		}).Maybe()
-	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-		func(_ any, _ activities.CleanInput) (activities.CleanResult, error) {
-			rec.add("Clean")
-			return activities.CleanResult{Report: activities.QualityReport{
-				RowsOut:  map[string]int{"artists": batches * 50},
-				Rejected: map[string]map[string]int{"artists": {"invalid_id": 2}},
-			}}, nil
-		}).Maybe()
-	env.OnActivity(a.Store, mock.Anything, mock.Anything).Return(
-		func(_ any, _ activities.StoreInput) (activities.StoreResult, error) {
-			rec.add("Store")
-			return activities.StoreResult{Artists: batches * 50}, nil
-		}).Maybe()
-	env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
-		func(_ any, _ activities.AggregateInput) (activities.AggregateResult, error) {
-			rec.add("Aggregate")
-			return activities.AggregateResult{Rows: map[string]int64{"artist_daily": int64(batches * 50)}}, nil
-		}).Maybe()
-	env.OnActivity(a.WriteManifest, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.ManifestInput) (activities.ManifestResult, error) {
-			rec.add("WriteManifest")
-			return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
-		}).Maybe()
+	if !over["Resolve"] {
+		env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
+				rec.add("Resolve")
+				return activities.ResolveResult{
+					ArtistsKey: activities.ArtistsListKey(in.Date), Artists: batches * 50,
+					Batches: batches, BatchSize: 50, Mode: "extended",
+				}, nil
+			}).Maybe()
+	}
+	if !over["CollectBatch"] {
+		env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+				rec.add("CollectBatch")
+				return activities.CollectResult{
+					Batch: in.Batch, Records: map[string]int{"artists": 50, "top_tracks": 50},
+					Calls: map[string]int{"/v1/artists": 1, "/v1/artists/{id}/top-tracks": 50},
+				}, nil
+			}).Maybe()
+	}
+	if !over["Clean"] {
+		env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, _ activities.CleanInput) (activities.CleanResult, error) {
+				rec.add("Clean")
+				return activities.CleanResult{Report: activities.QualityReport{
+					RowsOut:  map[string]int{"artists": batches * 50},
+					Rejected: map[string]map[string]int{"artists": {"invalid_id": 2}},
+				}}, nil
+			}).Maybe()
+	}
+	if !over["Store"] {
+		env.OnActivity(a.Store, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, _ activities.StoreInput) (activities.StoreResult, error) {
+				rec.add("Store")
+				return activities.StoreResult{Artists: batches * 50}, nil
+			}).Maybe()
+	}
+	if !over["Aggregate"] {
+		env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, _ activities.AggregateInput) (activities.AggregateResult, error) {
+				rec.add("Aggregate")
+				return activities.AggregateResult{Rows: map[string]int64{"artist_daily": int64(batches * 50)}}, nil
+			}).Maybe()
+	}
+	if !over["WriteManifest"] {
+		env.OnActivity(a.WriteManifest, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.ManifestInput) (activities.ManifestResult, error) {
+				rec.add("WriteManifest")
+				return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
+			}).Maybe()
+	}
 	return env, rec
 }
 
@@ -109,12 +126,12 @@ func TestPipelineRunsStagesInOrder(t *testing.T) {
 }
 
 func TestPipelineBoundsCollectParallelism(t *testing.T) {
-	env, _ := newEnv(t, 10)
+	env, _ := newEnv(t, 10, "CollectBatch")
 	var a *activities.Activities
 	var mu sync.Mutex
 	inFlight, peak := 0, 0
 	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.CollectInput) (activities.CollectResult, error) {
+		func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
 			mu.Lock()
 			inFlight++
 			peak = max(peak, inFlight)
@@ -132,11 +149,11 @@ func TestPipelineBoundsCollectParallelism(t *testing.T) {
 }
 
 func TestPipelineRetriesFailingActivity(t *testing.T) {
-	env, rec := newEnv(t, 1)
+	env, rec := newEnv(t, 1, "Clean")
 	var a *activities.Activities
 	attempts := 0
 	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-		func(_ any, _ activities.CleanInput) (activities.CleanResult, error) {
+		func(_ context.Context, _ activities.CleanInput) (activities.CleanResult, error) {
 			attempts++
 			if attempts < 3 {
 				return activities.CleanResult{}, errors.New("lake unavailable")
@@ -151,11 +168,11 @@ func TestPipelineRetriesFailingActivity(t *testing.T) {
 }
 
 func TestPipelineStopsOnNonRetryableError(t *testing.T) {
-	env, rec := newEnv(t, 1)
+	env, rec := newEnv(t, 1, "Clean")
 	var a *activities.Activities
 	attempts := 0
 	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-		func(_ any, _ activities.CleanInput) (activities.CleanResult, error) {
+		func(_ context.Context, _ activities.CleanInput) (activities.CleanResult, error) {
 			attempts++
 			return activities.CleanResult{}, temporal.NewNonRetryableApplicationError(
 				"42% of artists rejected (invalid_id)", activities.ErrDataQuality, nil)
@@ -164,19 +181,22 @@ func TestPipelineStopsOnNonRetryableError(t *testing.T) {
 
 	err := env.GetWorkflowError()
 	require.Error(t, err)
+	require.ErrorContains(t, err, "stage clean of 2026-11-01")
+	var actErr *temporal.ActivityError
+	require.True(t, errors.As(err, &actErr), "want an activity error, got %v", err)
 	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
+	require.True(t, errors.As(actErr.Unwrap(), &appErr), "want an application error cause, got %v", actErr.Unwrap())
 	require.Equal(t, activities.ErrDataQuality, appErr.Type())
 	require.Equal(t, 1, attempts, "a non-retryable error was retried")
 	require.Zero(t, rec.count("Store"), "the run went on after a failed stage")
 }
 
 func TestPipelineRateLimitRetriesAfterRetryAfter(t *testing.T) {
-	env, _ := newEnv(t, 1)
+	env, _ := newEnv(t, 1, "CollectBatch")
 	var a *activities.Activities
 	attempts := 0
 	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.CollectInput) (activities.CollectResult, error) {
+		func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
 			attempts++
 			if attempts == 1 {
 				return activities.CollectResult{}, temporal.NewApplicationErrorWithOptions("429", activities.ErrQuotaExceeded,
@@ -192,7 +212,7 @@ func TestPipelineRateLimitRetriesAfterRetryAfter(t *testing.T) {
 }
 
 func TestPipelineProgressQuery(t *testing.T) {
-	env, _ := newEnv(t, 4)
+	env, _ := newEnv(t, 4, "Clean")
 	var a *activities.Activities
 	// Clean blocks on a timer of the test clock, so the query sees the run
 	// between stages.
