@@ -91,7 +91,12 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 			}
 
 			workerErr := make(chan error, 1)
-			go func() { workerErr <- app.Serve(ctx, cfg, logger.Named("worker")) }()
+			// The worker's routine INFO lines would bury the stage lines.
+			workerLog := logger.Named("worker")
+			if cfg.Log.Level == "info" {
+				workerLog = workerLog.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
+			}
+			go func() { workerErr <- app.Serve(ctx, cfg, workerLog) }()
 
 			c, err := app.Dial(ctx, cfg, logger)
 			if err != nil {

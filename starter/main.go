@@ -71,6 +71,7 @@ Start everything on one machine with "starter dev"; from another terminal,
 	root.AddCommand(
 		newDevCommand(g),
 		newRunCommand(g),
+		newQueryCommand(g),
 		newFakeSpotifyCommand(),
 	)
 	return root

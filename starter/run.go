@@ -177,6 +177,7 @@ func watchRun(ctx context.Context, c client.Client, run client.WorkflowRun, out 
 				show()
 				return res, fmt.Errorf("run %s failed: %w", run.GetID(), err)
 			}
+			show()
 			for ; printed < len(workflows.Stages); printed++ {
 				fmt.Fprintf(out, "  ✓ %s\n", workflows.Stages[printed])
 			}
@@ -197,6 +198,9 @@ func stageDetail(stage string, p workflows.Progress) string {
 		return fmt.Sprintf("%d/%d batches, records %s", p.BatchesDone, p.BatchesTotal, formatCounts(p.Records))
 	case workflows.StageClean:
 		return fmt.Sprintf("%d rejected", p.Rejected)
+	}
+	if d, ok := p.Details[stage]; ok {
+		return d
 	}
 	return ""
 }

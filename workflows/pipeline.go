@@ -83,6 +83,8 @@ type Progress struct {
 	Records      map[string]int `json:"records,omitempty"`
 	Rejected     int            `json:"rejected"`
 	Errors       []string       `json:"errors,omitempty"`
+	// Details is a one-line summary of each finished stage.
+	Details map[string]string `json:"details,omitempty"`
 }
 
 // PipelineWorkflow runs resolve → collect → clean → store → aggregate →
@@ -103,7 +105,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		in.Trigger = "manual"
 	}
 
-	progress := Progress{Date: date, Stage: StageResolve}
+	progress := Progress{Date: date, Stage: StageResolve, Details: map[string]string{}}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
 		return progress, nil
 	}); err != nil {
@@ -186,6 +188,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		a.Store, activities.StoreInput{Date: date, Mode: resolved.Mode}).Get(ctx, &stored); err != nil {
 		return fail(StageStore, err)
 	}
+	progress.Details[StageStore] = fmt.Sprintf("%d artists, %d top tracks, %d releases", stored.Artists, stored.TopTracks, stored.Releases)
 	done()
 
 	// 5 aggregate
@@ -195,6 +198,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		a.Aggregate, activities.AggregateInput{Date: date}).Get(ctx, &aggregated); err != nil {
 		return fail(StageAggregate, err)
 	}
+	progress.Details[StageAggregate] = fmt.Sprintf("%d marts, %d similar-artist pairs", len(aggregated.Rows), aggregated.Similar)
 	done()
 
 	// 6 manifest
@@ -210,6 +214,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		}).Get(ctx, &manifest); err != nil {
 		return fail(StageManifest, err)
 	}
+	progress.Details[StageManifest] = manifest.Key
 	done()
 	progress.Stage = StageDone
 
