@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
@@ -166,4 +168,17 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 		"--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort))
 	require.NoError(t, err, out2)
 	require.Contains(t, out2, "run of "+today+" finished")
+
+	srvAgain, err := devserver.Start(ctx, devserver.Options{DatabaseFile: filepath.Join(data, "temporal.db")})
+	require.NoError(t, err)
+	defer srvAgain.Stop()
+	c, err := client.Dial(client.Options{HostPort: srvAgain.FrontendAddress()})
+	require.NoError(t, err)
+	defer c.Close()
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowId = 'pipeline-" + today + "'",
+		})
+		return err == nil && len(resp.Executions) == 2
+	}, 10*time.Second, 100*time.Millisecond, "both runs of the date are listed after restarts")
 }
