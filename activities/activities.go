@@ -24,7 +24,7 @@ type Activities struct {
 	Spotify   *spotify.Client
 	Lake      lake.Store
 	Serving   *serving.Store
-	Analytics *analytics.DuckDB
+	Analytics analytics.Engine
 	Settings  Settings
 	Logger    *zap.Logger
 }

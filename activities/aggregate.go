@@ -11,20 +11,15 @@ import (
 )
 
 // Aggregate builds the marts of the date with SQL over the curated Parquet
-// and writes each artist's similar artists to the serving store.
+// (DuckDB embedded, or Athena) and writes each artist's similar artists to
+// the serving store.
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
-	root, ok := a.Lake.LocalDir()
-	if !ok {
-		return AggregateResult{}, badInput("lake %s is not on the local disk: the duckdb engine aggregates file:// lakes only", a.Lake.URL())
-	}
-	heartbeat(ctx, "marts")
-	report, err := a.Analytics.BuildMarts(ctx, root, in.Date)
+	report, err := a.Analytics.BuildMartsInLake(ctx, a.Lake, in.Date)
 	if err != nil {
-		return AggregateResult{}, fmt.Errorf("build marts of %s: %w", in.Date, err)
+		return AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)
 	}
 	res := AggregateResult{Rows: report.Rows, Keys: report.Keys}
-	heartbeat(ctx, "similar")
-	err = a.Analytics.Similar(ctx, root, in.Date, func(artistID string, similar []analytics.SimilarArtist) error {
+	err = a.Analytics.SimilarInLake(ctx, a.Lake, in.Date, func(artistID string, similar []analytics.SimilarArtist) error {
 		items := make([]serving.Similar, len(similar))
 		for i, s := range similar {
 			items[i] = serving.Similar{ArtistID: s.ArtistID, Name: s.Name, Score: s.Score}
@@ -37,4 +32,10 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	}
 	a.logger(ctx).Info("aggregated", zap.String("date", in.Date), zap.Any("rows", res.Rows))
 	return res, nil
+}
+
+// AnalyticsHeartbeat records an engine's progress as the heartbeat of the
+// activity whose context it is given; engines are built once per worker.
+func AnalyticsHeartbeat(ctx context.Context, p analytics.Progress) {
+	heartbeat(ctx, p)
 }

@@ -104,6 +104,16 @@ type ServingConfig struct {
 // AnalyticsConfig selects the aggregation engine.
 type AnalyticsConfig struct {
 	Engine string `mapstructure:"engine"`
+	// MemoryLimit caps DuckDB's memory, e.g. "1GB"; it spills beyond.
+	MemoryLimit string       `mapstructure:"memory_limit"`
+	Athena      AthenaConfig `mapstructure:"athena"`
+}
+
+// AthenaConfig configures the athena engine.
+type AthenaConfig struct {
+	Database       string `mapstructure:"database"`
+	WorkGroup      string `mapstructure:"workgroup"`
+	OutputLocation string `mapstructure:"output_location"`
 }
 
 // WorkerConfig configures worker processes.

@@ -91,6 +91,15 @@ func (c *Config) Validate() error {
 		func() error { return scheme("lake.url", c.Lake.URL, "file", "s3") },
 		func() error { return scheme("serving.url", c.Serving.URL, "sqlite", "dynamodb") },
 		func() error { return oneOf("analytics.engine", c.Analytics.Engine, "duckdb", "athena") },
+		func() error {
+			if c.Analytics.Engine != "athena" {
+				return nil
+			}
+			if !strings.HasPrefix(c.Lake.URL, "s3://") {
+				return invalid("lake.url", c.Lake.URL, "an s3:// lake when analytics.engine is athena")
+			}
+			return nonEmpty("analytics.athena.database", c.Analytics.Athena.Database)
+		},
 		func() error { return hostPort("worker.metrics_addr", c.Worker.MetricsAddr) },
 		func() error {
 			if c.Worker.MaxConcurrentActivities < 1 {

@@ -23,6 +23,7 @@ type DuckDB struct {
 	tempDir    string
 	removeTemp bool
 	blockSize  int
+	heartbeat  HeartbeatFunc
 }
 
 // Option configures NewDuckDB.
@@ -33,6 +34,7 @@ type options struct {
 	threads     int
 	tempDir     string
 	blockSize   int
+	heartbeat   HeartbeatFunc
 }
 
 // WithMemoryLimit caps the memory DuckDB uses before it spills to the temp
@@ -49,8 +51,9 @@ func WithThreads(n int) Option {
 }
 
 // WithTempDir sets the directory DuckDB spills to when a query does not fit
-// in memory. The default is a fresh directory under os.TempDir, removed by
-// Close; a directory given here is left in place.
+// in memory, which also holds the local copies of remote lakes that
+// BuildMartsInLake and SimilarInLake make. The default is a fresh directory
+// under os.TempDir, removed by Close; a directory given here is left in place.
 func WithTempDir(dir string) Option {
 	return func(o *options) { o.tempDir = dir }
 }
@@ -60,6 +63,13 @@ func WithTempDir(dir string) Option {
 // DefaultSimilarityBlockSize). Work and memory grow linearly with it.
 func WithSimilarityBlockSize(n int) Option {
 	return func(o *options) { o.blockSize = n }
+}
+
+// WithHeartbeat sets the function told of the progress of BuildMarts,
+// BuildMartsInLake and SimilarInLake: before each mart is built and while a
+// remote lake is copied to local disk.
+func WithHeartbeat(fn HeartbeatFunc) Option {
+	return func(o *options) { o.heartbeat = fn }
 }
 
 // NewDuckDB opens an in-memory DuckDB database. Close it when done.
@@ -75,7 +85,7 @@ func NewDuckDB(opts ...Option) (*DuckDB, error) {
 		return nil, fmt.Errorf("similarity block size %d: must be at least 2", o.blockSize)
 	}
 
-	d := &DuckDB{tempDir: o.tempDir, blockSize: o.blockSize}
+	d := &DuckDB{tempDir: o.tempDir, blockSize: o.blockSize, heartbeat: o.heartbeat}
 	if d.tempDir == "" {
 		dir, err := os.MkdirTemp("", "metronome-duckdb-")
 		if err != nil {
@@ -171,6 +181,9 @@ func (d *DuckDB) BuildMarts(ctx context.Context, lakeRoot, dt string) (MartsRepo
 
 	report := MartsReport{Rows: make(map[string]int64, len(Marts))}
 	for _, mart := range Marts {
+		if d.heartbeat != nil {
+			d.heartbeat(ctx, Progress{Step: "build", Mart: mart})
+		}
 		dir := filepath.Join(staging, mart, "dt="+dt)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return MartsReport{}, fmt.Errorf("create staging dir %q: %w", dir, err)

@@ -110,11 +110,47 @@ func dropViews(conn *sql.Conn, views []string) {
 // emptyView returns a SELECT of no rows with the columns of the parquet row
 // type row (its parquet tags) plus dt.
 func emptyView(row any) (string, error) {
-	t := reflect.TypeOf(row)
-	if t.Kind() != reflect.Struct {
-		return "", fmt.Errorf("row type %s: not a struct", t)
+	fields, err := rowColumns(row)
+	if err != nil {
+		return "", err
 	}
-	var cols []string
+	cols := make([]string, 0, len(fields)+1)
+	for _, f := range fields {
+		sqlType, err := duckType(f.typ)
+		if err != nil {
+			return "", fmt.Errorf("column %s: %w", f.name, err)
+		}
+		cols = append(cols, "CAST(NULL AS "+sqlType+") AS "+f.name)
+	}
+	cols = append(cols, "CAST(NULL AS VARCHAR) AS dt")
+	return "SELECT " + strings.Join(cols, ", ") + " WHERE 1 = 0", nil
+}
+
+// rowColumn is one column of a parquet row type.
+type rowColumn struct {
+	name string
+	typ  reflect.Type
+}
+
+// parquetTypeNeutral are the parquet tag options that do not change the type
+// a column is written with (encodings, compression, nullability, lists).
+var parquetTypeNeutral = map[string]bool{
+	"optional": true, "list": true, "dict": true, "plain": true, "delta": true,
+	"split": true, "snappy": true, "gzip": true, "brotli": true, "lz4": true,
+	"zstd": true, "uncompressed": true,
+}
+
+// rowColumns returns the columns parquet-go writes for the struct type of
+// row: exported fields in order, named by their parquet tag. A tag option
+// that changes the written type (date, timestamp, json, …) is refused, so
+// the SQL types derived from the Go types cannot silently differ from the
+// files.
+func rowColumns(row any) ([]rowColumn, error) {
+	t := reflect.TypeOf(row)
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("row type %v: not a struct", t)
+	}
+	var cols []rowColumn
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -125,18 +161,19 @@ func emptyView(row any) (string, error) {
 			if tag == "-" {
 				continue
 			}
-			if n, _, _ := strings.Cut(tag, ","); n != "" {
+			n, opts, _ := strings.Cut(tag, ",")
+			if n != "" {
 				name = n
 			}
+			for _, opt := range strings.Split(opts, ",") {
+				if opt != "" && !parquetTypeNeutral[opt] {
+					return nil, fmt.Errorf("field %s of %s: parquet option %q is not supported", f.Name, t, opt)
+				}
+			}
 		}
-		sqlType, err := duckType(f.Type)
-		if err != nil {
-			return "", fmt.Errorf("field %s: %w", f.Name, err)
-		}
-		cols = append(cols, "CAST(NULL AS "+sqlType+") AS "+name)
+		cols = append(cols, rowColumn{name: name, typ: f.Type})
 	}
-	cols = append(cols, "CAST(NULL AS VARCHAR) AS dt")
-	return "SELECT " + strings.Join(cols, ", ") + " WHERE 1 = 0", nil
+	return cols, nil
 }
 
 // duckType is the DuckDB type DuckDB reads for a Go field written by parquet-go.

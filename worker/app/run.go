@@ -85,11 +85,13 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger) (
 		return fail(fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err))
 	}
 	b.closers = append(b.closers, srv.Close)
-	engine, err := analytics.NewDuckDB()
+	engine, err := openEngine(ctx, cfg)
 	if err != nil {
-		return fail(fmt.Errorf("start duckdb: %w", err))
+		return fail(err)
 	}
-	b.closers = append(b.closers, engine.Close)
+	if c, ok := engine.(interface{ Close() error }); ok {
+		b.closers = append(b.closers, c.Close)
+	}
 	sp, err := spotify.New(ctx, spotify.Options{
 		ClientID: cfg.Spotify.ClientID, ClientSecret: cfg.Spotify.ClientSecret,
 		BaseURL: cfg.Spotify.BaseURL, TokenURL: cfg.Spotify.TokenURL,
@@ -217,4 +219,25 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("spotify_task_queue", cfg.Temporal.SpotifyTaskQueue),
 		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL))
 	return RunWorkers(ctx, c, cfg, b.Activities)
+}
+
+// openEngine builds the analytics engine of analytics.engine.
+func openEngine(ctx context.Context, cfg *config.Config) (analytics.Engine, error) {
+	if cfg.Analytics.Engine == "athena" {
+		a := cfg.Analytics.Athena
+		engine, err := analytics.NewAthena(ctx, analytics.AthenaConfig{
+			Database: a.Database, WorkGroup: a.WorkGroup, OutputLocation: a.OutputLocation,
+			Heartbeat: activities.AnalyticsHeartbeat,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create athena client (database %s, workgroup %s): %w", a.Database, a.WorkGroup, err)
+		}
+		return engine, nil
+	}
+	engine, err := analytics.NewDuckDB(analytics.WithMemoryLimit(cfg.Analytics.MemoryLimit),
+		analytics.WithHeartbeat(activities.AnalyticsHeartbeat))
+	if err != nil {
+		return nil, fmt.Errorf("start duckdb: %w", err)
+	}
+	return engine, nil
 }
