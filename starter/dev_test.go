@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -22,6 +24,7 @@ import (
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 	"github.com/metronome-data/metronome/internal/tables"
+	"github.com/metronome-data/metronome/internal/testservers"
 )
 
 // isolateEnv unsets every variable metronome reads and runs the test in an
@@ -73,25 +76,30 @@ func countRows[T any](t *testing.T, store lake.Store, table, date string) (int, 
 	return len(rows), rows
 }
 
-// TestDevRunsThePipelineEndToEnd is `starter dev --exit` on fresh ports and
-// a fresh data directory: the real embedded Temporal server, a worker and
-// the sample catalog. The lake, the Parquet tables, the serving store and
-// the manifest must agree with the catalog.
-func TestDevRunsThePipelineEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: embedded Temporal server, worker and pipeline")
-	}
-	dir := isolateEnv(t)
-	const artists = 30
-	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", strconv.Itoa(artists))
-	t.Setenv("METRONOME_LOG_LEVEL", "warn")
-	port, uiPort := freePorts(t)
-	data := filepath.Join(dir, "data")
+// backend says where a dev run keeps its lake and serving store.
+type backend struct {
+	lakeURL    string
+	servingURL string
+	localLake  string // the lake directory when it is on disk
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := runStarter(t, ctx, "dev", "--exit", "--data", data,
-		"--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort))
+// devRun is what one `starter dev --exit` left behind.
+type devRun struct {
+	out      string
+	manifest activities.Manifest
+	items    []serving.Item
+}
+
+const e2eArtists = 30
+
+// runDev runs `starter dev --exit` over the sample catalog on fresh ports
+// and checks that the lake, the Parquet tables, the serving store and the
+// manifest agree with the catalog.
+func runDev(t *testing.T, ctx context.Context, data string, b backend) devRun {
+	t.Helper()
+	port, uiPort := freePorts(t)
+	args := []string{"dev", "--exit", "--data", data, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort)}
+	out, err := runStarter(t, ctx, args...)
 	require.NoError(t, err, out)
 	today := time.Now().UTC().Format("2006-01-02")
 	require.Contains(t, out, "run of "+today+" finished")
@@ -100,24 +108,24 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 		require.Contains(t, out, "✓ "+stage)
 	}
 
-	catalog := spotifyfake.NewCatalog(artists, 1)
+	catalog := spotifyfake.NewCatalog(e2eArtists, 1)
 	var wantIDs []string
 	for _, a := range catalog.Artists() {
 		wantIDs = append(wantIDs, a.ID)
 	}
 	sort.Strings(wantIDs)
 
-	store, err := lake.Open(ctx, "file://"+filepath.Join(data, "lake"))
+	store, err := lake.Open(ctx, b.lakeURL)
 	require.NoError(t, err)
 
 	// The manifest is written last and counts what the tables hold.
 	m, err := activities.ReadManifest(ctx, store, today)
 	require.NoError(t, err)
-	require.Equal(t, artists, m.Resolve.Artists)
+	require.Equal(t, e2eArtists, m.Resolve.Artists)
 	require.Equal(t, "extended", m.Resolve.Mode)
 
 	nArtists, artistRows := countRows[tables.Artist](t, store, tables.Artists, today)
-	require.Equal(t, artists, nArtists)
+	require.Equal(t, e2eArtists, nArtists)
 	var gotIDs []string
 	for _, r := range artistRows {
 		gotIDs = append(gotIDs, r.ArtistID)
@@ -128,7 +136,7 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 	require.Equal(t, nArtists, m.Clean.Report.RowsOut[tables.Artists])
 
 	nTop, _ := countRows[tables.ArtistTopTrack](t, store, tables.ArtistTopTracks, today)
-	require.Equal(t, 10*artists, nTop, "10 top tracks per artist")
+	require.Equal(t, 10*e2eArtists, nTop, "10 top tracks per artist")
 	require.Equal(t, nTop, m.Clean.Report.RowsOut[tables.ArtistTopTracks])
 	nTracks, _ := countRows[tables.Track](t, store, tables.Tracks, today)
 	require.Equal(t, nTracks, m.Clean.Report.RowsOut[tables.Tracks])
@@ -136,10 +144,14 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 
 	raw, err := store.List(ctx, "raw/spotify/artists/dt="+today+"/")
 	require.NoError(t, err)
-	require.Len(t, raw, (artists+49)/50)
+	require.Len(t, raw, (e2eArtists+49)/50)
+	marts, err := store.List(ctx, "marts/artist_daily/dt="+today+"/")
+	require.NoError(t, err)
+	require.NotEmpty(t, marts)
+	require.EqualValues(t, e2eArtists, m.Aggregate.Rows["artist_daily"])
 
 	// The serving store holds every artist, tracked, with its top tracks.
-	srv, err := serving.Open(ctx, "sqlite://"+filepath.Join(data, "serving.db"))
+	srv, err := serving.Open(ctx, b.servingURL)
 	require.NoError(t, err)
 	defer srv.Close()
 	tracked, err := srv.Tracked(ctx)
@@ -153,22 +165,56 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 		require.Equal(t, a.Name, view.Name)
 		require.Len(t, view.TopTracks, 10)
 	}
+	require.Positive(t, m.Aggregate.Similar, "similar artists reach the serving store")
+	items, err := srv.Items(ctx, "")
+	require.NoError(t, err)
 
-	// DuckDB reads the Parquet the pipeline wrote, and the marts.
-	engine, err := analytics.NewDuckDB()
-	require.NoError(t, err)
-	defer engine.Close()
-	res, err := engine.Query(ctx, filepath.Join(data, "lake"), "select count(*) from artist_daily where dt = '"+today+"'")
-	require.NoError(t, err)
-	require.EqualValues(t, artists, res.Rows[0][0])
-	require.EqualValues(t, artists, m.Aggregate.Rows["artist_daily"])
+	// `starter artist get` answers from the same store.
+	first := catalog.Artists()[0]
+	got, err := runStarter(t, ctx, "artist", "get", first.Name)
+	require.NoError(t, err, got)
+	require.Contains(t, got, first.ID)
+	require.Contains(t, got, "top tracks")
+
+	if b.localLake != "" {
+		// DuckDB reads the Parquet the pipeline wrote, and the marts.
+		engine, err := analytics.NewDuckDB()
+		require.NoError(t, err)
+		defer engine.Close()
+		res, err := engine.Query(ctx, b.localLake, "select count(*) from artist_daily where dt = '"+today+"'")
+		require.NoError(t, err)
+		require.EqualValues(t, e2eArtists, res.Rows[0][0])
+	}
+	return devRun{out: out, manifest: m, items: items}
+}
+
+// TestDevRunsThePipelineEndToEnd is `starter dev --exit` on fresh ports and
+// a fresh data directory: the real embedded Temporal server, a worker and
+// the sample catalog, on the embedded defaults (file lake, SQLite).
+func TestDevRunsThePipelineEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: embedded Temporal server, worker and pipeline")
+	}
+	dir := isolateEnv(t)
+	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", strconv.Itoa(e2eArtists))
+	t.Setenv("METRONOME_LOG_LEVEL", "warn")
+	data := filepath.Join(dir, "data")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	t.Setenv("METRONOME_DATA_DIR", data) // for `starter artist get`
+	runDev(t, ctx, data, backend{
+		lakeURL:    "file://" + filepath.Join(data, "lake"),
+		servingURL: "sqlite://" + filepath.Join(data, "serving.db"),
+		localLake:  filepath.Join(data, "lake"),
+	})
 
 	// A second dev on the same data directory still shows the first run.
-	out2, err := runStarter(t, ctx, "dev", "--exit", "--data", data,
-		"--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort))
-	require.NoError(t, err, out2)
-	require.Contains(t, out2, "run of "+today+" finished")
-
+	runDev(t, ctx, data, backend{
+		lakeURL:    "file://" + filepath.Join(data, "lake"),
+		servingURL: "sqlite://" + filepath.Join(data, "serving.db"),
+		localLake:  filepath.Join(data, "lake"),
+	})
+	today := time.Now().UTC().Format("2006-01-02")
 	srvAgain, err := devserver.Start(ctx, devserver.Options{DatabaseFile: filepath.Join(data, "temporal.db")})
 	require.NoError(t, err)
 	defer srvAgain.Stop()
@@ -181,4 +227,70 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 		})
 		return err == nil && len(resp.Executions) == 2
 	}, 10*time.Second, 100*time.Millisecond, "both runs of the date are listed after restarts")
+}
+
+// TestDevOnS3AndDynamoDB runs the same pipeline once on the embedded
+// defaults and once on real S3 and DynamoDB protocols (versitygw, dynalite):
+// both give identical curated row counts and serving items.
+func TestDevOnS3AndDynamoDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end on versitygw and dynalite")
+	}
+	s3Endpoint, accessKey, secretKey := testservers.StartVersityGW(t)
+	dynamoEndpoint := testservers.StartDynalite(t)
+	dir := isolateEnv(t)
+	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", strconv.Itoa(e2eArtists))
+	t.Setenv("METRONOME_LOG_LEVEL", "warn")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	embeddedData := filepath.Join(dir, "embedded")
+	t.Setenv("METRONOME_DATA_DIR", embeddedData)
+	embedded := runDev(t, ctx, embeddedData, backend{
+		lakeURL:    "file://" + filepath.Join(embeddedData, "lake"),
+		servingURL: "sqlite://" + filepath.Join(embeddedData, "serving.db"),
+		localLake:  filepath.Join(embeddedData, "lake"),
+	})
+
+	t.Setenv("AWS_ACCESS_KEY_ID", accessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ENDPOINT_URL_S3", s3Endpoint)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamoEndpoint)
+	createBucket(t, ctx, "metronome-lake")
+	aws := backend{lakeURL: "s3://metronome-lake/e2e", servingURL: "dynamodb://metronome-e2e"}
+	require.NoError(t, serving.CreateTable(ctx, aws.servingURL))
+	t.Setenv("METRONOME_LAKE_URL", aws.lakeURL)
+	t.Setenv("METRONOME_SERVING_URL", aws.servingURL)
+	onAWS := runDev(t, ctx, filepath.Join(dir, "aws"), aws)
+
+	require.Equal(t, embedded.manifest.Clean.Report.RowsOut, onAWS.manifest.Clean.Report.RowsOut)
+	require.Equal(t, embedded.manifest.Aggregate.Rows, onAWS.manifest.Aggregate.Rows)
+	require.Equal(t, comparable(embedded.items), comparable(onAWS.items))
+}
+
+// comparable drops what differs between two runs by nature: when the data
+// was fetched.
+func comparable(items []serving.Item) []serving.Item {
+	out := make([]serving.Item, len(items))
+	for i, it := range items {
+		attrs := map[string]any{}
+		for k, v := range it.Attrs {
+			if k != "updated_at" {
+				attrs[k] = v
+			}
+		}
+		it.Attrs = attrs
+		out[i] = it
+	}
+	return out
+}
+
+func createBucket(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name})
+	require.NoError(t, err)
 }

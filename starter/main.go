@@ -76,6 +76,7 @@ Start everything on one machine with "starter dev"; from another terminal,
 		newDevCommand(g),
 		newRunCommand(g),
 		newQueryCommand(g),
+		newArtistCommand(g),
 		newFakeSpotifyCommand(),
 	)
 	return root

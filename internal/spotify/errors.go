@@ -1,0 +1,79 @@
+package spotify
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// APIError is a failed Spotify call, classified for retries: 429s, 5xx,
+// timeouts, dropped connections and malformed bodies are Retryable; 400,
+// 401 (after one token refresh), 403 and 404 are not.
+type APIError struct {
+	// Endpoint is the call that failed, e.g. "artists", "top_tracks",
+	// "token".
+	Endpoint string
+	// Status is the HTTP status; 0 when no answer came (timeout,
+	// connection error).
+	Status int
+	// Message is Spotify's error message or what went wrong.
+	Message string
+	// RetryAfter is the delay a 429 asked for; 0 otherwise.
+	RetryAfter time.Duration
+	// Quota marks a 429 of the daily quota ("reason":"QUOTA_EXCEEDED"),
+	// whose Retry-After is hours, as opposed to the rolling window.
+	Quota bool
+	// Retryable says whether the same call may succeed later.
+	Retryable bool
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("spotify ")
+	if e.Endpoint != "" {
+		b.WriteString(e.Endpoint)
+		b.WriteString(": ")
+	}
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "HTTP %d: ", e.Status)
+	}
+	b.WriteString(e.Message)
+	if e.Status == 429 {
+		kind := "rate limit"
+		if e.Quota {
+			kind = "daily quota"
+		}
+		fmt.Fprintf(&b, " (%s, retry after %v)", kind, e.RetryAfter)
+	}
+	return b.String()
+}
+
+// IsRetryable reports whether err is an *APIError worth retrying.
+func IsRetryable(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Retryable
+}
+
+// RetryAfter returns the delay a 429 asked for, if err carries one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var e *APIError
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return e.RetryAfter, true
+	}
+	return 0, false
+}
+
+func asAPIError(err error) *APIError {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// badRequest is an error for input refused before any request is sent.
+func badRequest(endpoint, format string, args ...any) *APIError {
+	return &APIError{Endpoint: endpoint, Status: 400, Message: fmt.Sprintf(format, args...)}
+}
