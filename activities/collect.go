@@ -22,12 +22,18 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 		return CollectResult{}, err
 	}
 	heartbeat(ctx, 0)
-	got, err := a.Spotify.CollectBatch(ctx, spotify.BatchRequest{
+	req := spotify.BatchRequest{
 		Mode:      spotify.Mode(in.Mode),
 		ArtistIDs: ids,
 		Market:    a.Settings.Market,
 		Progress:  func(done int) { heartbeat(ctx, done) },
-	})
+	}
+	if req.Mode == spotify.ModeDevelopment {
+		if err := a.knownDiscography(ctx, ids, &req); err != nil {
+			return CollectResult{}, err
+		}
+	}
+	got, err := a.Spotify.CollectBatch(ctx, req)
 	if err != nil {
 		return CollectResult{}, spotifyError(fmt.Sprintf("collect batch %d of %s", in.Batch, in.Date), err)
 	}
@@ -60,4 +66,31 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 	a.logger(ctx).Debug("batch collected", zap.Int("batch", in.Batch), zap.Int("artists", len(ids)),
 		zap.Any("records", res.Records))
 	return res, nil
+}
+
+// knownDiscography lets a development-mode batch skip what earlier runs
+// collected: album details of known albums, and the later pages of an
+// artist's albums when the listing's total has not changed.
+func (a *Activities) knownDiscography(ctx context.Context, artistIDs []string, req *spotify.BatchRequest) error {
+	known := map[string]bool{}
+	totals := map[string]int{}
+	for _, id := range artistIDs {
+		d, ok, err := a.Serving.Discography(ctx, id)
+		if err != nil {
+			return fmt.Errorf("read known albums of %s: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		totals[id] = d.Total
+		for _, album := range d.AlbumIDs {
+			known[album] = true
+		}
+	}
+	req.KnownAlbum = func(albumID string) bool { return known[albumID] }
+	req.KnownAlbumTotal = func(artistID string) (int, bool) {
+		t, ok := totals[artistID]
+		return t, ok
+	}
+	return nil
 }

@@ -16,14 +16,22 @@ import (
 // report and lineage.
 type Manifest struct {
 	ManifestInput
-	CodeVersion string `json:"code_version"`
+	// CallsPerArtist is the run's Spotify calls by endpoint, per artist.
+	CallsPerArtist map[string]float64 `json:"calls_per_artist"`
+	CodeVersion    string             `json:"code_version"`
 	GoVersion   string `json:"go_version"`
 	WrittenAt   string `json:"written_at"`
 }
 
 // WriteManifest writes the run's manifest.
 func (a *Activities) WriteManifest(ctx context.Context, in ManifestInput) (ManifestResult, error) {
-	m := Manifest{ManifestInput: in, CodeVersion: codeVersion(), WrittenAt: time.Now().UTC().Format(time.RFC3339)}
+	m := Manifest{ManifestInput: in, CodeVersion: codeVersion(), WrittenAt: time.Now().UTC().Format(time.RFC3339),
+		CallsPerArtist: map[string]float64{}}
+	if in.Resolve.Artists > 0 {
+		for endpoint, n := range in.Collect.Calls {
+			m.CallsPerArtist[endpoint] = float64(n) / float64(in.Resolve.Artists)
+		}
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		m.GoVersion = bi.GoVersion
 	}

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
+	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/tables"
 )
 
@@ -94,25 +96,32 @@ func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, err
 	if err != nil {
 		return res, err
 	}
+	curatedAlbums := map[string]bool{}
 	for _, artistID := range sortedKeys(albums) {
-		rows := albums[artistID]
-		sort.Slice(rows, func(i, j int) bool {
-			if rows[i].ReleaseDate != rows[j].ReleaseDate {
-				return rows[i].ReleaseDate > rows[j].ReleaseDate
-			}
-			return rows[i].AlbumID < rows[j].AlbumID
-		})
-		rows = rows[:min(latestReleases, len(rows))]
-		releases := make([]serving.Release, 0, len(rows))
-		for _, r := range rows {
+		// An incremental run curates only new albums: merge them with the
+		// releases the store already has.
+		releases := make([]serving.Release, 0, len(albums[artistID]))
+		for _, r := range albums[artistID] {
+			curatedAlbums[r.AlbumID] = true
 			releases = append(releases, serving.Release{
 				AlbumID: r.AlbumID, Name: r.Name, Type: r.AlbumType, ReleaseDate: r.ReleaseDate,
 			})
 		}
+		view, ok, err := a.Serving.Artist(ctx, artistID)
+		if err != nil {
+			return res, fmt.Errorf("read releases of %s: %w", artistID, err)
+		}
+		if ok {
+			releases = append(releases, view.Releases...)
+		}
+		releases = latest(releases, latestReleases)
 		if err := a.Serving.PutReleases(ctx, in.Date, artistID, releases); err != nil {
 			return res, fmt.Errorf("store releases of %s: %w", artistID, err)
 		}
 		res.Releases += len(releases)
+	}
+	if err := a.storeDiscographies(ctx, in.Date, curatedAlbums); err != nil {
+		return res, err
 	}
 
 	ids := make([]string, len(artists))
@@ -171,4 +180,88 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// latest returns the n newest releases, one per album.
+func latest(releases []serving.Release, n int) []serving.Release {
+	sort.SliceStable(releases, func(i, j int) bool {
+		if releases[i].ReleaseDate != releases[j].ReleaseDate {
+			return releases[i].ReleaseDate > releases[j].ReleaseDate
+		}
+		return releases[i].AlbumID < releases[j].AlbumID
+	})
+	seen := map[string]bool{}
+	out := make([]serving.Release, 0, n)
+	for _, r := range releases {
+		if len(out) == n {
+			break
+		}
+		if !seen[r.AlbumID] {
+			seen[r.AlbumID] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// albumListing is the part of an artist-albums paging object the
+// discography needs.
+type albumListing struct {
+	Total  int `json:"total"`
+	Offset int `json:"offset"`
+	Items  []struct {
+		ID string `json:"id"`
+	} `json:"items"`
+}
+
+// storeDiscographies records, per artist whose albums were listed on date,
+// the albums now in the lake and the listing's total, so the next
+// development-mode run fetches only what is new. It runs after clean, so an
+// album counts as known only once it reached a curated partition.
+func (a *Activities) storeDiscographies(ctx context.Context, date string, curated map[string]bool) error {
+	keys, err := a.Lake.List(ctx, lake.RawPrefix(spotify.EntityArtistAlbums, date))
+	if err != nil {
+		return fmt.Errorf("list artist albums of %s: %w", date, err)
+	}
+	totals := map[string]int{}
+	listed := map[string][]string{}
+	for _, key := range keys {
+		err := lake.ReadRaw(ctx, a.Lake, key, func(r lake.RawRecord) error {
+			var page albumListing
+			if json.Unmarshal(r.Data, &page) != nil {
+				return nil // the clean stage quarantined it
+			}
+			if page.Offset == 0 {
+				totals[r.Key] = page.Total
+			}
+			for _, it := range page.Items {
+				listed[r.Key] = append(listed[r.Key], it.ID)
+			}
+			return nil
+		}, func(lake.MalformedLine) error { return nil })
+		if err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+	}
+	for _, artistID := range sortedKeys(totals) {
+		prev, _, err := a.Serving.Discography(ctx, artistID)
+		if err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for _, id := range prev.AlbumIDs {
+			known[id] = true
+		}
+		ids := append([]string(nil), prev.AlbumIDs...)
+		for _, id := range listed[artistID] {
+			if curated[id] && !known[id] {
+				known[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if err := a.Serving.PutDiscography(ctx, date, artistID, serving.Discography{Total: totals[artistID], AlbumIDs: ids}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
