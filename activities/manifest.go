@@ -19,8 +19,8 @@ type Manifest struct {
 	// CallsPerArtist is the run's Spotify calls by endpoint, per artist.
 	CallsPerArtist map[string]float64 `json:"calls_per_artist"`
 	CodeVersion    string             `json:"code_version"`
-	GoVersion   string `json:"go_version"`
-	WrittenAt   string `json:"written_at"`
+	GoVersion      string             `json:"go_version"`
+	WrittenAt      string             `json:"written_at"`
 }
 
 // WriteManifest writes the run's manifest.
