@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/metrics"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
@@ -27,6 +29,8 @@ type Activities struct {
 	Analytics analytics.Engine
 	Settings  Settings
 	Logger    *zap.Logger
+	// Metrics records the pipeline's counters; nil records nothing.
+	Metrics *metrics.Pipeline
 }
 
 // Settings are the knobs of the activities, from config.
@@ -60,6 +64,11 @@ func (a *Activities) logger(ctx context.Context) *zap.Logger {
 			zap.Int32("attempt", info.Attempt))
 	}
 	return l
+}
+
+// observe records how long a stage's activity took since start.
+func (a *Activities) observe(stage string, start time.Time) {
+	a.Metrics.ObserveStage(stage, time.Since(start))
 }
 
 // heartbeat records progress when running as an activity; tests that call

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -14,6 +15,7 @@ import (
 // (DuckDB embedded, or Athena) and writes each artist's similar artists to
 // the serving store.
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
+	defer a.observe("aggregate", time.Now())
 	report, err := a.Analytics.BuildMartsInLake(ctx, a.Lake, in.Date)
 	if err != nil {
 		return AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)

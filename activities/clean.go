@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -18,6 +19,7 @@ import (
 // reason code. Too many rejects fail the run with a non-retryable
 // DataQualityError, after the quarantine is written.
 func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, error) {
+	defer a.observe("clean", time.Now())
 	resumeAfter := resumePoint[int](ctx)
 	report, err := curate.Run(ctx, a.Lake, in.Date, curate.Options{
 		MaxRejectRate: a.Settings.MaxRejectRate,
@@ -29,6 +31,11 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 		RowsIn: report.RowsIn, RowsOut: report.RowsOut,
 		Rejected: report.Rejected, QuarantineKeys: report.QuarantineKeys,
 	}
+	for entity, reasons := range report.Rejected {
+		for reason, n := range reasons {
+			a.Metrics.RecordReject(entity, reason, n)
+		}
+	}
 	var dq *curate.DataQualityError
 	if errors.As(err, &dq) {
 		return CleanResult{}, temporal.NewNonRetryableApplicationError(
@@ -36,6 +43,9 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 	}
 	if err != nil {
 		return CleanResult{}, fmt.Errorf("clean %s: %w", in.Date, err)
+	}
+	for table, n := range report.RowsOut {
+		a.Metrics.RecordClean(table, n)
 	}
 	keys := map[string][]string{}
 	for _, table := range tables.All {

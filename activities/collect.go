@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -17,6 +18,7 @@ import (
 // retry overwrites its own objects and never duplicates data. It returns
 // counts, never payloads.
 func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (CollectResult, error) {
+	defer a.observe("collect", time.Now())
 	ids, err := a.readArtistBatch(ctx, in.ArtistsKey, in.Batch, in.BatchSize)
 	if err != nil {
 		return CollectResult{}, err
@@ -62,6 +64,8 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 		}
 		res.Records[entity] = len(byEntity[entity])
 		res.Bytes += n
+		a.Metrics.RecordCollect(entity, len(byEntity[entity]))
+		a.Metrics.RecordLakeWrite(key, n)
 	}
 	a.logger(ctx).Debug("batch collected", zap.Int("batch", in.Batch), zap.Int("artists", len(ids)),
 		zap.Any("records", res.Records))

@@ -45,6 +45,9 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 	}
 
 	res := ResolveResult{Mode: string(mode), BatchSize: a.batchSize()}
+	if a.Settings.APIMode != string(spotify.ModeExtended) && a.Settings.APIMode != string(spotify.ModeDevelopment) {
+		res.Probes = 1
+	}
 	seen := make(map[string]bool, len(wanted))
 	var ids []string
 	for i, entry := range wanted {

@@ -24,6 +24,13 @@ const latestReleases = 5
 // idempotent and an older date never overwrites a newer snapshot, so retries
 // and backfills are safe.
 func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, error) {
+	defer a.observe("store", time.Now())
+	before := a.Serving.Stats()
+	defer func() {
+		after := a.Serving.Stats()
+		a.Metrics.RecordServingWrites(int(after.ItemsWritten - before.ItemsWritten))
+		a.Metrics.RecordServingRetries(int(after.Retries - before.Retries))
+	}()
 	var res StoreResult
 
 	var artists []serving.ArtistSnapshot

@@ -40,6 +40,8 @@ type ResolveResult struct {
 	Unresolved []string `json:"unresolved,omitempty"`
 	// Searches is the number of search calls made (cache misses).
 	Searches int `json:"searches"`
+	// Probes is the number of calls made to find the API mode (0 or 1).
+	Probes int `json:"probes"`
 }
 
 // CollectInput is one batch of at most 50 artists.

@@ -20,10 +20,16 @@ import (
 
 // Dial connects to the Temporal frontend of cfg.
 func Dial(ctx context.Context, cfg *config.Config, logger *zap.Logger) (client.Client, error) {
+	return dial(ctx, cfg, logger, nil)
+}
+
+// dial connects with the SDK's metrics going to metricsHandler, when set.
+func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHandler client.MetricsHandler) (client.Client, error) {
 	opts := client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    logging.NewTemporalLogger(logger.Named("sdk")),
+		HostPort:       cfg.Temporal.Address,
+		Namespace:      cfg.Temporal.Namespace,
+		Logger:         logging.NewTemporalLogger(logger.Named("sdk")),
+		MetricsHandler: metricsHandler,
 	}
 	tlsCfg, err := tlsConfig(cfg.Temporal.TLS)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/metrics"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -62,8 +64,8 @@ func StartFake(ctx context.Context, cfg *config.Config) (stop func(), err error)
 }
 
 // OpenBackends opens the lake, serving store, analytics engine and Spotify
-// client of cfg.
-func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger) (*Backends, error) {
+// client of cfg. m records the pipeline's metrics; nil records nothing.
+func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger, m *metrics.Pipeline) (*Backends, error) {
 	if !cfg.HasSpotifyCredentials() {
 		return nil, errors.New("no Spotify credentials: set SPOTIFY_ID and SPOTIFY_SECRET, or METRONOME_SPOTIFY_FAKE=true to collect from the built-in sample catalog")
 	}
@@ -96,13 +98,14 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger) (
 		ClientID: cfg.Spotify.ClientID, ClientSecret: cfg.Spotify.ClientSecret,
 		BaseURL: cfg.Spotify.BaseURL, TokenURL: cfg.Spotify.TokenURL,
 		Market: cfg.Spotify.Market, Timeout: cfg.Spotify.Timeout,
+		HTTPClient: &http.Client{Transport: meteredTransport{next: http.DefaultTransport, metrics: m}},
 	})
 	if err != nil {
 		return fail(fmt.Errorf("create Spotify client for %s: %w", cfg.Spotify.BaseURL, err))
 	}
 
 	b.Activities = &activities.Activities{
-		Spotify: sp, Lake: store, Serving: srv, Analytics: engine, Logger: logger,
+		Spotify: sp, Lake: store, Serving: srv, Analytics: engine, Logger: logger, Metrics: m,
 		Settings: activities.Settings{
 			APIMode: cfg.Spotify.APIMode, Market: cfg.Spotify.Market,
 			BatchSize: cfg.Pipeline.BatchSize, MaxRejectRate: cfg.Pipeline.MaxRejectRate,
@@ -168,7 +171,9 @@ func isPrintable(s string) bool {
 // at spotify.requests_per_second) until ctx is done, then stops them
 // gracefully: activities in flight get the stop timeout to finish, and any
 // that do not are retried by another worker.
-func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities) error {
+// ready, when not nil, turns ready once both workers poll and not ready
+// when they stop.
+func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities, ready *metrics.Readiness) error {
 	main := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
 		WorkerStopTimeout:                  workerStopTimeout,
@@ -194,6 +199,10 @@ func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.SpotifyTaskQueue, err)
 	}
 	defer sp.Stop()
+	if ready != nil {
+		ready.SetReady()
+		defer ready.SetNotReady("stopping")
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -202,15 +211,34 @@ func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *
 // finish before their tasks are left to time out and retry elsewhere.
 const workerStopTimeout = 30 * time.Second
 
-// Serve connects to Temporal, opens the backends and runs the workers until
-// ctx is done.
+// Serve connects to Temporal, opens the backends, serves /metrics, /healthz
+// and /readyz on worker.metrics_addr and runs the workers until ctx is done.
 func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
-	c, err := Dial(ctx, cfg, logger)
+	reg := metrics.NewRegistry()
+	pipeline, err := metrics.NewPipeline(reg)
+	if err != nil {
+		return fmt.Errorf("register pipeline metrics: %w", err)
+	}
+	sdkMetrics, flush := metrics.TemporalHandler(reg, logger)
+	defer flush.Close()
+	ready := &metrics.Readiness{}
+	ready.SetNotReady("connecting to Temporal at " + cfg.Temporal.Address)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		// Metrics are worth a warning, not a stopped worker: a second
+		// worker on the same host may hold the port.
+		if err := metrics.Serve(ctx, cfg.Worker.MetricsAddr, reg, ready.Check); err != nil {
+			logger.Warn("metrics, health and readiness not served", zap.String("addr", cfg.Worker.MetricsAddr), zap.Error(err))
+		}
+	}()
+
+	c, err := dial(ctx, cfg, logger, sdkMetrics)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	b, err := OpenBackends(ctx, cfg, logger)
+	b, err := OpenBackends(ctx, cfg, logger, pipeline)
 	if err != nil {
 		return err
 	}
@@ -218,7 +246,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 	logger.Info("worker polling", zap.String("temporal", cfg.Temporal.Address),
 		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("spotify_task_queue", cfg.Temporal.SpotifyTaskQueue),
 		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL))
-	return RunWorkers(ctx, c, cfg, b.Activities)
+	return RunWorkers(ctx, c, cfg, b.Activities, ready)
 }
 
 // openEngine builds the analytics engine of analytics.engine.

@@ -1,0 +1,139 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// A worker run end to end: /readyz turns ready once the workers poll, and
+// after a run the pipeline counters on /metrics equal the manifest's counts.
+func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: embedded Temporal server and a worker")
+	}
+	for name := range config.EnvNames() {
+		t.Setenv(name, "")
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	srv, err := devserver.Start(ctx, devserver.Options{})
+	require.NoError(t, err)
+	defer srv.Stop()
+	port, err := devserver.FreePort("127.0.0.1")
+	require.NoError(t, err)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)
+
+	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
+	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
+	t.Setenv("METRONOME_WORKER_METRICS_ADDR", metricsAddr)
+	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", "20")
+	t.Setenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND", "1000")
+	cfg, err := config.Load("")
+	require.NoError(t, err)
+	stopFake, err := StartFake(ctx, cfg)
+	require.NoError(t, err)
+	defer stopFake()
+
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- Serve(workerCtx, cfg, zap.NewNop()) }()
+	defer func() {
+		stopWorker()
+		require.NoError(t, <-served)
+	}()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + metricsAddr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	require.Eventually(t, func() bool { code, _ := get("/readyz"); return code == http.StatusOK },
+		30*time.Second, 50*time.Millisecond, "/readyz never turned ready")
+	code, _ := get("/healthz")
+	require.Equal(t, http.StatusOK, code)
+
+	c, err := Dial(ctx, cfg, zap.NewNop())
+	require.NoError(t, err)
+	defer c.Close()
+	date := "2026-11-01"
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.PipelineWorkflowID(date), TaskQueue: cfg.Temporal.TaskQueue,
+	}, workflows.PipelineWorkflow, workflows.PipelineInput{Date: date, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue})
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+
+	store, err := lake.Open(ctx, cfg.Lake.URL)
+	require.NoError(t, err)
+	m, err := activities.ReadManifest(ctx, store, date)
+	require.NoError(t, err)
+
+	code, body := get("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(stringReader(body))
+	require.NoError(t, err)
+	counter := func(name, label, value string) int {
+		f, ok := families[name]
+		if !ok {
+			return 0
+		}
+		for _, metric := range f.Metric {
+			for _, l := range metric.Label {
+				if l.GetName() == label && l.GetValue() == value {
+					return int(metric.GetCounter().GetValue())
+				}
+			}
+		}
+		return 0
+	}
+	for entity, n := range m.Collect.Records {
+		require.Equal(t, n, counter("metronome_records_collected_total", "entity", entity), entity)
+	}
+	for table, n := range m.Clean.Report.RowsOut {
+		require.Equal(t, n, counter("metronome_records_cleaned_total", "table", table), table)
+	}
+	calls := 0
+	for _, n := range m.Collect.Calls {
+		calls += n
+	}
+	spotify := 0
+	for _, metric := range families["metronome_spotify_requests_total"].GetMetric() {
+		isToken := false
+		for _, l := range metric.Label {
+			if l.GetName() == "endpoint" && (l.GetValue() == "token" || l.GetValue() == "search") {
+				isToken = true
+			}
+		}
+		if !isToken {
+			spotify += int(metric.GetCounter().GetValue())
+		}
+	}
+	require.Equal(t, calls+m.Resolve.Probes, spotify, "Spotify calls on /metrics and in the manifest")
+	require.Contains(t, families, "temporal_activity_execution_latency_seconds", "the SDK's own metrics")
+}
+
+func stringReader(s string) io.Reader { return strings.NewReader(s) }
