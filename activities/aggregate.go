@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,7 +25,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	err = a.Analytics.SimilarInLake(ctx, a.Lake, in.Date, func(artistID string, similar []analytics.SimilarArtist) error {
 		items := make([]serving.Similar, len(similar))
 		for i, s := range similar {
-			items[i] = serving.Similar{ArtistID: s.ArtistID, Name: s.Name, Score: s.Score}
+			items[i] = serving.Similar{ArtistID: s.ArtistID, Name: s.Name, Score: roundScore(s.Score)}
 		}
 		res.Similar += len(items)
 		return a.Serving.PutSimilar(ctx, in.Date, artistID, items)
@@ -41,3 +42,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 func AnalyticsHeartbeat(ctx context.Context, p analytics.Progress) {
 	heartbeat(ctx, p)
 }
+
+// roundScore keeps six decimals: the engine's parallel sums differ in the
+// last bits from run to run, and a re-run must store identical items.
+func roundScore(f float64) float64 { return math.Round(f*1e6) / 1e6 }
