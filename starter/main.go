@@ -78,6 +78,13 @@ Start everything on one machine with "starter dev"; from another terminal,
 		newQueryCommand(g),
 		newArtistCommand(g),
 		newFakeSpotifyCommand(),
+		newSetupCommand(g),
+		newScheduleCommand(g),
+		newBackfillCommand(g),
+		newStatusCommand(g),
+		newRequestCommand(g),
+		newCancelCommand(g, false),
+		newCancelCommand(g, true),
 	)
 	return root
 }

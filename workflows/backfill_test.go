@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -49,26 +48,25 @@ func newBackfillEnv(t *testing.T, fail ...string) (*testsuite.TestWorkflowEnviro
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	runs := &childRuns{}
-	env.RegisterWorkflow(PipelineWorkflow)
 	env.RegisterWorkflow(BackfillWorkflow)
-	env.OnWorkflow(PipelineWorkflow, mock.Anything, mock.Anything).Return(
-		func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
-			require.Equal(t, PipelineWorkflowID(in.Date), workflow.GetInfo(ctx).WorkflowExecution.ID)
-			require.Equal(t, "backfill", in.Trigger)
-			runs.start(in.Date)
-			err := workflow.Sleep(ctx, time.Hour)
-			t.Logf("DEBUG %s sleep err %v", in.Date, err)
-			runs.end(in.Date, err != nil)
-			if err != nil {
-				return PipelineResult{}, err
+	// A stand-in registered under PipelineWorkflow's name, so cancellation
+	// reaches it as it would a real child.
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
+		require.Equal(t, PipelineWorkflowID(in.Date), workflow.GetInfo(ctx).WorkflowExecution.ID)
+		require.Equal(t, "backfill", in.Trigger)
+		runs.start(in.Date)
+		err := workflow.Sleep(ctx, time.Hour)
+		runs.end(in.Date, err != nil)
+		if err != nil {
+			return PipelineResult{}, err
+		}
+		for _, f := range fail {
+			if f == in.Date {
+				return PipelineResult{}, temporal.NewNonRetryableApplicationError("spotify said no", "BadCredentials", nil)
 			}
-			for _, f := range fail {
-				if f == in.Date {
-					return PipelineResult{}, temporal.NewNonRetryableApplicationError("spotify said no", "BadCredentials", nil)
-				}
-			}
-			return PipelineResult{Date: in.Date}, nil
-		})
+		}
+		return PipelineResult{Date: in.Date}, nil
+	}, workflow.RegisterOptions{Name: "PipelineWorkflow"})
 	return env, runs
 }
 

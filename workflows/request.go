@@ -153,6 +153,11 @@ func ArtistRequestWorkflow(ctx workflow.Context, in ArtistRequestInput) error {
 				return true
 			}
 		}
+		for _, o := range recent {
+			if o.ID == id {
+				return true
+			}
+		}
 		return false
 	}
 	signals := workflow.GetSignalChannel(ctx, ArtistRequestSignal)
@@ -162,7 +167,7 @@ func ArtistRequestWorkflow(ctx workflow.Context, in ArtistRequestInput) error {
 		case r.ID == "":
 			logger.Warn("request without an ID ignored", "artist", r.Artist)
 		case known(r.ID):
-			logger.Info("request already pending or running", "id", r.ID)
+			logger.Info("request already pending, running or settled", "id", r.ID)
 		case r.Artist == "":
 			settle(RequestOutcome{ID: r.ID, State: activities.RequestFailed, Detail: "the request names no artist"})
 		default:

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// defaultMaxBackfillDays is the longest range `starter backfill` starts
+// without --max-days.
+const defaultMaxBackfillDays = 366
+
+// backfillFlags are the flags of `starter backfill`.
+type backfillFlags struct {
+	from, to string
+	parallel int
+	maxDays  int
+	artists  []string
+	rerun    bool
+	wait     bool
+}
+
+func newBackfillCommand(g *globalFlags) *cobra.Command {
+	f := &backfillFlags{}
+	cmd := &cobra.Command{
+		Use:   "backfill --from DATE --to DATE",
+		Short: "Run the pipeline for every date of a past range, a few dates at once",
+		Long: `backfill starts BackfillWorkflow (ID backfill-FROM-TO), which runs a child
+PipelineWorkflow (ID pipeline-D) for each date from --from to --to, oldest
+first, with at most --parallel at once. It survives worker restarts,
+continues-as-new on long ranges, and reports progress to "starter status".
+
+Starting the same range again attaches while it runs; once it has ended it
+runs only the dates not completed yet (failed or cancelled ones), unless
+--rerun asks to replace the data of every date. Cancel it with
+"starter cancel backfill-FROM-TO": its children are cancelled cleanly.
+
+Ranges reaching into the future, reversed ranges and ranges longer than
+--max-days are refused.`,
+		Example: `  starter backfill --from 2026-10-01 --to 2026-10-31 --parallel 3 --wait
+  starter backfill --from 2026-10-01 --to 2026-10-31 --rerun`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			cfg, c, err := connect(cmd, g, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			out := cmd.OutOrStdout()
+			run, attached, err := startBackfill(cmd.Context(), c, cfg, f.input(cfg))
+			if err != nil {
+				return err
+			}
+			ui := webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())
+			if g.output == "text" {
+				verb := "started"
+				if attached {
+					verb = "attached to running"
+				}
+				fmt.Fprintf(out, "%s %s (%s .. %s, at most %d dates at once)\n  %s\n", verb, run.GetID(), f.from, f.to, f.parallel, ui)
+			}
+			if !f.wait {
+				if g.output == "json" {
+					return writeJSON(out, map[string]any{"workflow_id": run.GetID(), "run_id": run.GetRunID(), "attached": attached, "ui": ui})
+				}
+				return nil
+			}
+			res, err := watchBackfill(cmd.Context(), c, run, progressOut(g, out))
+			if g.output == "json" {
+				if jerr := writeJSON(out, map[string]any{"workflow_id": run.GetID(), "result": res, "ui": ui}); jerr != nil {
+					return jerr
+				}
+			} else {
+				fmt.Fprintf(out, "\nbackfill %s .. %s: %d completed, %d skipped (done before), %d failed\n",
+					res.From, res.To, len(res.Completed), len(res.Skipped), len(res.Failed))
+				for _, fl := range res.Failed {
+					fmt.Fprintf(out, "  failed  %s  %s\n", fl.Date, firstLine(fl.Error))
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&f.from, "from", "", "first logical date YYYY-MM-DD (required)")
+	cmd.Flags().StringVar(&f.to, "to", "", "last logical date YYYY-MM-DD, inclusive (required)")
+	cmd.Flags().IntVar(&f.parallel, "parallel", workflows.DefaultBackfillParallel, "dates run at once")
+	cmd.Flags().IntVar(&f.maxDays, "max-days", defaultMaxBackfillDays, "refuse ranges longer than this many days")
+	cmd.Flags().StringSliceVar(&f.artists, "artists", nil, "artist names or Spotify IDs, comma-separated (default: the tracked set)")
+	cmd.Flags().BoolVar(&f.rerun, "rerun", false, "run dates that already completed again, replacing their data")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "show progress until the backfill ends, and exit 1 if a date failed")
+	return cmd
+}
+
+// validate refuses bad ranges before anything connects.
+func (f *backfillFlags) validate() error {
+	if f.from == "" || f.to == "" {
+		return usagef("backfill needs --from and --to: the first and last logical date, such as --from 2026-10-01 --to 2026-10-31")
+	}
+	from, err := pastDay("from", f.from)
+	if err != nil {
+		return err
+	}
+	to, err := pastDay("to", f.to)
+	if err != nil {
+		return err
+	}
+	if from.After(to) {
+		return usagef("--from %s is after --to %s: give the earlier date first", f.from, f.to)
+	}
+	if f.maxDays < 1 || f.maxDays > workflows.MaxBackfillDays {
+		return usagef("--max-days %d: want 1 to %d", f.maxDays, workflows.MaxBackfillDays)
+	}
+	if days := int(to.Sub(from)/(24*time.Hour)) + 1; days > f.maxDays {
+		return usagef("%s .. %s spans %d days, more than --max-days %d: split the range or raise --max-days", f.from, f.to, days, f.maxDays)
+	}
+	if f.parallel < 1 || f.parallel > workflows.MaxBackfillParallel {
+		return usagef("--parallel %d: want 1 to %d dates at once", f.parallel, workflows.MaxBackfillParallel)
+	}
+	var artists []string
+	for _, a := range f.artists {
+		if a = strings.TrimSpace(a); a != "" {
+			artists = append(artists, a)
+		}
+	}
+	if len(f.artists) > 0 && len(artists) == 0 {
+		return usagef("--artists %q names no artist", strings.Join(f.artists, ","))
+	}
+	f.artists = artists
+	return nil
+}
+
+func (f *backfillFlags) input(cfg *config.Config) workflows.BackfillInput {
+	return workflows.BackfillInput{
+		From: f.from, To: f.to, Parallel: f.parallel, Artists: f.artists, Rerun: f.rerun,
+		Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+	}
+}
+
+// startBackfill starts backfill-FROM-TO, or attaches to it while it runs.
+// An ended backfill of the same range may start again: it skips the dates
+// that completed.
+func startBackfill(ctx context.Context, c client.Client, cfg *config.Config, in workflows.BackfillInput) (client.WorkflowRun, bool, error) {
+	id := workflows.BackfillWorkflowID(in.From, in.To)
+	attached := false
+	if desc, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
+		desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		attached = true
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                cfg.Temporal.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.BackfillWorkflow, in)
+	if err != nil {
+		return nil, false, fmt.Errorf("start %s on task queue %s: %w", id, cfg.Temporal.TaskQueue, err)
+	}
+	return run, attached, nil
+}
+
+// watchBackfill prints a progress line whenever the backfill's progress
+// changes and returns its result, following continue-as-new.
+func watchBackfill(ctx context.Context, c client.Client, run client.WorkflowRun, out io.Writer) (workflows.BackfillResult, error) {
+	var res workflows.BackfillResult
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, &res) }()
+	last := ""
+	show := func() {
+		v, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.ProgressQuery)
+		if err != nil {
+			return
+		}
+		var p workflows.BackfillProgress
+		if v.Get(&p) != nil {
+			return
+		}
+		settled := p.Settled()
+		line := fmt.Sprintf("  %s %d/%d dates  completed %d  skipped %d  failed %d  running %s",
+			bar(settled, p.Total, 30), settled, p.Total, len(p.Completed), len(p.Skipped), len(p.Failed), strings.Join(p.Running, " "))
+		if line != last {
+			fmt.Fprintln(out, line)
+			last = line
+		}
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				return res, nil
+			}
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.Type() == workflows.ErrBackfillFailed {
+				if derr := appErr.Details(&res); derr != nil {
+					return res, fmt.Errorf("backfill %s failed: %w (its result is unreadable: %v)", run.GetID(), err, derr)
+				}
+			}
+			return res, fmt.Errorf("backfill %s failed: %w", run.GetID(), err)
+		case <-tick.C:
+			show()
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+}
