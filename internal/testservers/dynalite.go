@@ -1,17 +1,14 @@
 package testservers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -158,7 +155,7 @@ func dynaliteLock(ctx context.Context, path string) (func(), error) {
 
 type dynaliteServer struct {
 	endpoint string
-	out      *dynaliteOutput
+	out      *syncBuffer
 	stop     func()
 }
 
@@ -169,7 +166,7 @@ func dynaliteStart(dir string) (*dynaliteServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynalite needs Node.js on PATH: %w", err)
 	}
-	port, err := dynaliteFreePort()
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +175,7 @@ func dynaliteStart(dir string) (*dynaliteServer, error) {
 	cmd := exec.Command(node, dynaliteCLI(dir), "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--createTableMs", "20", "--deleteTableMs", "20", "--updateTableMs", "20")
 	cmd.Dir = dir
-	out := &dynaliteOutput{}
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("run %s: %w", cmd, err)
@@ -211,33 +208,4 @@ func dynaliteStart(dir string) (*dynaliteServer, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// dynaliteFreePort returns a loopback TCP port that was free a moment ago.
-func dynaliteFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// dynaliteOutput collects the server's output; the process writes it from
-// another goroutine.
-type dynaliteOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *dynaliteOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *dynaliteOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
 }
