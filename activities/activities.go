@@ -31,6 +31,8 @@ type Activities struct {
 	Logger    *zap.Logger
 	// Metrics records the pipeline's counters; nil records nothing.
 	Metrics *metrics.Pipeline
+	// Replies configure how Notify answers on-demand requests.
+	Replies ReplySettings
 }
 
 // Settings are the knobs of the activities, from config.

@@ -20,6 +20,9 @@ import (
 // DataQualityError, after the quarantine is written.
 func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, error) {
 	defer a.observe("clean", time.Now())
+	if err := a.removeStaleBatches(ctx, in.Date, in.Batches); err != nil {
+		return CleanResult{}, err
+	}
 	resumeAfter := resumePoint[int](ctx)
 	report, err := curate.Run(ctx, a.Lake, in.Date, curate.Options{
 		MaxRejectRate: a.Settings.MaxRejectRate,
@@ -60,4 +63,28 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 	a.logger(ctx).Info("cleaned", zap.String("date", in.Date), zap.Any("rows_out", q.RowsOut),
 		zap.Int("rejected", q.RejectedTotal()))
 	return CleanResult{Report: q, CuratedKeys: keys}, nil
+}
+
+// removeStaleBatches deletes the raw objects of batches the run did not
+// write: an earlier run of the date over more artists left them.
+func (a *Activities) removeStaleBatches(ctx context.Context, date string, batches int) error {
+	if batches <= 0 {
+		return nil
+	}
+	for _, entity := range curate.Entities {
+		keys, err := a.Lake.List(ctx, lake.RawPrefix(entity, date))
+		if err != nil {
+			return fmt.Errorf("list raw %s of %s: %w", entity, date, err)
+		}
+		for _, key := range keys {
+			batch, err := lake.ParseBatchKey(key)
+			if err != nil || batch < batches {
+				continue
+			}
+			if err := a.Lake.Delete(ctx, key); err != nil && !errors.Is(err, lake.ErrNotFound) {
+				return fmt.Errorf("remove stale %s: %w", key, err)
+			}
+		}
+	}
+	return nil
 }

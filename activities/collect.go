@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
@@ -46,6 +48,16 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 			DT: in.Date, Batch: in.Batch, FetchedAt: r.FetchedAt,
 			Endpoint: r.Endpoint, Key: r.Key, Data: r.Data,
 		})
+	}
+	// This batch's objects replace whatever an earlier run of the date left
+	// under the same keys, including entities this run did not return.
+	for _, entity := range curate.Entities {
+		if len(byEntity[entity]) == 0 {
+			key := lake.RawKey(entity, in.Date, in.Batch)
+			if err := a.Lake.Delete(ctx, key); err != nil && !errors.Is(err, lake.ErrNotFound) {
+				return CollectResult{}, fmt.Errorf("remove stale %s: %w", key, err)
+			}
+		}
 	}
 	res := CollectResult{
 		Batch: in.Batch, Records: map[string]int{}, Calls: got.Calls,

@@ -9,8 +9,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/metronome-data/metronome/internal/curate"
-	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
@@ -77,14 +75,6 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 	if len(ids) == 0 {
 		return ResolveResult{}, badInput("none of the %d artists could be resolved to a Spotify ID (unresolved: %s)",
 			len(wanted), strings.Join(firstN(res.Unresolved, 5), ", "))
-	}
-
-	// A new run of the date replaces its raw data whole; stale batches of an
-	// earlier, larger run must not be cleaned again.
-	for _, entity := range curate.Entities {
-		if err := a.Lake.DeletePrefix(ctx, lake.RawPrefix(entity, in.Date)); err != nil {
-			return ResolveResult{}, fmt.Errorf("clear raw %s of %s: %w", entity, in.Date, err)
-		}
 	}
 
 	var buf bytes.Buffer
@@ -155,8 +145,8 @@ func (a *Activities) readArtistBatch(ctx context.Context, key string, batch, siz
 	defer rc.Close()
 	var ids []string
 	sc := bufio.NewScanner(rc)
-	for i := 0; sc.Scan(); i++ {
-		if i >= batch*size && i < (batch+1)*size {
+	for i := 0; i < (batch+1)*size && sc.Scan(); i++ {
+		if i >= batch*size {
 			ids = append(ids, sc.Text())
 		}
 	}

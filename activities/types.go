@@ -69,6 +69,10 @@ type CollectResult struct {
 type CleanInput struct {
 	Date string `json:"date"`
 	Mode string `json:"mode"`
+	// Batches is the number of collect batches of the run; raw objects of
+	// higher batches are left over from an earlier, larger run of the date
+	// and are removed first. 0 keeps every batch.
+	Batches int `json:"batches,omitempty"`
 }
 
 // QualityReport is the data-quality report of the clean stage.

@@ -24,6 +24,7 @@ type Config struct {
 	Serve     ServeConfig     `mapstructure:"serve"`
 	Slack     SlackConfig     `mapstructure:"slack"`
 	API       APIConfig       `mapstructure:"api"`
+	Codec     CodecConfig     `mapstructure:"codec"`
 }
 
 // LogConfig selects the zap logger.
@@ -132,6 +133,22 @@ type ServeConfig struct {
 type SlackConfig struct {
 	SigningSecret string `mapstructure:"signing_secret"`
 	BotToken      string `mapstructure:"bot_token"`
+}
+
+// CodecConfig turns on payload encryption and configures the codec server
+// (docs/SECURITY.md).
+type CodecConfig struct {
+	// Keys are ID=BASE64KEY pairs, comma-separated; empty: no encryption.
+	Keys string `mapstructure:"keys"`
+	// ActiveKey is the ID of the key that encrypts new payloads; may be
+	// empty when there is one key.
+	ActiveKey string `mapstructure:"active_key"`
+	// Addr is where `starter codec-server` (and `starter dev`'s codec
+	// server) listens.
+	Addr string `mapstructure:"addr"`
+	// CORSOrigins may call the codec server from a browser; empty: the Web
+	// UI of temporal.ui_port on localhost and 127.0.0.1.
+	CORSOrigins []string `mapstructure:"cors_origins"`
 }
 
 // APIConfig holds the bearer token of the JSON API.

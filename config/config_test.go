@@ -124,6 +124,9 @@ func TestValidationNamesKeyAndValue(t *testing.T) {
 		{"METRONOME_PIPELINE_MAX_REJECT_RATE", "2", "pipeline.max_reject_rate"},
 		{"METRONOME_SERVE_ADDR", "8088", "serve.addr"},
 		{"METRONOME_LOG_LEVEL", "loud", "log.level"},
+		{"METRONOME_CODEC_KEYS", "k1=c2hvcnQ=", "codec.keys"},
+		{"METRONOME_CODEC_ACTIVE_KEY", "k9", "codec.keys"},
+		{"METRONOME_CODEC_ADDR", "8081", "codec.addr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

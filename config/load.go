@@ -72,6 +72,10 @@ var keys = []key{
 	{"slack.signing_secret", "", []string{"SLACK_SIGNING_SECRET"}},
 	{"slack.bot_token", "", []string{"SLACK_BOT_TOKEN"}},
 	{"api.token", "", []string{"METRONOME_API_TOKEN"}},
+	{"codec.keys", "", []string{"METRONOME_CODEC_KEYS"}},
+	{"codec.active_key", "", []string{"METRONOME_CODEC_ACTIVE_KEY"}},
+	{"codec.addr", "127.0.0.1:8081", []string{"METRONOME_CODEC_ADDR"}},
+	{"codec.cors_origins", []string{}, []string{"METRONOME_CODEC_CORS_ORIGINS"}},
 }
 
 // EnvNames maps every environment variable metronome reads to its key.
@@ -185,6 +189,15 @@ func (c *Config) resolve() error {
 		}
 	}
 	c.Artists.Seeds = seeds
+	var origins []string
+	for _, s := range c.Codec.CORSOrigins {
+		for _, part := range strings.Split(s, ",") {
+			if p := strings.TrimSpace(part); p != "" {
+				origins = append(origins, p)
+			}
+		}
+	}
+	c.Codec.CORSOrigins = origins
 	return nil
 }
 

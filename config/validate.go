@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/metronome-data/metronome/internal/codec"
 )
 
 // ValidationError is a configuration value that metronome refuses. Commands
@@ -108,6 +110,15 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return hostPort("serve.addr", c.Serve.Addr) },
+		func() error { return hostPort("codec.addr", c.Codec.Addr) },
+		func() error {
+			if _, err := codec.FromConfig(c.Codec.Keys, c.Codec.ActiveKey); err != nil {
+				// Never echo key material: the value shown is the key IDs' form.
+				return &ValidationError{Key: "codec.keys", Value: "(hidden)",
+					Allowed: "ID=BASE64KEY pairs of 32-byte AES-256 keys, and codec.active_key naming one of them", Err: err}
+			}
+			return nil
+		},
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

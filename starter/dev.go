@@ -54,11 +54,16 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 			defer logger.Sync()
 			out := cmd.OutOrStdout()
 
+			codecEndpoint, stopCodec, err := startDevCodec(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer stopCodec()
 			dbFile := filepath.Join(cfg.DataDir, "temporal.db")
 			t0 := time.Now()
 			srv, err := devserver.Start(ctx, devserver.Options{
 				DatabaseFile: dbFile, Port: port, UI: true, UIPort: cfg.Temporal.UIPort,
-				Namespace: cfg.Temporal.Namespace, Logger: logger,
+				Namespace: cfg.Temporal.Namespace, Logger: logger, CodecEndpoint: codecEndpoint,
 			})
 			if err != nil {
 				return fmt.Errorf("start the embedded Temporal server (data in %s): %w; is another `starter dev` using port %d or %d?",
@@ -68,6 +73,9 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 			cfg.Temporal.Address = srv.FrontendAddress()
 			fmt.Fprintf(out, "Temporal server  %s  (data %s, up in %s)\nTemporal Web UI  %s\n",
 				srv.FrontendAddress(), dbFile, time.Since(t0).Round(time.Millisecond), srv.UIURL())
+			if codecEndpoint != "" {
+				fmt.Fprintf(out, "Codec server     %s  (payloads encrypted; the Web UI decodes them here)\n", codecEndpoint)
+			}
 
 			if noWorker {
 				fmt.Fprintln(out, "no worker started (--no-worker); start workers with `go run ./worker`. Ctrl-C stops the server.")

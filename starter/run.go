@@ -112,13 +112,16 @@ func pipelineInput(cfg *config.Config, date string, artists []string, artistsFil
 		return in, usagef("--artists %q names no artist", strings.Join(artists, ","))
 	}
 	if artistsFile != "" {
+		if err := checkArtistsFileSize(artistsFile); err != nil {
+			return in, err
+		}
 		lines, err := app.ReadArtistsFile(artistsFile)
 		if err != nil {
 			return in, usagef("--artists-file: %v", err)
 		}
 		in.Artists = lines
 	}
-	return in, nil
+	return in, checkRunArtists("--artists / --artists-file", len(in.Artists))
 }
 
 // startPipeline starts pipeline-D, or attaches to it when it is running.

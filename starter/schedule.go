@@ -136,6 +136,11 @@ func (f *scheduleFlags) validate(cmd *cobra.Command) error {
 	if changed("cron") && strings.TrimSpace(f.cron) == "" {
 		return usagef(`--cron "": want a cron expression such as "0 3 * * *"`)
 	}
+	if f.cron != "" {
+		if err := checkCron(f.cron); err != nil {
+			return err
+		}
+	}
 	if changed("every") && f.every < time.Second {
 		return usagef("--every %s: want an interval of at least 1s", f.every)
 	}

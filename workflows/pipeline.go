@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -151,23 +152,14 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	// 2 collect: batches of ≤50 artists, at most Parallelism in flight.
 	done = stage(StageCollect)
 	var summary activities.CollectSummary
-	err = forEachBounded(ctx, resolved.Batches, in.Parallelism, func(batch int) workflow.Future {
-		return workflow.ExecuteActivity(spotifyCtx, a.CollectBatch, activities.CollectInput{
-			Date: date, ArtistsKey: resolved.ArtistsKey, Batch: batch,
-			BatchSize: resolved.BatchSize, Mode: resolved.Mode,
-		})
-	}, func(f workflow.Future) error {
-		var r activities.CollectResult
-		if err := f.Get(ctx, &r); err != nil {
-			return err
-		}
-		summary.Add(r)
-		progress.BatchesDone = summary.Batches
-		progress.Records = summary.Records
-		return nil
-	})
-	if err != nil {
+	if err := collect(ctx, spotifyCtx, in, date, resolved, &summary, &progress); err != nil {
 		return fail(StageCollect, err)
+	}
+	if summary.Records["artists"] == 0 {
+		// Cleaning nothing would publish empty tables over the date.
+		return fail(StageCollect, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("Spotify knows none of the %d artists of the run (e.g. %s): check the IDs; the date's data is left as it was",
+				resolved.Artists, strings.Join(firstN(summary.Missing, 3), ", ")), activities.ErrBadInput, nil))
 	}
 	done()
 
@@ -175,7 +167,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	done = stage(StageClean)
 	var cleaned activities.CleanResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
-		a.Clean, activities.CleanInput{Date: date, Mode: resolved.Mode}).Get(ctx, &cleaned); err != nil {
+		a.Clean, activities.CleanInput{Date: date, Mode: resolved.Mode, Batches: resolved.Batches}).Get(ctx, &cleaned); err != nil {
 		return fail(StageClean, err)
 	}
 	progress.Rejected = cleaned.Report.RejectedTotal()
@@ -281,4 +273,11 @@ func forEachBounded(ctx workflow.Context, n, limit int,
 		selector.Select(ctx)
 	}
 	return firstErr
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -140,7 +140,7 @@ func TestPipelineBoundsCollectParallelism(t *testing.T) {
 			mu.Lock()
 			inFlight--
 			mu.Unlock()
-			return activities.CollectResult{Batch: in.Batch}, nil
+			return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
 		})
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01", Parallelism: 3})
 	require.NoError(t, env.GetWorkflowError())
@@ -202,7 +202,7 @@ func TestPipelineRateLimitRetriesAfterRetryAfter(t *testing.T) {
 				return activities.CollectResult{}, temporal.NewApplicationErrorWithOptions("429", activities.ErrQuotaExceeded,
 					temporal.ApplicationErrorOptions{NextRetryDelay: time.Hour})
 			}
-			return activities.CollectResult{Batch: in.Batch}, nil
+			return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
 		})
 	start := env.Now()
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
@@ -279,4 +279,19 @@ func TestLogicalDate(t *testing.T) {
 			require.Equal(t, tt.want, res.Date)
 		})
 	}
+}
+
+// Well-formed IDs Spotify does not know skip the name search; the run must
+// fail before clean publishes empty tables over the date.
+func TestPipelineFailsWhenNoArtistExists(t *testing.T) {
+	env, rec := newEnv(t, 1, "CollectBatch")
+	var a *activities.Activities
+	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
+		activities.CollectResult{Missing: []string{"0000000000000000000000"}}, nil)
+	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01", Artists: []string{"0000000000000000000000"}})
+	err := env.GetWorkflowError()
+	require.ErrorContains(t, err, "Spotify knows none of the 50 artists")
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.Zero(t, rec.count("Clean"), "clean ran over nothing")
 }

@@ -367,6 +367,8 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 		dctx, _ := workflow.NewDisconnectedContext(stateCtx)
 		if merr := mark(dctx, activities.RequestFailed, msg); merr != nil {
 			workflow.GetLogger(ctx).Warn("could not record failed requests", "error", merr)
+		} else {
+			notifyRequests(dctx, in.Requests)
 		}
 		return res, fmt.Errorf("request run %s, stage %s: %w", run, stage, err)
 	}
@@ -462,8 +464,45 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 	if err := workflow.ExecuteActivity(stateCtx, a.MarkRequests, activities.MarkRequestsInput{Updates: updates}).Get(ctx, nil); err != nil {
 		return fail("mark", err)
 	}
+	notifyRequests(ctx, in.Requests)
 	progress.Stage = StageDone
 	return res, nil
+}
+
+// notifyChangeID versions the Notify calls of ArtistRequestRunWorkflow:
+// runs recorded before them replay without them.
+const notifyChangeID = "notify-requests"
+
+// notifyRequests answers the asker of each settled request with the Notify
+// activity, all at once. Only the request ID travels: where to answer (a
+// Slack response_url, a capability) lives in the serving store's
+// REQUEST#<id> item and never enters history. An answer that cannot be
+// delivered is logged; it does not fail the run, whose data is stored.
+func notifyRequests(ctx workflow.Context, reqs []ArtistRequest) {
+	if workflow.GetVersion(ctx, notifyChangeID, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	var a *activities.Activities
+	nctx := workflow.WithActivityOptions(ctx, notifyOptions())
+	futures := make([]workflow.Future, len(reqs))
+	for i, r := range reqs {
+		futures[i] = workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{RequestID: r.ID})
+	}
+	for i, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("could not answer request", "id", reqs[i].ID, "error", err)
+		}
+	}
+}
+
+// notifyOptions: a Slack response_url stays valid for 30 minutes, so the
+// retries end well within it; Notify itself falls back to chat.postMessage
+// or records the answer when the URL has expired.
+func notifyOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         retry(2*time.Second, time.Minute, 8),
+	}
 }
 
 func requestStateOptions() workflow.ActivityOptions {

@@ -64,6 +64,9 @@ type Options struct {
 	// SearchAttributes registered on the namespace; default
 	// DefaultSearchAttributes.
 	SearchAttributes map[string]enumspb.IndexedValueType
+	// CodecEndpoint is the codec server the Web UI decodes payloads with, as
+	// the browser reaches it; empty: none.
+	CodecEndpoint string
 	// Logger receives the server's own logs at warn level and above; nil
 	// discards them.
 	Logger *zap.Logger
@@ -198,6 +201,7 @@ func (s *Server) startUI(ctx context.Context, opts Options) error {
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 		DefaultNamespace:    opts.Namespace,
+		Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
 	}))
 	errc := make(chan error, 1)
 	go func() { errc <- s.ui.Start() }()

@@ -12,9 +12,11 @@ import (
 	"os"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/codec"
 	"github.com/metronome-data/metronome/internal/logging"
 )
 
@@ -30,6 +32,18 @@ func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHa
 		Namespace:      cfg.Temporal.Namespace,
 		Logger:         logging.NewTemporalLogger(logger.Named("sdk")),
 		MetricsHandler: metricsHandler,
+	}
+	cdc, err := codec.FromConfig(cfg.Codec.Keys, cfg.Codec.ActiveKey)
+	if err != nil {
+		return nil, fmt.Errorf("codec.keys: %w", err)
+	}
+	if cdc != nil {
+		dc := codec.DataConverter(cdc)
+		opts.DataConverter = dc
+		// Failure messages and stack traces are payloads too.
+		opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter: dc, EncodeCommonAttributes: true,
+		})
 	}
 	tlsCfg, err := tlsConfig(cfg.Temporal.TLS)
 	if err != nil {
@@ -54,7 +68,7 @@ func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHa
 }
 
 func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
-	if !c.Enabled && c.CertFile == "" && c.CAFile == "" {
+	if !c.Enabled && c.CertFile == "" && c.KeyFile == "" && c.CAFile == "" && c.ServerName == "" {
 		return nil, nil
 	}
 	out := &tls.Config{ServerName: c.ServerName, MinVersion: tls.VersionTLS12}

@@ -111,6 +111,7 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger, m
 			BatchSize: cfg.Pipeline.BatchSize, MaxRejectRate: cfg.Pipeline.MaxRejectRate,
 			Seeds: seeds,
 		},
+		Replies: activities.ReplySettings{SlackBotToken: cfg.Slack.BotToken},
 	}
 	return b, nil
 }

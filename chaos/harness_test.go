@@ -1,0 +1,426 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/logging"
+	"github.com/metronome-data/metronome/internal/serving"
+	"github.com/metronome-data/metronome/internal/spotifyfake"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// Settings shared by every scenario.
+const (
+	// runDate is the logical date of every run.
+	runDate = "2026-03-01"
+	// catalogSize is the fake catalog of the process scenarios.
+	catalogSize = 2000
+	catalogSeed = 8
+	// batchSize and parallelism: small batches, all scheduled at once
+	// (80 batches; a worker runs 8 at a time, worker.
+	// max_concurrent_activities), so a run is many activities and goes on
+	// while the batches a killed worker held wait for their heartbeat
+	// timeout.
+	batchSize   = 25
+	parallelism = catalogSize / batchSize
+	// fakeLatency is added to every fake Spotify answer, so a run lasts
+	// long enough to be hit.
+	fakeLatency = 10 * time.Millisecond
+	// runTimeout is a safety net only: a run that has not completed by
+	// then fails the scenario.
+	runTimeout = 8 * time.Minute
+)
+
+var (
+	buildOnce sync.Once
+	workerBin string
+	buildErr  error
+	binDir    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// workerBinary builds ./worker once per test binary run.
+func workerBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		workerBin, buildErr = buildWorker()
+	})
+	require.NoError(t, buildErr)
+	return workerBin
+}
+
+func buildWorker() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("go env GOMOD: not inside the metronome module")
+	}
+	if binDir, err = os.MkdirTemp("", "metronome-chaos-bin-"); err != nil {
+		return "", fmt.Errorf("create binary directory: %w", err)
+	}
+	bin := filepath.Join(binDir, "worker")
+	cmd := exec.Command("go", "build", "-o", bin, "./worker")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build -o %s ./worker in %s: %w\n%s", bin, cmd.Dir, err, out)
+	}
+	return bin, nil
+}
+
+// fakeOptions is the fault-free fake Spotify of the process scenarios.
+func fakeOptions() spotifyfake.Options {
+	return spotifyfake.Options{Artists: catalogSize, Seed: catalogSeed, Latency: fakeLatency}
+}
+
+// stack is one scenario's world: an embedded Temporal server persisted in
+// SQLite, a fake Spotify, a data directory (file lake, SQLite serving
+// store) and worker processes configured by environment only.
+type stack struct {
+	t       *testing.T
+	name    string
+	dir     string
+	dbFile  string
+	port    int
+	server  *devserver.Server
+	c       client.Client
+	fakeURL string
+	fake    *spotifyfake.Server
+	env     []string
+
+	mu      sync.Mutex
+	workers []*Worker
+	started int
+}
+
+type stackOptions struct {
+	fake    spotifyfake.Options
+	handler func(http.Handler) http.Handler // wraps the fake, when set
+	env     []string                        // extra worker environment
+}
+
+func newStack(t *testing.T, name string, o stackOptions) *stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &stack{t: t, name: name, dir: t.TempDir()}
+	s.dbFile = filepath.Join(s.dir, "temporal.db")
+	port, err := devserver.FreePort("127.0.0.1")
+	require.NoError(t, err)
+	s.port = port
+	s.startServer()
+	t.Cleanup(func() {
+		if s.server != nil {
+			_ = s.server.Stop()
+		}
+	})
+
+	c, err := client.Dial(client.Options{
+		HostPort: s.server.FrontendAddress(), Namespace: s.server.Namespace(),
+		Logger: logging.NewTemporalLogger(zap.NewNop()),
+	})
+	require.NoError(t, err)
+	s.c = c
+	t.Cleanup(c.Close)
+
+	fake, err := spotifyfake.New(o.fake)
+	require.NoError(t, err)
+	var h http.Handler = fake
+	if o.handler != nil {
+		h = o.handler(fake)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(spotifyfake.Serve(ctx, ln, h))
+	s.fake, s.fakeURL = fake, "http://"+ln.Addr().String()
+
+	artistsFile := filepath.Join(s.dir, "artists.txt")
+	var ids strings.Builder
+	for _, a := range fake.Catalog().Artists() {
+		ids.WriteString(a.ID + "\n")
+	}
+	require.NoError(t, os.WriteFile(artistsFile, []byte(ids.String()), 0o644))
+
+	s.env = append([]string{
+		"TEMPORAL_ADDRESS=" + s.server.FrontendAddress(),
+		"TEMPORAL_NAMESPACE=" + s.server.Namespace(),
+		"METRONOME_DATA_DIR=" + s.dir,
+		"METRONOME_LAKE_URL=file://" + filepath.Join(s.dir, "lake"),
+		"METRONOME_SERVING_URL=sqlite://" + filepath.Join(s.dir, "serving.db"),
+		"SPOTIFY_ID=" + spotifyfake.DefaultClientID,
+		"SPOTIFY_SECRET=" + spotifyfake.DefaultClientSecret,
+		"METRONOME_SPOTIFY_FAKE=false",
+		"METRONOME_SPOTIFY_BASE_URL=" + s.fakeURL + "/v1/",
+		"METRONOME_SPOTIFY_TOKEN_URL=" + s.fakeURL + "/api/token",
+		"METRONOME_SPOTIFY_REQUESTS_PER_SECOND=100000",
+		"METRONOME_ARTISTS_FILE=" + artistsFile,
+		"METRONOME_PIPELINE_BATCH_SIZE=" + strconv.Itoa(batchSize),
+		"METRONOME_WORKER_METRICS_ADDR=127.0.0.1:0",
+		"METRONOME_ANALYTICS_MEMORY_LIMIT=512MB",
+		"METRONOME_LOG_LEVEL=info",
+		"METRONOME_LOG_FORMAT=json",
+	}, o.env...)
+	t.Cleanup(s.stopWorkers)
+	return s
+}
+
+// startServer starts the embedded server on the stack's port and file.
+func (s *stack) startServer() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := devserver.Start(ctx, devserver.Options{DatabaseFile: s.dbFile, Port: s.port})
+	require.NoError(s.t, err, "start embedded Temporal server of %s on port %d", s.name, s.port)
+	s.server = srv
+}
+
+// restartServer stops the embedded server, keeps it down for downtime and
+// starts it again on the same SQLite file and frontend port.
+func (s *stack) restartServer(downtime time.Duration) {
+	s.t.Helper()
+	require.NoError(s.t, s.server.Stop())
+	s.server = nil
+	time.Sleep(downtime)
+	s.startServer()
+}
+
+// startWorker starts one more worker process.
+func (s *stack) startWorker() *Worker {
+	s.t.Helper()
+	s.mu.Lock()
+	s.started++
+	name := fmt.Sprintf("%s-worker-%d", s.name, s.started)
+	s.mu.Unlock()
+	w, err := StartWorker(name, workerBinary(s.t), s.dir, filepath.Join(s.dir, name+".log"), s.env)
+	require.NoError(s.t, err)
+	s.mu.Lock()
+	s.workers = append(s.workers, w)
+	s.mu.Unlock()
+	return w
+}
+
+// close stops the workers and the server before the test ends, so an
+// idle stack does not take CPU from the scenarios still running.
+func (s *stack) close() {
+	s.stopWorkers()
+	if s.server != nil {
+		_ = s.server.Stop()
+		s.server = nil
+	}
+}
+
+func (s *stack) stopWorkers() {
+	s.mu.Lock()
+	workers := append([]*Worker(nil), s.workers...)
+	s.mu.Unlock()
+	for _, w := range workers {
+		w.Stop(10 * time.Second)
+	}
+	if s.t.Failed() {
+		s.dumpLogs()
+	}
+}
+
+// dumpLogs logs the tail of every worker's log, for a failed scenario.
+func (s *stack) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(s.dir, "*.log"))
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		if len(b) > 4000 {
+			b = b[len(b)-4000:]
+		}
+		s.t.Logf("--- tail of %s ---\n%s", filepath.Base(l), b)
+	}
+}
+
+// start starts the run of date, or attaches to it when it is running, as
+// `starter run` does.
+func (s *stack) start(ctx context.Context, date string) client.WorkflowRun {
+	s.t.Helper()
+	run, err := startRun(ctx, s.c, date, mainQueue, spotifyQueue)
+	require.NoError(s.t, err)
+	return run
+}
+
+// The task queues of the worker processes (the config's defaults).
+const (
+	mainQueue    = "metronome"
+	spotifyQueue = "metronome-spotify"
+)
+
+// startRun starts PipelineWorkflow for date with the options of `starter
+// run`: a running ID is attached to, a closed one may run again.
+func startRun(ctx context.Context, c client.Client, date, taskQueue, spotifyTaskQueue string) (client.WorkflowRun, error) {
+	id := workflows.PipelineWorkflowID(date)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.PipelineWorkflow, workflows.PipelineInput{
+		Date: date, Parallelism: parallelism, SpotifyTaskQueue: spotifyTaskQueue, Trigger: "manual",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", id, err)
+	}
+	return run, nil
+}
+
+// wait waits for run to complete, across server restarts: only the
+// workflow's own failure or the safety-net timeout end the wait early.
+func (s *stack) wait(ctx context.Context, run client.WorkflowRun) workflows.PipelineResult {
+	s.t.Helper()
+	res, err := waitRun(ctx, s.c, run.GetID(), run.GetRunID())
+	require.NoError(s.t, err)
+	return res
+}
+
+func waitRun(ctx context.Context, c client.Client, id, runID string) (workflows.PipelineResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, runTimeout)
+	defer cancel()
+	for {
+		var res workflows.PipelineResult
+		err := c.GetWorkflow(ctx, id, runID).Get(ctx, &res)
+		if err == nil {
+			return res, nil
+		}
+		var wfErr *temporal.WorkflowExecutionError
+		if errors.As(err, &wfErr) || ctx.Err() != nil {
+			return res, fmt.Errorf("run %s (%s): %w", id, runID, err)
+		}
+		// The server is down or restarting: ask again.
+		select {
+		case <-ctx.Done():
+			return res, fmt.Errorf("run %s (%s): %w (last error: %v)", id, runID, ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// output reads the stack's output of date.
+func (s *stack) output(date string) Output {
+	s.t.Helper()
+	return readDirOutput(s.t, s.dir, date)
+}
+
+func readDirOutput(t *testing.T, dir, date string) Output {
+	t.Helper()
+	ctx := context.Background()
+	store, err := lake.Open(ctx, "file://"+filepath.Join(dir, "lake"))
+	require.NoError(t, err)
+	srv, err := serving.Open(ctx, "sqlite://"+filepath.Join(dir, "serving.db"))
+	require.NoError(t, err)
+	defer srv.Close()
+	out, err := ReadOutput(ctx, store, srv, date)
+	require.NoError(t, err)
+	return out
+}
+
+// activityRetries is the number of activity attempts beyond the first in
+// the run's history. Temporal records only the last attempt's start
+// event, with its attempt number.
+func activityRetries(ctx context.Context, c client.Client, id, runID string) (int, error) {
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, fmt.Errorf("read history of %s: %w", id, err)
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetAttempt() > 1 {
+			n += int(a.GetAttempt()) - 1
+		}
+	}
+	return n, nil
+}
+
+// inFlight returns the pending activities of the run that a worker process
+// with pid has started and not finished: what a SIGKILL of it would lose.
+func inFlight(ctx context.Context, c client.Client, id string, pid int) ([]string, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	prefix := strconv.Itoa(pid) + "@"
+	var out []string
+	for _, pa := range desc.GetPendingActivities() {
+		if pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && strings.HasPrefix(pa.GetLastWorkerIdentity(), prefix) {
+			out = append(out, pa.GetActivityType().GetName())
+		}
+	}
+	return out, nil
+}
+
+// runStatus reports whether the run with id is still running.
+func running(ctx context.Context, c client.Client, id, runID string) bool {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, runID)
+	return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// pause is the longest stretch of a run's history with no event.
+type pause struct {
+	d           time.Duration
+	from, until string // event types around it
+}
+
+func (p pause) String() string {
+	return fmt.Sprintf("%.1fs between %s and %s", p.d.Seconds(), p.from, p.until)
+}
+
+// longestPause finds where a run waited longest: after a fault, that is
+// usually a timeout Temporal had to let expire.
+func longestPause(ctx context.Context, c client.Client, id, runID string) (pause, error) {
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var p pause
+	var prev time.Time
+	prevType := ""
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return p, fmt.Errorf("read history of %s: %w", id, err)
+		}
+		at := ev.GetEventTime().AsTime()
+		typ := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+		if !prev.IsZero() && at.Sub(prev) > p.d {
+			p = pause{d: at.Sub(prev), from: prevType, until: typ}
+		}
+		prev, prevType = at, typ
+	}
+	return p, nil
+}

@@ -1,0 +1,151 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// killPoint is a moment of a run named by its progress rather than by the
+// clock, so a kill lands at the same place of the run however slow the
+// machine: a stage and how far into it.
+type killPoint struct {
+	stage string
+	// frac is, in collect, the share of batches done; in the other
+	// stages, the share of the reference run's time in the stage.
+	frac float64
+	// after is frac of the reference run's time in a stage other than
+	// collect.
+	after time.Duration
+}
+
+func (p killPoint) String() string { return fmt.Sprintf("%s %.0f%%", p.stage, 100*p.frac) }
+
+// killStages are the stages kills are drawn over; resolve and manifest
+// take a few milliseconds.
+var killStages = []string{workflows.StageCollect, workflows.StageClean, workflows.StageStore, workflows.StageAggregate}
+
+// killPoints draws n seeded-random points over the reference run's
+// collect, clean, store and aggregate stages (see drawPoints), with at most
+// one after collect: further ones are redrawn within collect. Collect's
+// batches run concurrently, so the heartbeat timeouts that kills in it
+// cost overlap, while each kill of a single-activity stage costs its full
+// HeartbeatTimeout (2 minutes in workflows/options.go).
+func killPoints(seed uint64, n int, stageMillis map[string]int64) []killPoint {
+	rng := rand.New(rand.NewPCG(seed, 0x6b112))
+	points := drawPoints(seed, n, stageMillis, killStages)
+	late := false
+	for i, p := range points {
+		if p.stage == workflows.StageCollect {
+			continue
+		}
+		if late {
+			points[i] = killPoint{stage: workflows.StageCollect, frac: rng.Float64()}
+		}
+		late = true
+	}
+	sortPoints(points)
+	return points
+}
+
+// drawPoints draws n seeded-random points over stages, weighted by the
+// reference run's time in each (stageMillis, from its manifest) and
+// stratified, one in each n-th of that time, so they spread over the run.
+func drawPoints(seed uint64, n int, stageMillis map[string]int64, stages []string) []killPoint {
+	rng := rand.New(rand.NewPCG(seed, 0x6b111))
+	durations := make([]float64, len(stages))
+	total := 0.0
+	for i, s := range stages {
+		durations[i] = math.Max(float64(stageMillis[s]), 1)
+		total += durations[i]
+	}
+	points := make([]killPoint, 0, n)
+	for i := range n {
+		x := (float64(i) + rng.Float64()) / float64(n) * total
+		j := 0
+		for j < len(durations)-1 && x >= durations[j] {
+			x -= durations[j]
+			j++
+		}
+		p := killPoint{stage: stages[j], frac: math.Min(x/durations[j], 1)}
+		if p.stage != workflows.StageCollect {
+			p.after = time.Duration(p.frac * durations[j] * float64(time.Millisecond))
+		}
+		points = append(points, p)
+	}
+	sortPoints(points)
+	return points
+}
+
+func sortPoints(points []killPoint) {
+	slices.SortFunc(points, func(a, b killPoint) int {
+		if d := stageIndex(a.stage) - stageIndex(b.stage); d != 0 {
+			return d
+		}
+		switch {
+		case a.frac < b.frac:
+			return -1
+		case a.frac > b.frac:
+			return 1
+		}
+		return 0
+	})
+}
+
+// stageIndex is the position of a stage in the run; done and unknown
+// stages come after every stage.
+func stageIndex(stage string) int {
+	if i := slices.Index(workflows.Stages, stage); i >= 0 {
+		return i
+	}
+	return len(workflows.Stages)
+}
+
+// waitForPoint waits, by the run's progress query, until the run reaches
+// p or has passed it, or has ended.
+func waitForPoint(ctx context.Context, c client.Client, run client.WorkflowRun, p killPoint) {
+	var entered time.Time
+	for running(ctx, c, run.GetID(), run.GetRunID()) {
+		pr, ok := progress(ctx, c, run)
+		if ok {
+			at := stageIndex(pr.Stage)
+			switch {
+			case at > stageIndex(p.stage):
+				return
+			case at < stageIndex(p.stage):
+			case p.stage == workflows.StageCollect:
+				if pr.BatchesTotal > 0 && pr.BatchesDone >= int(math.Ceil(p.frac*float64(pr.BatchesTotal))) {
+					return
+				}
+			default:
+				if entered.IsZero() {
+					entered = time.Now()
+				}
+				if time.Since(entered) >= p.after {
+					return
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// progress asks the run where it is. A query needs a live worker, so it
+// fails while none is up.
+func progress(ctx context.Context, c client.Client, run client.WorkflowRun) (workflows.Progress, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var p workflows.Progress
+	v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.ProgressQuery)
+	if err != nil || v.Get(&p) != nil {
+		return p, false
+	}
+	return p, true
+}

@@ -1,0 +1,338 @@
+package botapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/serving"
+)
+
+// MaxRequestArtists is the most artists one POST /v1/artist-requests may
+// name: one Spotify batch.
+const MaxRequestArtists = 50
+
+// ArtistRequests is the body of POST /v1/artist-requests.
+type ArtistRequests struct {
+	// Artists are names or Spotify IDs (or URIs or links), 1 to 50.
+	Artists []string `json:"artists"`
+	// CallbackURL, when set, receives a Callback as JSON for each request
+	// once it has settled (https, or http to a loopback host).
+	CallbackURL string `json:"callback_url,omitempty"`
+}
+
+// Accepted is the 202 answer of POST /v1/artist-requests.
+type Accepted struct {
+	// WorkflowID is the workflow that collects the requested artists.
+	WorkflowID string          `json:"workflow_id"`
+	Requests   []RequestStatus `json:"requests"`
+}
+
+// RequestStatus is the JSON view of a request: GET /v1/requests/{id}, the
+// 202 answer and callbacks. It never holds the reply target.
+type RequestStatus struct {
+	ID       string `json:"id"`
+	Artist   string `json:"artist"`
+	ArtistID string `json:"artist_id,omitempty"`
+	// State is pending, collecting, stored, not_found or failed.
+	State     string    `json:"state"`
+	Detail    string    `json:"detail,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// StatusOf is the JSON view of r.
+func StatusOf(r serving.Request) RequestStatus {
+	return RequestStatus{
+		ID: r.ID, Artist: r.Artist, ArtistID: r.ArtistID, State: string(r.State), Detail: r.Detail,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt,
+	}
+}
+
+// Callback is what a callback_url receives once a request has settled.
+type Callback struct {
+	Request RequestStatus `json:"request"`
+	// Artist is the stored artist, when the request is stored.
+	Artist *ArtistJSON `json:"artist,omitempty"`
+}
+
+// ArtistJSON is the serving store's view of an artist as JSON.
+type ArtistJSON struct {
+	ID         string        `json:"id"`
+	Name       string        `json:"name"`
+	Genres     []string      `json:"genres"`
+	Popularity *int          `json:"popularity,omitempty"`
+	Followers  *int64        `json:"followers,omitempty"`
+	ImageURL   string        `json:"image_url,omitempty"`
+	UpdatedAt  time.Time     `json:"updated_at,omitzero"`
+	DT         string        `json:"dt"`
+	TopTracks  []TrackJSON   `json:"top_tracks,omitempty"`
+	Releases   []ReleaseJSON `json:"releases,omitempty"`
+	Similar    []SimilarJSON `json:"similar,omitempty"`
+}
+
+// TrackJSON is one top track.
+type TrackJSON struct {
+	Rank       int    `json:"rank"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Album      string `json:"album,omitempty"`
+	Popularity *int   `json:"popularity,omitempty"`
+	DurationMS int    `json:"duration_ms,omitempty"`
+}
+
+// ReleaseJSON is one of the latest releases.
+type ReleaseJSON struct {
+	AlbumID     string `json:"album_id"`
+	Name        string `json:"name"`
+	Type        string `json:"type,omitempty"`
+	ReleaseDate string `json:"release_date,omitempty"`
+}
+
+// SimilarJSON is one similar artist.
+type SimilarJSON struct {
+	ArtistID string  `json:"artist_id"`
+	Name     string  `json:"name,omitempty"`
+	Score    float64 `json:"score"`
+}
+
+// ArtistJSONOf is the JSON view of v.
+func ArtistJSONOf(v serving.ArtistView) ArtistJSON {
+	a := ArtistJSON{
+		ID: v.ID, Name: v.Name, Genres: v.Genres, Popularity: v.Popularity, Followers: v.Followers,
+		ImageURL: v.ImageURL, UpdatedAt: v.UpdatedAt, DT: v.DT,
+	}
+	if a.Genres == nil {
+		a.Genres = []string{}
+	}
+	for i, t := range v.TopTracks {
+		a.TopTracks = append(a.TopTracks, TrackJSON{Rank: i + 1, ID: t.ID, Name: t.Name, Album: t.Album,
+			Popularity: t.Popularity, DurationMS: t.DurationMS})
+	}
+	for _, r := range v.Releases {
+		a.Releases = append(a.Releases, ReleaseJSON{AlbumID: r.AlbumID, Name: r.Name, Type: r.Type, ReleaseDate: r.ReleaseDate})
+	}
+	for _, s := range v.Similar {
+		a.Similar = append(a.Similar, SimilarJSON{ArtistID: s.ArtistID, Name: s.Name, Score: s.Score})
+	}
+	return a
+}
+
+// authorized requires "Authorization: Bearer <api token>", compared in
+// constant time (over SHA-256 digests, so not even the length leaks).
+func (h *handler) authorized(next http.HandlerFunc) http.Handler {
+	want := sha256.Sum256([]byte(h.o.APIToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metronome"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		next(w, r)
+	})
+}
+
+// decodeRequests reads and validates the body of POST
+// /v1/artist-requests. The error names the bad field.
+func decodeRequests(body []byte) (ArtistRequests, error) {
+	var in ArtistRequests
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return in, errors.New(`body: want a JSON object {"artists": ["name or Spotify ID", …]}`)
+		case errors.As(err, &syntax):
+			return in, fmt.Errorf("body: malformed JSON at byte %d", syntax.Offset)
+		case errors.As(err, &typ):
+			field := typ.Field
+			if field == "" {
+				field = "body"
+			}
+			return in, fmt.Errorf("%s: want %s, got JSON %s", field, jsonKind(typ.Type.String()), typ.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return in, fmt.Errorf("%s: unknown field; want artists and callback_url", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			return in, fmt.Errorf("body: malformed JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return in, errors.New("body: want one JSON object, got more after it")
+	}
+	if len(in.Artists) == 0 {
+		return in, fmt.Errorf("artists: want 1 to %d names or Spotify IDs, got none", MaxRequestArtists)
+	}
+	if len(in.Artists) > MaxRequestArtists {
+		return in, fmt.Errorf("artists: want at most %d, got %d", MaxRequestArtists, len(in.Artists))
+	}
+	for i, a := range in.Artists {
+		a = strings.TrimSpace(a)
+		switch {
+		case a == "":
+			return in, fmt.Errorf("artists[%d]: blank; want a name or Spotify ID", i)
+		case len(a) > MaxArtistLength:
+			return in, fmt.Errorf("artists[%d]: %d bytes, at most %d", i, len(a), MaxArtistLength)
+		case !utf8.ValidString(a) || strings.ContainsFunc(a, isControl):
+			return in, fmt.Errorf("artists[%d]: not printable text", i)
+		}
+		in.Artists[i] = a
+	}
+	if in.CallbackURL != "" {
+		if err := CheckReplyURL(in.CallbackURL); err != nil {
+			return in, fmt.Errorf("callback_url: %v", err)
+		}
+	}
+	return in, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array of strings"
+	case goType == "string":
+		return "a string"
+	default:
+		return "a JSON object"
+	}
+}
+
+// postRequests answers POST /v1/artist-requests: an artist the store knows
+// is answered at once (state stored, no collection); every other one is
+// recorded and its collection started. 202 with the request IDs.
+func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	in, err := decodeRequests(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
+	defer cancel()
+	now := h.o.Now()
+	target := ""
+	if in.CallbackURL != "" {
+		if target, err = (ReplyTarget{Kind: ReplyCallback, URL: in.CallbackURL, URLExpiresAt: now.Add(h.o.ReplyTTL)}).Encode(); err != nil {
+			writeError(w, http.StatusInternalServerError, "could not record the callback")
+			return
+		}
+	}
+	out := Accepted{WorkflowID: h.o.WorkflowID, Requests: []RequestStatus{}}
+	fail := func(what string, err error) {
+		h.unavailable(w, what, err, func(w http.ResponseWriter, status int, msg string) {
+			// The requests accepted so far go on; say which.
+			writeJSON(w, status, map[string]any{"error": msg, "requests": out.Requests})
+		})
+	}
+	for _, entry := range in.Artists {
+		artist, isID := ParseArtist(entry)
+		id, err := newRequestID("api")
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "could not name the request")
+			return
+		}
+		var view serving.ArtistView
+		var found bool
+		if err := call(ctx, func(ctx context.Context) (err error) {
+			view, found, err = lookup(ctx, h.o.Store, artist, isID)
+			return err
+		}); err != nil {
+			fail("the serving store", err)
+			return
+		}
+		req := serving.Request{ID: id, Artist: artist, State: serving.RequestPending, ExpiresAt: now.Add(h.o.RequestTTL), CreatedAt: now}
+		if found {
+			req.State, req.ArtistID = serving.RequestStored, view.ID
+		} else {
+			req.ReplyTo = target
+		}
+		if err := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, req) }); err != nil {
+			fail("the serving store", err)
+			return
+		}
+		if !found {
+			if err := call(ctx, func(ctx context.Context) error { return h.o.Collect(ctx, id, artist) }); err != nil {
+				fail("the workflow service", err)
+				return
+			}
+			h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist))
+		}
+		req.UpdatedAt = now
+		out.Requests = append(out.Requests, StatusOf(req))
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+// getArtist answers GET /v1/artists/{id-or-name}.
+func (h *handler) getArtist(w http.ResponseWriter, r *http.Request) {
+	key := strings.TrimSpace(r.PathValue("key"))
+	if key == "" || len(key) > MaxArtistLength {
+		writeError(w, http.StatusNotFound, "no such artist")
+		return
+	}
+	artist, isID := ParseArtist(key)
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
+	defer cancel()
+	var view serving.ArtistView
+	var found bool
+	if err := call(ctx, func(ctx context.Context) (err error) {
+		view, found, err = lookup(ctx, h.o.Store, artist, isID)
+		return err
+	}); err != nil {
+		h.unavailable(w, "the serving store", err, writeError)
+		return
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no artist %q in the serving store; request it with POST /v1/artist-requests", artist))
+		return
+	}
+	writeJSON(w, http.StatusOK, ArtistJSONOf(view))
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// getRequest answers GET /v1/requests/{id}.
+func (h *handler) getRequest(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !requestIDPattern.MatchString(id) {
+		writeError(w, http.StatusNotFound, "no such request")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
+	defer cancel()
+	var req serving.Request
+	var found bool
+	if err := call(ctx, func(ctx context.Context) (err error) {
+		req, found, err = h.o.Store.GetRequest(ctx, id)
+		return err
+	}); err != nil {
+		h.unavailable(w, "the serving store", err, writeError)
+		return
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no request %s (or it expired)", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, StatusOf(req))
+}

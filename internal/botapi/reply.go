@@ -1,0 +1,121 @@
+package botapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Kinds of reply target.
+const (
+	// ReplySlack answers a slash command: at its response_url while that
+	// is valid, else with chat.postMessage to Channel.
+	ReplySlack = "slack"
+	// ReplyCallback posts a Callback as JSON to the callback_url of a JSON
+	// API request.
+	ReplyCallback = "callback"
+)
+
+// How an answer went out (ReplyTarget.AnsweredVia).
+const (
+	ViaResponseURL = "response_url"
+	ViaChat        = "chat.postMessage"
+	ViaCallback    = "callback"
+	// ViaRecorded: no way to post was left (the URL had expired and no
+	// bot token is configured); the answer is recorded in the request.
+	ViaRecorded = "recorded"
+	// ViaNone: the request has no reply target (e.g. `starter request`)
+	// or no longer exists.
+	ViaNone = "none"
+)
+
+// ReplyTarget is where and how to answer a request. It is stored, encoded
+// with Encode, as the request's ReplyTo in the serving store and never
+// travels through Temporal: a response_url is a capability (anyone who
+// holds it may post to the channel for 30 minutes). Notify clears URL once
+// it has answered.
+type ReplyTarget struct {
+	Kind string `json:"kind"`
+	// URL is the response_url or callback_url.
+	URL string `json:"url,omitempty"`
+	// URLExpiresAt is when URL stops accepting answers.
+	URLExpiresAt time.Time `json:"url_expires_at,omitzero"`
+	// Channel and User are the Slack channel and the user who asked.
+	Channel string `json:"channel,omitempty"`
+	User    string `json:"user,omitempty"`
+
+	// AnsweredVia and AnsweredAt record the answer (Via… constants).
+	AnsweredVia string    `json:"answered_via,omitempty"`
+	AnsweredAt  time.Time `json:"answered_at,omitzero"`
+	// Answer is the text of an answer that could only be recorded.
+	Answer string `json:"answer,omitempty"`
+}
+
+// Encode is the form stored in serving.Request.ReplyTo.
+func (t ReplyTarget) Encode() (string, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return "", fmt.Errorf("encode %s reply target: %w", t.Kind, err)
+	}
+	return string(b), nil
+}
+
+// ParseReplyTarget decodes a serving.Request.ReplyTo written by Encode.
+func ParseReplyTarget(s string) (ReplyTarget, error) {
+	var t ReplyTarget
+	if err := json.Unmarshal([]byte(s), &t); err != nil {
+		return ReplyTarget{}, fmt.Errorf("reply target is not what botapi stores: %w", err)
+	}
+	switch t.Kind {
+	case ReplySlack, ReplyCallback:
+	default:
+		return ReplyTarget{}, fmt.Errorf("reply target of unknown kind %q: want %s or %s", t.Kind, ReplySlack, ReplyCallback)
+	}
+	if t.URL != "" {
+		if err := CheckReplyURL(t.URL); err != nil {
+			return ReplyTarget{}, err
+		}
+	}
+	return t, nil
+}
+
+// CheckReplyURL accepts where an answer may be posted: an https URL, or an
+// http URL of a loopback host (for local development and tests). Anything
+// else is refused, so a request cannot make a worker post in the clear or
+// to a file or internal address by scheme. Its errors never quote the URL,
+// which may be a capability.
+func CheckReplyURL(raw string) error {
+	if len(raw) > 2048 {
+		return fmt.Errorf("URL of %d bytes: at most 2048", len(raw))
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("URL does not parse: want https://host/path")
+	}
+	if u.Host == "" || u.User != nil || u.Fragment != "" {
+		return errors.New("URL: want https://host/path without user info or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("URL of host %s: http only to a loopback host; use https", u.Hostname())
+	default:
+		return fmt.Errorf("URL of scheme %q: want https", u.Scheme)
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/botapi"
+	"github.com/metronome-data/metronome/internal/serving"
+	"github.com/metronome-data/metronome/worker/app"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// lambdaRuntimeEnv is set by AWS Lambda in a function's environment.
+const lambdaRuntimeEnv = "AWS_LAMBDA_RUNTIME_API"
+
+// serveDialTimeout bounds the connection to Temporal at start-up.
+const serveDialTimeout = 15 * time.Second
+
+func newServeCommand(g *globalFlags) *cobra.Command {
+	var (
+		window     time.Duration
+		maxArtists int
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the chat-bot front door: Slack slash commands and a JSON API (also as an AWS Lambda function)",
+		Long: `serve answers questions about artists from the serving store and starts the
+collection of artists nobody tracks yet (signal-with-start of
+ArtistRequestWorkflow, ID artist-requests). It keeps no state of its own.
+
+  POST /slack/commands           a Slack slash command, verified with the signing
+                                 secret (slack.signing_secret, SLACK_SIGNING_SECRET;
+                                 without it the route is off)
+  POST /v1/artist-requests       {"artists": [...], "callback_url": "..."} with
+  GET  /v1/artists/{id-or-name}  "Authorization: Bearer <api.token>"
+  GET  /v1/requests/{id}         (METRONOME_API_TOKEN; without it the API is off)
+  GET  /healthz, /readyz
+
+A known artist is answered at once. For an unknown one the answer comes
+later, from the worker's Notify activity, at the command's response_url (or
+with chat.postMessage when the worker has slack.bot_token, SLACK_BOT_TOKEN,
+and the URL has expired). Every response is written within 2.5 s.
+
+With AWS_LAMBDA_RUNTIME_API set (inside AWS Lambda) serve runs the same
+handler as a Lambda function for Function URL and API Gateway HTTP API
+events, with its config from the environment only. See docs/CHATBOT.md.`,
+		Example: `  SLACK_SIGNING_SECRET=... starter serve
+  METRONOME_API_TOKEN=... starter serve --addr 0.0.0.0:8088`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lambda := os.Getenv(lambdaRuntimeEnv) != ""
+			if lambda {
+				if g.configFile != "" {
+					return usagef("--config %s: on AWS Lambda serve takes its config from the environment only", g.configFile)
+				}
+				if _, err := os.Stat(config.DefaultFile); err == nil {
+					return usagef("%s is in the function's package: on AWS Lambda serve takes its config from the environment only; remove the file", config.DefaultFile)
+				}
+			}
+			if window < time.Second || window > time.Hour {
+				return usagef("--window %s: want 1s to 1h", window)
+			}
+			if maxArtists < 1 || maxArtists > 50 {
+				return usagef("--max-artists %d: want 1 to 50 (one Spotify batch)", maxArtists)
+			}
+			cfg, err := loadConfig(cmd, g, map[string]string{"serve.addr": "addr"})
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg)
+			if err != nil {
+				return err
+			}
+			defer logger.Sync()
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			slackOn, apiOn := botapi.Options{SigningSecret: cfg.Slack.SigningSecret, APIToken: cfg.API.Token}.Routes()
+			if !slackOn {
+				fmt.Fprintln(out, "Slack route off: set SLACK_SIGNING_SECRET (slack.signing_secret) to answer slash commands")
+			}
+			if !apiOn {
+				fmt.Fprintln(out, "JSON API off: set METRONOME_API_TOKEN (api.token) to serve /v1/")
+			}
+
+			store, err := serving.Open(ctx, cfg.Serving.URL)
+			if err != nil {
+				return fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err)
+			}
+			defer store.Close()
+			dctx, cancel := context.WithTimeout(ctx, serveDialTimeout)
+			c, err := app.Dial(dctx, cfg, logger)
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			h, err := newServeHandler(cfg, c, store, logger, workflows.ArtistRequestInput{
+				Window: window, MaxArtists: maxArtists,
+				Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+			})
+			if err != nil {
+				return err
+			}
+			if lambda {
+				logger.Info("serving as an AWS Lambda function", zap.Bool("slack", slackOn), zap.Bool("api", apiOn),
+					zap.String("serving", cfg.Serving.URL), zap.String("temporal", cfg.Temporal.Address))
+				botapi.StartLambda(ctx, h)
+				return nil
+			}
+			ln, err := net.Listen("tcp", cfg.Serve.Addr)
+			if err != nil {
+				return fmt.Errorf("serve: listen on serve.addr %s: %w", cfg.Serve.Addr, err)
+			}
+			printServeRoutes(out, "http://"+ln.Addr().String(), slackOn, apiOn, cfg)
+			return serveHTTP(ctx, ln, h)
+		},
+	}
+	cmd.Flags().String("addr", "127.0.0.1:8088", "address to listen on (serve.addr, METRONOME_SERVE_ADDR)")
+	cmd.Flags().DurationVar(&window, "window", workflows.DefaultRequestWindow, "collect requests this long before a run (when starting artist-requests)")
+	cmd.Flags().IntVar(&maxArtists, "max-artists", workflows.DefaultRequestMaxArtists, "start a run at once with this many artists (when starting artist-requests)")
+	return cmd
+}
+
+// newServeHandler builds the bot handler over store and Temporal: unknown
+// artists are collected with the same signal-with-start as `starter
+// request`, carrying only the request ID and the artist.
+func newServeHandler(cfg *config.Config, c client.Client, store *serving.Store, logger *zap.Logger, start workflows.ArtistRequestInput) (http.Handler, error) {
+	return botapi.New(botapi.Options{
+		Store: store,
+		Collect: func(ctx context.Context, id, artist string) error {
+			return sendRequest(ctx, c, cfg, workflows.ArtistRequest{ID: id, Artist: artist}, start)
+		},
+		WorkflowID:    workflows.ArtistRequestWorkflowID,
+		SigningSecret: cfg.Slack.SigningSecret,
+		APIToken:      cfg.API.Token,
+		Checks: []botapi.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
+			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}}},
+		Logger: logger.Named("serve"),
+	})
+}
+
+func printServeRoutes(out io.Writer, base string, slackOn, apiOn bool, cfg *config.Config) {
+	fmt.Fprintf(out, "serving store    %s\nTemporal         %s (namespace %s, task queue %s)\n",
+		cfg.Serving.URL, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.Temporal.TaskQueue)
+	if slackOn {
+		fmt.Fprintf(out, "Slack command    POST %s/slack/commands\n", base)
+	}
+	if apiOn {
+		fmt.Fprintf(out, "JSON API         POST %[1]s/v1/artist-requests, GET %[1]s/v1/artists/{id-or-name}, GET %[1]s/v1/requests/{id}\n", base)
+	}
+	fmt.Fprintf(out, "health           %[1]s/healthz, %[1]s/readyz\n", base)
+}
+
+// serveHTTP serves h on ln until ctx is done, then lets requests in flight
+// finish.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("stop serving on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}

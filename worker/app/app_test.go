@@ -1,0 +1,215 @@
+package app
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metronome-data/metronome/config"
+)
+
+// pki is a throw-away CA with a server and a client certificate, as PEM
+// files in a temporary directory.
+type pki struct {
+	caFile, serverCert, serverKey, clientCert, clientKey string
+	otherCAFile                                          string
+}
+
+func newPKI(t *testing.T) pki {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey := newCA(t, "metronome test CA")
+	other, _ := newCA(t, "someone else's CA")
+	p := pki{
+		caFile:      filepath.Join(dir, "ca.pem"),
+		otherCAFile: filepath.Join(dir, "other-ca.pem"),
+		serverCert:  filepath.Join(dir, "server.pem"),
+		serverKey:   filepath.Join(dir, "server-key.pem"),
+		clientCert:  filepath.Join(dir, "client.pem"),
+		clientKey:   filepath.Join(dir, "client-key.pem"),
+	}
+	writePEM(t, p.caFile, "CERTIFICATE", ca.Raw)
+	writePEM(t, p.otherCAFile, "CERTIFICATE", other.Raw)
+	leaf(t, ca, caKey, "temporal.internal", x509.ExtKeyUsageServerAuth, p.serverCert, p.serverKey)
+	leaf(t, ca, caKey, "metronome-worker", x509.ExtKeyUsageClientAuth, p.clientCert, p.clientKey)
+	return p
+}
+
+func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return cert, key
+}
+
+func leaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name string, usage x509.ExtKeyUsage, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	writePEM(t, certFile, "CERTIFICATE", der)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	writePEM(t, keyFile, "EC PRIVATE KEY", keyDER)
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+}
+
+func TestTLSConfigFromConfig(t *testing.T) {
+	p := newPKI(t)
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+
+	tests := []struct {
+		name    string
+		in      config.TLSConfig
+		wantNil bool
+		wantErr string
+		check   func(t *testing.T, c *tls.Config)
+	}{
+		{name: "off", in: config.TLSConfig{}, wantNil: true},
+		{name: "enabled: system roots", in: config.TLSConfig{Enabled: true}, check: func(t *testing.T, c *tls.Config) {
+			require.Nil(t, c.RootCAs, "nil RootCAs means the system pool")
+			require.Empty(t, c.Certificates)
+			require.Equal(t, uint16(tls.VersionTLS12), c.MinVersion)
+		}},
+		{name: "CA file turns TLS on", in: config.TLSConfig{CAFile: p.caFile, ServerName: "temporal.internal"}, check: func(t *testing.T, c *tls.Config) {
+			require.NotNil(t, c.RootCAs)
+			require.Equal(t, "temporal.internal", c.ServerName)
+		}},
+		{name: "mTLS", in: config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile}, check: func(t *testing.T, c *tls.Config) {
+			require.Len(t, c.Certificates, 1)
+			require.NotNil(t, c.RootCAs)
+		}},
+		{name: "cert without key", in: config.TLSConfig{CertFile: p.clientCert}, wantErr: `temporal.tls.cert_file "` + p.clientCert + `" and key_file ""`},
+		{name: "key of another cert", in: config.TLSConfig{CertFile: p.clientCert, KeyFile: p.serverKey}, wantErr: "temporal.tls.cert_file"},
+		{name: "missing CA file", in: config.TLSConfig{CAFile: missing}, wantErr: `read temporal.tls.ca_file "` + missing + `"`},
+		{name: "CA file without PEM", in: config.TLSConfig{CAFile: notPEM}, wantErr: "temporal.tls.ca_file " + notPEM + " holds no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tlsConfig(tt.in)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			if tt.wantNil {
+				require.Nil(t, c)
+				return
+			}
+			require.NotNil(t, c)
+			tt.check(t, c)
+		})
+	}
+}
+
+// The config's files make a working mTLS connection: the client verifies
+// the server against ca_file under server_name, and the server accepts the
+// client's certificate. With another CA or without a client certificate
+// the handshake fails.
+func TestTLSConfigHandshakes(t *testing.T) {
+	p := newPKI(t)
+	serverCert, err := tls.LoadX509KeyPair(p.serverCert, p.serverKey)
+	require.NoError(t, err)
+	caPEM, err := os.ReadFile(p.caFile)
+	require.NoError(t, err)
+	clients := x509.NewCertPool()
+	require.True(t, clients.AppendCertsFromPEM(caPEM))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{serverCert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    clients,
+		MinVersion:   tls.VersionTLS12,
+	})
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				if tc, ok := conn.(*tls.Conn); ok && tc.Handshake() == nil {
+					_, _ = tc.Write([]byte("ok"))
+				}
+			}()
+		}
+	}()
+
+	tests := []struct {
+		name string
+		in   config.TLSConfig
+		ok   bool
+	}{
+		{"mTLS with the right CA and server name", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile, ServerName: "temporal.internal"}, true},
+		{"wrong server name", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile, ServerName: "evil.example"}, false},
+		{"server signed by an unknown CA", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.otherCAFile, ServerName: "temporal.internal"}, false},
+		{"no client certificate", config.TLSConfig{CAFile: p.caFile, ServerName: "temporal.internal"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tlsConfig(tt.in)
+			require.NoError(t, err)
+			dialer := &net.Dialer{Timeout: 10 * time.Second}
+			conn, err := tls.DialWithDialer(dialer, "tcp", ln.Addr().String(), c)
+			if err == nil {
+				// TLS 1.3 reports a refused client certificate on the first read.
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, 2)
+				_, err = conn.Read(buf)
+				conn.Close()
+				if err == nil && string(buf) != "ok" {
+					err = net.ErrClosed
+				}
+			}
+			if tt.ok {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+		})
+	}
+}
