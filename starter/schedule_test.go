@@ -161,7 +161,7 @@ func TestScheduleEndToEnd(t *testing.T) {
 	}
 	bad := starter("schedule", "create", "--id", "bad-cron", "--cron", "61 * * * *")
 	require.Equal(t, 2, bad.code, bad.stderr)
-	require.Contains(t, bad.stderr, "create schedule bad-cron")
+	require.Contains(t, bad.stderr, `--cron "61 * * * *" is not a cron expression`)
 
 	del := starter("schedule", "delete", "--id", "every-second")
 	require.Equal(t, 0, del.code, del.stderr)
