@@ -154,7 +154,9 @@ func TestNotifySlack(t *testing.T) {
 		{"response_url refuses, no bot token", serving.RequestStored, valid, answerStatus(410), "", nil,
 			botapi.ViaRecorded, []string{"Creep"}, ""},
 		{"chat.postMessage refuses", serving.RequestStored, expired, answerOK, "xoxb-test",
-			func(w http.ResponseWriter, _ posted) { _, _ = io.WriteString(w, `{"ok":false,"error":"not_in_channel"}`) },
+			func(w http.ResponseWriter, _ posted) {
+				_, _ = io.WriteString(w, `{"ok":false,"error":"not_in_channel"}`)
+			},
 			botapi.ViaRecorded, []string{"Creep"}, ""},
 	}
 	for _, tt := range tests {

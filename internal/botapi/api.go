@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -238,50 +239,87 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The artists are handled apiConcurrency at a time, so that 50 of them
+	// fit in the deadline against a remote store and Temporal too.
+	results := make([]requestResult, len(in.Artists))
+	sem := make(chan struct{}, apiConcurrency)
+	var wg sync.WaitGroup
+	for i, entry := range in.Artists {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = h.requestArtist(ctx, entry, target, now)
+		}()
+	}
+	wg.Wait()
 	out := Accepted{WorkflowID: h.o.WorkflowID, Requests: []RequestStatus{}}
-	fail := func(what string, err error) {
-		h.unavailable(w, what, err, func(w http.ResponseWriter, status int, msg string) {
-			// The requests accepted so far go on; say which.
+	var failed *requestResult
+	for i := range results {
+		if results[i].err != nil {
+			if failed == nil {
+				failed = &results[i]
+			}
+			continue
+		}
+		out.Requests = append(out.Requests, results[i].status)
+	}
+	if failed != nil {
+		h.unavailable(w, failed.what, failed.err, func(w http.ResponseWriter, status int, msg string) {
+			// The requests accepted go on; say which.
 			writeJSON(w, status, map[string]any{"error": msg, "requests": out.Requests})
 		})
-	}
-	for _, entry := range in.Artists {
-		artist, isID := ParseArtist(entry)
-		id, err := newRequestID("api")
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "could not name the request")
-			return
-		}
-		var view serving.ArtistView
-		var found bool
-		if err := call(ctx, func(ctx context.Context) (err error) {
-			view, found, err = lookup(ctx, h.o.Store, artist, isID)
-			return err
-		}); err != nil {
-			fail("the serving store", err)
-			return
-		}
-		req := serving.Request{ID: id, Artist: artist, State: serving.RequestPending, ExpiresAt: now.Add(h.o.RequestTTL), CreatedAt: now}
-		if found {
-			req.State, req.ArtistID = serving.RequestStored, view.ID
-		} else {
-			req.ReplyTo = target
-		}
-		if err := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, req) }); err != nil {
-			fail("the serving store", err)
-			return
-		}
-		if !found {
-			if err := call(ctx, func(ctx context.Context) error { return h.o.Collect(ctx, id, artist) }); err != nil {
-				fail("the workflow service", err)
-				return
-			}
-			h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist))
-		}
-		req.UpdatedAt = now
-		out.Requests = append(out.Requests, StatusOf(req))
+		return
 	}
 	writeJSON(w, http.StatusAccepted, out)
+}
+
+// apiConcurrency is how many artists of one API request are handled at
+// once.
+const apiConcurrency = 8
+
+// requestResult is how one artist of an API request went: its status, or
+// which dependency failed.
+type requestResult struct {
+	status RequestStatus
+	what   string
+	err    error
+}
+
+// requestArtist answers one artist of an API request: a known one is
+// recorded as stored, an unknown one recorded with the reply target and
+// its collection started.
+func (h *handler) requestArtist(ctx context.Context, entry, target string, now time.Time) requestResult {
+	artist, isID := ParseArtist(entry)
+	id, err := newRequestID("api")
+	if err != nil {
+		return requestResult{what: "the request ID generator", err: err}
+	}
+	var view serving.ArtistView
+	var found bool
+	if err := call(ctx, func(ctx context.Context) (err error) {
+		view, found, err = lookup(ctx, h.o.Store, artist, isID)
+		return err
+	}); err != nil {
+		return requestResult{what: "the serving store", err: err}
+	}
+	req := serving.Request{ID: id, Artist: artist, State: serving.RequestPending, ExpiresAt: now.Add(h.o.RequestTTL), CreatedAt: now}
+	if found {
+		req.State, req.ArtistID = serving.RequestStored, view.ID
+	} else {
+		req.ReplyTo = target
+	}
+	if err := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, req) }); err != nil {
+		return requestResult{what: "the serving store", err: err}
+	}
+	if !found {
+		if err := call(ctx, func(ctx context.Context) error { return h.o.Collect(ctx, id, artist) }); err != nil {
+			return requestResult{what: "the workflow service", err: err}
+		}
+		h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist))
+	}
+	req.UpdatedAt = now
+	return requestResult{status: StatusOf(req)}
 }
 
 // getArtist answers GET /v1/artists/{id-or-name}.
