@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -153,22 +152,9 @@ func (f *backfillFlags) input(cfg *config.Config) workflows.BackfillInput {
 // An ended backfill of the same range may start again: it skips the dates
 // that completed.
 func startBackfill(ctx context.Context, c client.Client, cfg *config.Config, in workflows.BackfillInput) (client.WorkflowRun, bool, error) {
-	id := workflows.BackfillWorkflowID(in.From, in.To)
-	attached := false
-	if desc, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
-		desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		attached = true
-	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                cfg.Temporal.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	return startOrAttach(ctx, c, client.StartWorkflowOptions{
+		ID: workflows.BackfillWorkflowID(in.From, in.To), TaskQueue: cfg.Temporal.TaskQueue,
 	}, workflows.BackfillWorkflow, in)
-	if err != nil {
-		return nil, false, fmt.Errorf("start %s on task queue %s: %w", id, cfg.Temporal.TaskQueue, err)
-	}
-	return run, attached, nil
 }
 
 // watchBackfill prints a progress line whenever the backfill's progress

@@ -128,22 +128,28 @@ func pipelineInput(cfg *config.Config, date string, artists []string, artistsFil
 // Workflow ID policies make a duplicate run impossible: a running ID is
 // reused, a closed one may run again.
 func startPipeline(ctx context.Context, c client.Client, cfg *config.Config, in workflows.PipelineInput) (client.WorkflowRun, bool, error) {
-	id := workflows.PipelineWorkflowID(in.Date)
+	day, _ := time.Parse(workflows.DateLayout, in.Date)
+	return startOrAttach(ctx, c, client.StartWorkflowOptions{
+		ID:                    workflows.PipelineWorkflowID(in.Date),
+		TaskQueue:             cfg.Temporal.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.PipelineDateKey.ValueSet(day)),
+	}, workflows.PipelineWorkflow, in)
+}
+
+// startOrAttach starts a workflow, or attaches to it while it runs: a
+// running ID is reused, a closed one may run again, so no start ever makes
+// a duplicate run. attached reports a run already in progress.
+func startOrAttach(ctx context.Context, c client.Client, opts client.StartWorkflowOptions, workflow, in any) (client.WorkflowRun, bool, error) {
 	attached := false
-	if desc, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
+	if desc, err := c.DescribeWorkflowExecution(ctx, opts.ID, ""); err == nil &&
 		desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		attached = true
 	}
-	day, _ := time.Parse(workflows.DateLayout, in.Date)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                cfg.Temporal.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.PipelineDateKey.ValueSet(day)),
-	}, workflows.PipelineWorkflow, in)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	run, err := c.ExecuteWorkflow(ctx, opts, workflow, in)
 	if err != nil {
-		return nil, false, fmt.Errorf("start %s on task queue %s: %w", id, cfg.Temporal.TaskQueue, err)
+		return nil, false, fmt.Errorf("start %s on task queue %s: %w", opts.ID, opts.TaskQueue, err)
 	}
 	return run, attached, nil
 }
