@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/metronome-data/metronome/internal/bench"
+	"github.com/metronome-data/metronome/bench"
 )
 
 func newBenchCommand(g *globalFlags) *cobra.Command {
@@ -63,7 +64,7 @@ tool from this module, so run bench from the module's directory).`,
 			if g.output == "text" {
 				cfg.Log = out
 			}
-			if cfg.Scale > 0 && !strings.Contains(parts, bench.PartScale) {
+			if cfg.Scale > 0 && !slices.Contains(cfg.Parts, bench.PartScale) {
 				cfg.Parts = append(cfg.Parts, bench.PartScale)
 			}
 			if err := cfg.Validate(); err != nil {

@@ -113,7 +113,7 @@ func TestRunReportsEveryFigure(t *testing.T) {
 		require.Positive(t, x.Seconds)
 		require.Greater(t, x.PeakRSSMB, 10.0, "a Go worker with DuckDB holds more than 10 MiB")
 		require.Less(t, x.PeakRSSMB, 8192.0)
-		require.LessOrEqual(t, x.PeakRSSMB, x.RunPeakRSSMB+1, "the window is part of the run")
+		require.LessOrEqual(t, x.PeakRSSMB, x.RunPeakRSSMB, "the stages are part of the run")
 		require.Positive(t, x.RowsOut)
 		require.InDelta(t, 1.0, x.CallsRatio, 0.05)
 		require.Contains(t, workflows.Stages, x.DominantStage)
@@ -170,11 +170,15 @@ func TestMinimumCalls(t *testing.T) {
 	}
 }
 
-// BenchmarkPipeline reports the bench's figures at a small size: go test
-// -bench Pipeline -run '^$' ./internal/bench.
+// BenchmarkPipeline reports the bench's figures at a small size (about
+// three minutes): go test -run '^$' -bench Pipeline -benchtime 1x
+// ./bench.
 func BenchmarkPipeline(b *testing.B) {
+	// The rate-limit runs keep their default sizes: a run much shorter
+	// than the 10 s window measures the window's first burst, not the
+	// pace.
 	cfg := Config{
-		Artists: 500, Sizes: []int{500}, Reps: 1, RateArtists: 500, RateDevArtists: 100,
+		Artists: 500, Sizes: []int{500}, Reps: 1,
 		Workers: 2, WorkerBin: testWorker(b), Dir: b.TempDir(),
 	}
 	var r *Report

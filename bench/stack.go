@@ -17,6 +17,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/metrics"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
@@ -112,19 +113,32 @@ func runConfig(dir, temporalAddress string, f *fake, mode string, seeds []string
 }
 
 // inProcessWorker runs the pipeline and Spotify workers of cfg in this
-// process over acts until stop is called. acts may be swapped for fresh
-// backends between runs, while no activity runs: the workers call the
-// methods of the pointer they were given.
+// process over acts until stop is called.
 type inProcessWorker struct {
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startInProcessWorker(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities) *inProcessWorker {
+// startInProcessWorker starts the workers and returns once both poll.
+func startInProcessWorker(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities) (*inProcessWorker, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &inProcessWorker{cancel: cancel, done: make(chan error, 1)}
-	go func() { w.done <- app.RunWorkers(ctx, c, cfg, acts, nil) }()
-	return w
+	ready := &metrics.Readiness{}
+	ready.SetNotReady("starting")
+	go func() { w.done <- app.RunWorkers(ctx, c, cfg, acts, ready) }()
+	deadline := time.After(time.Minute)
+	for ready.Check() != nil {
+		select {
+		case err := <-w.done:
+			cancel()
+			return nil, fmt.Errorf("start the in-process workers on %s: %w", cfg.Temporal.TaskQueue, err)
+		case <-deadline:
+			_ = w.stop()
+			return nil, fmt.Errorf("the in-process workers on %s did not start within a minute", cfg.Temporal.TaskQueue)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return w, nil
 }
 
 func (w *inProcessWorker) stop() error {

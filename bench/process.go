@@ -187,7 +187,7 @@ type memoryWatch struct {
 	stage     string // as last seen by the progress query
 	hwmOK     bool   // the peak was reset when stage began
 	stagePeak map[string]int64
-	runPeak   int64
+	runPeak   int64 // samples and the stages' peaks
 }
 
 const sampleEvery = 50 * time.Millisecond
@@ -227,6 +227,7 @@ func (m *memoryWatch) closeStageLocked() {
 	for _, pid := range m.pids {
 		if _, hwm, err := procMemory(pid); err == nil {
 			m.stagePeak[m.stage] = max(m.stagePeak[m.stage], hwm)
+			m.runPeak = max(m.runPeak, hwm)
 		}
 	}
 }

@@ -7,8 +7,8 @@
 // `starter bench` and BenchmarkPipeline run it.
 //
 // Like worker/app and starter/, it wires the whole system (activities,
-// workflows, workers), so unlike the other internal packages it imports
-// activities/ and workflows/; nothing imports it but the CLI.
+// workflows, workers), which is why it lives outside internal/; nothing
+// imports it but the CLI.
 package bench
 
 import (
@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -368,41 +369,35 @@ func (b *bencher) overhead(ctx context.Context) error {
 	addr := b.stack.srv.FrontendAddress()
 	run := 0
 	// fresh opens the backends of one run in a directory of its own.
-	fresh := func(size int, queue string) (*app.Backends, string, error) {
+	fresh := func(size int, queue string) (*runBackends, error) {
 		run++
 		dir := filepath.Join(b.dir, fmt.Sprintf("overhead-%d-%02d", size, run))
 		cfg := runConfig(dir, addr, f, string(spotify.ModeExtended), f.artistIDs(size), queue, unlimitedRate)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, "", fmt.Errorf("create %s: %w", dir, err)
+			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 		be, err := app.OpenBackends(ctx, cfg, zap.NewNop(), nil)
 		if err != nil {
-			return nil, "", fmt.Errorf("open backends in %s: %w", dir, err)
+			return nil, fmt.Errorf("open backends in %s: %w", dir, err)
 		}
-		return be, dir, nil
-	}
-	release := func(be *app.Backends, dir string) {
-		_ = be.Close()
-		_ = os.RemoveAll(dir)
+		return &runBackends{Backends: be, cfg: cfg, dir: dir}, nil
 	}
 
 	// Warm-up: the first run of a process pays for loading what later
 	// runs find ready (DuckDB, Parquet schemas, connections).
 	warm := min(slices.Min(b.cfg.Sizes), 200)
-	be, dir, err := fresh(warm, "bench-warmup")
+	be, err := fresh(warm, "bench-warmup")
 	if err != nil {
 		return err
 	}
 	_, err = RunBare(ctx, be.Activities, benchDate, b.cfg.Parallelism)
-	release(be, dir)
+	be.release()
 	if err != nil {
 		return err
 	}
 
 	for _, size := range b.cfg.Sizes {
 		queue := fmt.Sprintf("bench-overhead-%d", size)
-		shared := &activities.Activities{}
-		w := startInProcessWorker(ctx, b.stack.client, runConfig(b.dir, addr, f, string(spotify.ModeExtended), nil, queue, unlimitedRate), shared)
 		res := OverheadResult{Artists: size}
 		var bareStages, tempStages []map[string]float64
 		for rep := 0; rep < b.cfg.Reps; rep++ {
@@ -411,16 +406,14 @@ func (b *bencher) overhead(ctx context.Context) error {
 				kinds = []string{"temporal", "bare"}
 			}
 			for _, kind := range kinds {
-				be, dir, err := fresh(size, queue)
+				be, err := fresh(size, queue)
 				if err != nil {
-					_ = w.stop()
 					return err
 				}
 				if kind == "bare" {
 					r, err := RunBare(ctx, be.Activities, benchDate, b.cfg.Parallelism)
-					release(be, dir)
+					be.release()
 					if err != nil {
-						_ = w.stop()
 						return err
 					}
 					res.BareSeconds = append(res.BareSeconds, r.Elapsed.Seconds())
@@ -428,16 +421,24 @@ func (b *bencher) overhead(ctx context.Context) error {
 					b.logf("overhead %5d artists  rep %d  bare      %6.2fs", size, rep+1, r.Elapsed.Seconds())
 					continue
 				}
-				*shared = *be.Activities
+				// Workers of their own per run, started before the clock:
+				// the run's backends are new.
+				w, err := startInProcessWorker(ctx, b.stack.client, be.cfg, be.Activities)
+				if err != nil {
+					be.release()
+					return err
+				}
 				id := fmt.Sprintf("bench-overhead-%d-%d", size, rep)
 				tr, err := runWorkflow(ctx, b.stack.client, id, queue, benchDate, b.cfg.Parallelism, nil)
 				var m activities.Manifest
 				if err == nil {
 					m, err = activities.ReadManifest(ctx, be.Activities.Lake, benchDate)
 				}
-				release(be, dir)
+				if serr := w.stop(); serr != nil && err == nil {
+					err = fmt.Errorf("stop the in-process workers: %w", serr)
+				}
+				be.release()
 				if err != nil {
-					_ = w.stop()
 					return err
 				}
 				res.TemporalSeconds = append(res.TemporalSeconds, tr.elapsed.Seconds())
@@ -447,9 +448,6 @@ func (b *bencher) overhead(ctx context.Context) error {
 				b.logf("overhead %5d artists  rep %d  temporal  %6.2fs  (%d events, largest execution %d)",
 					size, rep+1, tr.elapsed.Seconds(), tr.history.TotalEvents, tr.history.MaxEvents)
 			}
-		}
-		if err := w.stop(); err != nil {
-			return fmt.Errorf("stop the in-process worker: %w", err)
 		}
 		res.BareMedian, res.TemporalMedian = median(res.BareSeconds), median(res.TemporalSeconds)
 		res.Ratio = res.TemporalMedian / res.BareMedian
@@ -465,6 +463,20 @@ func (b *bencher) overhead(ctx context.Context) error {
 	}
 	b.report.OverheadRatio = largest.Ratio
 	return nil
+}
+
+// runBackends are the backends of one overhead run, in a directory of
+// their own.
+type runBackends struct {
+	*app.Backends
+	cfg *config.Config
+	dir string
+}
+
+// release closes the backends and removes their data.
+func (r *runBackends) release() {
+	_ = r.Close()
+	_ = os.RemoveAll(r.dir)
 }
 
 // rate runs, in each API mode, a first and an incremental run against the
@@ -524,7 +536,10 @@ func (b *bencher) rateMode(ctx context.Context, mode string, allowed float64) er
 		return fmt.Errorf("create the Spotify client: %w", err)
 	}
 	be.Activities.Spotify = sp
-	w := startInProcessWorker(ctx, b.stack.client, cfg, be.Activities)
+	w, err := startInProcessWorker(ctx, b.stack.client, cfg, be.Activities)
+	if err != nil {
+		return err
+	}
 	defer w.stop()
 
 	for i, run := range []string{"first", "incremental"} {
@@ -609,7 +624,10 @@ func (b *bencher) profile(ctx context.Context, name string, artists int) error {
 		return nil
 	}
 	dir := filepath.Join(b.dir, name)
-	cfg := runConfig(dir, b.stack.srv.FrontendAddress(), &fake{url: "http://127.0.0.1:1"}, string(spotify.ModeExtended), nil, "unused", unlimitedRate)
+	// Clean, store and aggregate call no Spotify API: the client is built
+	// but never used, so it points nowhere.
+	nowhere := &fake{url: "http://127.0.0.1:1"}
+	cfg := runConfig(dir, b.stack.srv.FrontendAddress(), nowhere, string(spotify.ModeExtended), nil, "unused", unlimitedRate)
 	cfg.Artists.File = filepath.Join(dir, "artists.txt")
 	be, err := app.OpenBackends(ctx, cfg, zap.NewNop(), nil)
 	if err != nil {
