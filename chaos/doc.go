@@ -11,28 +11,41 @@
 // over the same catalog and date:
 //
 //   - worker kill -9: the only worker is SIGKILLed at 5 seeded-random
-//     moments and restarted each time;
-//   - two workers, one dies: one of two workers is SIGKILLed while it holds
-//     activities and not restarted;
-//   - server restart: the embedded server is stopped and started again on
-//     the same SQLite file and frontend port mid-run;
+//     points of the run and restarted each time;
+//   - two workers, one dies: the worker holding the clean, store or
+//     aggregate activity at a seeded-random point is SIGKILLed and not
+//     restarted; the other finishes the run;
+//   - server restart: the embedded server is stopped at a seeded-random
+//     point and started again on the same SQLite file and frontend port;
 //   - API faults: 10% 5xx, 2% answers slower than the client's 2 s
 //     timeout, 1% malformed JSON, and 429s with Retry-After from a rolling
-//     30 s budget below the run's needs;
+//     30 s budget of half the run's calls;
 //   - storage faults: S3 PutObject errors, DynamoDB throttling and
 //     UnprocessedItems, injected by an http.RoundTripper (StorageFaults)
-//     under the AWS clients, with the activities in-process against
-//     versitygw and dynalite (internal/testservers);
+//     under the AWS clients, plus one outage on each service that outlasts
+//     the SDK's retries so Temporal retries the activity; the activities
+//     run in-process against versitygw and dynalite (internal/testservers),
+//     the lake's S3 client behind a reverse proxy with that RoundTripper;
 //   - re-run and overlap: the date is started while it runs (which
 //     attaches) and run again after it completed.
+//
+// Points of a run are named by progress, not by the clock, so a kill lands
+// at the same place however slow the machine: in collect by the fake's
+// count of Spotify calls, after it by the workflow's progress query (see
+// points_test.go). Kills wait for the worker to hold activities (a
+// restarted worker gets none for the first seconds), since a kill matters
+// by what it interrupts. A killed worker's activities are retried only
+// after their HeartbeatTimeout (workflows/options.go: 1 minute for
+// Spotify activities, 2 minutes for clean, store and aggregate), which is
+// most of the scenarios' time.
 //
 // The comparison (Output, Compare) is order-independent: the curated
 // Parquet rows of every table and every serving-store item as canonical
 // JSON without the volatile fetched_at and updated_at, and the manifest's
 // counts (rows out, records collected, mart rows).
 //
-// Run them (about 2 minutes on 2 cores; the scenarios run at the same
-// time, mostly waiting for Temporal's timeouts):
+// Run them (about 4 minutes on 2 cores: the scenarios run at the same
+// time, mostly waiting for those heartbeat timeouts):
 //
 //	go test -count=1 -v -run TestChaos ./chaos
 //
@@ -42,6 +55,7 @@
 // duplicated, time to complete) is logged at the end and written to the
 // file named by METRONOME_CHAOS_REPORT when set; METRONOME_CHAOS_SEED
 // changes the seed of the kill and restart moments and of the injected
-// faults. One scenario alone: -run 'TestChaos/API_faults' (the reference
+// faults; METRONOME_CHAOS_LOGS=DIR keeps a copy of every worker's log. One
+// scenario alone: -run 'TestChaos/API_faults' (the reference
 // run always runs).
 package chaos

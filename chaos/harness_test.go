@@ -46,7 +46,7 @@ const (
 	parallelism = catalogSize / batchSize
 	// fakeLatency is added to every fake Spotify answer, so a run lasts
 	// long enough to be hit.
-	fakeLatency = 10 * time.Millisecond
+	fakeLatency = 100 * time.Millisecond
 	// runTimeout is a safety net only: a run that has not completed by
 	// then fails the scenario.
 	runTimeout = 8 * time.Minute
@@ -193,6 +193,9 @@ func newStack(t *testing.T, name string, o stackOptions) *stack {
 	return s
 }
 
+// apiCalls is the number of Spotify API calls the fake has answered.
+func (s *stack) apiCalls() int { return s.fake.Stats().APICalls() }
+
 // startServer starts the embedded server on the stack's port and file.
 func (s *stack) startServer() {
 	s.t.Helper()
@@ -247,6 +250,26 @@ func (s *stack) stopWorkers() {
 	}
 	if s.t.Failed() {
 		s.dumpLogs()
+	}
+	if dir := os.Getenv(logsEnv); dir != "" {
+		s.copyLogs(dir)
+	}
+}
+
+// logsEnv names a directory the worker logs of every scenario are copied
+// to, for a look at what the workers did.
+const logsEnv = "METRONOME_CHAOS_LOGS"
+
+func (s *stack) copyLogs(dir string) {
+	logs, _ := filepath.Glob(filepath.Join(s.dir, "*.log"))
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(l)), b, 0o644)
+		}
+		if err != nil {
+			s.t.Logf("copy worker log %s to %s: %v", l, dir, err)
+		}
 	}
 }
 

@@ -6,8 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
 	"github.com/metronome-data/metronome/workflows"
@@ -18,11 +20,12 @@ import (
 // machine: a stage and how far into it.
 type killPoint struct {
 	stage string
-	// frac is, in collect, the share of batches done; in the other
-	// stages, the share of the reference run's time in the stage.
+	// frac is, in collect, the share of the reference run's Spotify calls
+	// made; in the other stages, the share of the stage.
 	frac float64
-	// after is frac of the reference run's time in a stage other than
-	// collect.
+	// after is, in a stage other than collect, how long after the stage
+	// started the point is: frac of lateShare of the reference run's time
+	// in the stage.
 	after time.Duration
 }
 
@@ -55,6 +58,9 @@ func killPoints(seed uint64, n int, stageMillis map[string]int64) []killPoint {
 	return points
 }
 
+// lateShare is the share of a stage after collect that kills land in.
+const lateShare = 0.8
+
 // drawPoints draws n seeded-random points over stages, weighted by the
 // reference run's time in each (stageMillis, from its manifest) and
 // stratified, one in each n-th of that time, so they spread over the run.
@@ -76,7 +82,9 @@ func drawPoints(seed uint64, n int, stageMillis map[string]int64, stages []strin
 		}
 		p := killPoint{stage: stages[j], frac: math.Min(x/durations[j], 1)}
 		if p.stage != workflows.StageCollect {
-			p.after = time.Duration(p.frac * durations[j] * float64(time.Millisecond))
+			// Within the first 80% of the reference's time in the stage,
+			// so a run a little faster than the reference is still in it.
+			p.after = time.Duration(lateShare * p.frac * durations[j] * float64(time.Millisecond))
 		}
 		points = append(points, p)
 	}
@@ -108,23 +116,24 @@ func stageIndex(stage string) int {
 	return len(workflows.Stages)
 }
 
-// waitForPoint waits, by the run's progress query, until the run reaches
-// p or has passed it, or has ended.
-func waitForPoint(ctx context.Context, c client.Client, run client.WorkflowRun, p killPoint) {
+// waitForPoint waits until the run reaches p or has passed it, or has
+// ended. In collect the fake Spotify's count of calls (apiCalls, against
+// the reference run's refCalls) tells where the run is: the progress query
+// lags behind the batches while a killed worker's workflow task waits out
+// its sticky queue. After collect the progress query's stage does.
+func waitForPoint(ctx context.Context, c client.Client, run client.WorkflowRun, p killPoint, apiCalls func() int, refCalls int) {
 	var entered time.Time
 	for running(ctx, c, run.GetID(), run.GetRunID()) {
-		pr, ok := progress(ctx, c, run)
-		if ok {
+		if p.stage == workflows.StageCollect {
+			if float64(apiCalls()) >= p.frac*float64(refCalls) {
+				return
+			}
+		} else if pr, ok := progress(ctx, c, run); ok {
 			at := stageIndex(pr.Stage)
 			switch {
 			case at > stageIndex(p.stage):
 				return
-			case at < stageIndex(p.stage):
-			case p.stage == workflows.StageCollect:
-				if pr.BatchesTotal > 0 && pr.BatchesDone >= int(math.Ceil(p.frac*float64(pr.BatchesTotal))) {
-					return
-				}
-			default:
+			case at == stageIndex(p.stage):
 				if entered.IsZero() {
 					entered = time.Now()
 				}
@@ -148,4 +157,39 @@ func progress(ctx context.Context, c client.Client, run client.WorkflowRun) (wor
 		return p, false
 	}
 	return p, true
+}
+
+func TestKillPoints(t *testing.T) {
+	stageMillis := map[string]int64{
+		workflows.StageResolve: 40, workflows.StageCollect: 9000, workflows.StageClean: 1100,
+		workflows.StageStore: 500, workflows.StageAggregate: 800, workflows.StageManifest: 5,
+	}
+	for seed := uint64(1); seed <= 50; seed++ {
+		points := killPoints(seed, 5, stageMillis)
+		require.Len(t, points, 5)
+		require.Equal(t, points, killPoints(seed, 5, stageMillis), "seeded: the same points again")
+		late := 0
+		for i, p := range points {
+			require.Contains(t, killStages, p.stage)
+			require.True(t, p.frac >= 0 && p.frac <= 1, "frac %v", p.frac)
+			if p.stage != workflows.StageCollect {
+				late++
+				require.InDelta(t, lateShare*p.frac*float64(stageMillis[p.stage]), float64(p.after)/float64(time.Millisecond), 0.01)
+			}
+			if i > 0 {
+				prev := points[i-1]
+				require.True(t, stageIndex(prev.stage) < stageIndex(p.stage) ||
+					(prev.stage == p.stage && prev.frac <= p.frac), "sorted: %v before %v", prev, p)
+			}
+		}
+		// The last fifth of the run is after collect, so exactly one
+		// point is; the others are in collect.
+		require.Equal(t, 1, late, "seed %d: %v", seed, points)
+	}
+
+	only := []string{workflows.StageClean, workflows.StageStore, workflows.StageAggregate}
+	for seed := uint64(1); seed <= 20; seed++ {
+		p := drawPoints(seed, 1, stageMillis, only)[0]
+		require.Contains(t, only, p.stage)
+	}
 }

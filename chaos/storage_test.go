@@ -37,12 +37,17 @@ import (
 // at a time for the conditional writes.
 const storageArtists = 200
 
-// storageFaultOptions are the injected fractions. The SDKs retry a failed
-// request themselves (S3 3 attempts, the serving store's DynamoDB client
-// 8), so S3's rate is high enough that some puts fail every attempt (1 in
-// 8) and Temporal retries the activity.
-func storageFaultOptions(seed uint64) StorageFaultOptions {
-	return StorageFaultOptions{S3PutError: 0.5, DynamoThrottle: 0.1, DynamoUnprocessed: 0.25, Seed: seed}
+// storageFaultOptions: random faults the SDKs' own retries absorb (S3
+// makes 3 attempts, the serving store's DynamoDB client 8), and one outage
+// on each service long enough to fail an activity attempt, so Temporal
+// retries it: the Parquet of the artists table (Clean) and the batch write
+// of the first artist's history item (Store).
+func storageFaultOptions(seed uint64, firstArtist string) StorageFaultOptions {
+	return StorageFaultOptions{
+		S3PutError: 0.2, DynamoThrottle: 0.1, DynamoUnprocessed: 0.25, Seed: seed,
+		S3PutOutage:  Outage{Match: []string{"curated/artists/dt="}, Requests: 3},
+		DynamoOutage: Outage{Match: []string{`"ARTIST#` + firstArtist + `"`, `"SNAP#`}, Requests: 8},
+	}
 }
 
 // storageWorld is the pipeline's activities on versitygw and dynalite,
@@ -64,7 +69,8 @@ func scenarioStorageFaults(t *testing.T, _ reference, res *Result) {
 	ctx := context.Background()
 	s3Endpoint, accessKey, secretKey := testservers.StartVersityGW(t)
 	dynamoEndpoint := testservers.StartDynalite(t)
-	faults := NewStorageFaults(nil, storageFaultOptions(seed(t)))
+	catalog := spotifyfake.NewCatalog(storageArtists, catalogSeed)
+	faults := NewStorageFaults(nil, storageFaultOptions(seed(t), catalog.Artists()[0].ID))
 
 	// The lake's S3 client takes no HTTP client, so its faults are
 	// injected by a reverse proxy whose transport is the same
@@ -173,8 +179,8 @@ func scenarioStorageFaults(t *testing.T, _ reference, res *Result) {
 	got, runID, took := runWorld(newWorld("chaos", true))
 	res.Duration, res.Runs = took, 1
 	st := faults.Stats()
-	res.Faults = fmt.Sprintf("%d/%d S3 puts failed, %d/%d DynamoDB requests throttled, %d/%d batch writes with %d items unprocessed",
-		st.S3PutErrors, st.S3Puts, st.DynamoThrottled, st.DynamoRequests, st.UnprocessedBatches, st.BatchWrites, st.UnprocessedItems)
+	res.Faults = fmt.Sprintf("%d/%d S3 puts failed, %d/%d DynamoDB requests throttled, %d/%d batch writes with %d items unprocessed, %d outage failures",
+		st.S3PutErrors, st.S3Puts, st.DynamoThrottled, st.DynamoRequests, st.UnprocessedBatches, st.BatchWrites, st.UnprocessedItems, st.OutageFaults)
 	res.Note = fmt.Sprintf("%d artists on versitygw + dynalite, in-process worker", storageArtists)
 
 	d := Compare(refOut, got)
@@ -185,6 +191,8 @@ func scenarioStorageFaults(t *testing.T, _ reference, res *Result) {
 	require.Positive(t, st.S3PutErrors)
 	require.Positive(t, st.DynamoThrottled)
 	require.Positive(t, st.UnprocessedItems)
+	require.Equal(t, 3+8, st.OutageFaults, "both outages struck")
+	require.GreaterOrEqual(t, res.Retries, 2, "Temporal retried the activities the outages failed")
 	require.True(t, d.Identical(), "output differs from the fault-free run: %s", d)
 	require.Zero(t, Duplicates(got))
 }

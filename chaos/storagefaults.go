@@ -26,6 +26,10 @@ import (
 //     from the server, and the answer lists them as UnprocessedItems, as
 //     DynamoDB does when a partition is throttled.
 //
+// Besides these random faults, an Outage fails the first few matching
+// requests in a row, more than the SDK retries, so the operation fails and
+// the activity is retried by Temporal.
+//
 // Every fault happens before the server sees the request (or the withheld
 // part of it), so a client that retries what it was told failed loses
 // nothing, and one that does not loses exactly that.
@@ -34,6 +38,8 @@ type StorageFaults struct {
 	s3PutError        float64
 	dynamoThrottle    float64
 	dynamoUnprocessed float64
+	s3Outage          Outage
+	dynamoOutage      Outage
 
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -41,12 +47,40 @@ type StorageFaults struct {
 	off   bool
 }
 
-// StorageFaultOptions are the fractions of requests that fail.
+// StorageFaultOptions are the fractions of requests that fail and the
+// outages.
 type StorageFaultOptions struct {
 	S3PutError        float64
 	DynamoThrottle    float64
 	DynamoUnprocessed float64
-	Seed              uint64
+	// S3PutOutage answers SlowDown to the first PutObject requests whose
+	// URL path holds every Match string.
+	S3PutOutage Outage
+	// DynamoOutage throttles the first BatchWriteItem requests whose body
+	// holds every Match string.
+	DynamoOutage Outage
+	Seed         uint64
+}
+
+// Outage fails the first Requests requests that match.
+type Outage struct {
+	Match    []string
+	Requests int
+}
+
+// take reports whether text matches and the outage still has a request
+// to fail, and uses it up.
+func (o *Outage) take(text string) bool {
+	if o.Requests <= 0 {
+		return false
+	}
+	for _, m := range o.Match {
+		if !strings.Contains(text, m) {
+			return false
+		}
+	}
+	o.Requests--
+	return true
 }
 
 // StorageFaultStats counts the requests seen and the faults injected.
@@ -55,6 +89,8 @@ type StorageFaultStats struct {
 	DynamoRequests, DynamoThrottled  int
 	BatchWrites, UnprocessedBatches  int
 	UnprocessedItems, ForwardedItems int
+	// OutageFaults counts the requests failed by an outage.
+	OutageFaults int
 }
 
 // NewStorageFaults wraps next (http.DefaultTransport when nil).
@@ -64,8 +100,8 @@ func NewStorageFaults(next http.RoundTripper, o StorageFaultOptions) *StorageFau
 	}
 	return &StorageFaults{
 		next: next, s3PutError: o.S3PutError, dynamoThrottle: o.DynamoThrottle,
-		dynamoUnprocessed: o.DynamoUnprocessed,
-		rng:               rand.New(rand.NewPCG(o.Seed, 0x5707a6e)),
+		dynamoUnprocessed: o.DynamoUnprocessed, s3Outage: o.S3PutOutage, dynamoOutage: o.DynamoOutage,
+		rng: rand.New(rand.NewPCG(o.Seed, 0x5707a6e)),
 	}
 }
 
@@ -102,6 +138,12 @@ func (f *StorageFaults) draw(p float64, seen, hit *int) bool {
 func (f *StorageFaults) RoundTrip(req *http.Request) (*http.Response, error) {
 	if target := req.Header.Get("X-Amz-Target"); strings.HasPrefix(target, "DynamoDB_") {
 		op := target[strings.IndexByte(target, '.')+1:]
+		if op == "BatchWriteItem" {
+			out, err := f.dynamoOutageHit(req)
+			if out != nil || err != nil {
+				return out, err
+			}
+		}
 		if f.draw(f.dynamoThrottle, &f.stats.DynamoRequests, &f.stats.DynamoThrottled) {
 			closeBody(req)
 			return dynamoError(req, "ProvisionedThroughputExceededException",
@@ -112,11 +154,48 @@ func (f *StorageFaults) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return f.next.RoundTrip(req)
 	}
+	if isS3Put(req) && f.outage(&f.s3Outage, req.URL.Path) {
+		closeBody(req)
+		return s3Error(req, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."), nil
+	}
 	if isS3Put(req) && f.draw(f.s3PutError, &f.stats.S3Puts, &f.stats.S3PutErrors) {
 		closeBody(req)
 		return s3Error(req, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."), nil
 	}
 	return f.next.RoundTrip(req)
+}
+
+// outage uses up a request of o when text matches it.
+func (f *StorageFaults) outage(o *Outage, text string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.off || !o.take(text) {
+		return false
+	}
+	f.stats.OutageFaults++
+	return true
+}
+
+// dynamoOutageHit throttles a BatchWriteItem the DynamoDB outage matches;
+// otherwise it leaves the request as it was and returns nil.
+func (f *StorageFaults) dynamoOutageHit(req *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	pending := f.dynamoOutage.Requests > 0 && !f.off
+	f.mu.Unlock()
+	if !pending || req.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(req.Body)
+	closeBody(req)
+	if err != nil {
+		return nil, fmt.Errorf("storage faults: read BatchWriteItem request: %w", err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if !f.outage(&f.dynamoOutage, string(body)) {
+		return nil, nil
+	}
+	return dynamoError(req, "ProvisionedThroughputExceededException",
+		"The level of configured provisioned throughput for the table was exceeded."), nil
 }
 
 // isS3Put tells a PutObject or UploadPart (PUT of an object key) from
