@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -104,7 +105,18 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 			if cfg.Log.Level == "info" {
 				workerLog = workerLog.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
 			}
-			go func() { workerErr <- app.Serve(ctx, cfg, workerLog) }()
+			// The worker stops before the server does, so shutting down
+			// does not make it poll a server that is gone.
+			workerCtx, stopWorker := context.WithCancel(ctx)
+			workerDone := make(chan struct{})
+			go func() {
+				defer close(workerDone)
+				workerErr <- app.Serve(workerCtx, cfg, workerLog)
+			}()
+			defer func() {
+				stopWorker()
+				<-workerDone
+			}()
 
 			c, err := app.Dial(ctx, cfg, logger)
 			if err != nil {

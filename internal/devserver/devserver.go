@@ -123,7 +123,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	logger := serverlog.NewZapLogger(opts.Logger.WithOptions(zap.IncreaseLevel(zap.WarnLevel)).Named("temporal"))
+	// The server's warnings are about its own internals (membership,
+	// shutdown dials); a dev server reports only its errors.
+	logger := serverlog.NewZapLogger(opts.Logger.WithOptions(zap.IncreaseLevel(zap.ErrorLevel)).Named("temporal"))
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer: %w", err)
