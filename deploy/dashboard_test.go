@@ -277,16 +277,31 @@ func TestDashboardQueriesTemporalSDKMetrics(t *testing.T) {
 		err = run.Get(ctx, nil)
 		assert.Equal(t, fail, err != nil, "workflow %d: %v", i, err)
 	}
-	w.Stop()
-	require.NoError(t, closer.Close()) // flush counters
-
-	series := seriesNames(t, reg)
 	var sdk []string
 	for _, m := range loadDashboard(t).referencedMetrics() {
 		if strings.HasPrefix(m, "temporal_") {
 			sdk = append(sdk, m)
-			assert.True(t, series[m], "the dashboard queries %s, which the Temporal SDK did not export", m)
 		}
+	}
+	// The worker counts a workflow's end when it completes the task, which
+	// may be after the client saw the result; counters reach the registry
+	// every report interval.
+	exported := func() bool {
+		series := seriesNames(t, reg)
+		for _, m := range sdk {
+			if !series[m] {
+				return false
+			}
+		}
+		return true
+	}
+	assert.Eventually(t, exported, 15*time.Second, 200*time.Millisecond)
+	w.Stop()
+	require.NoError(t, closer.Close()) // flush counters
+
+	series := seriesNames(t, reg)
+	for _, m := range sdk {
+		assert.True(t, series[m], "the dashboard queries %s, which the Temporal SDK did not export", m)
 	}
 	require.NotEmpty(t, sdk)
 	if t.Failed() {
