@@ -154,7 +154,14 @@ type CollectSummary struct {
 
 // Add folds one batch into the summary.
 func (s *CollectSummary) Add(r CollectResult) {
-	s.Batches++
+	s.Merge(CollectSummary{Batches: 1, Records: r.Records, Calls: r.Calls,
+		Missing: r.Missing, Unavailable: r.Unavailable, Bytes: r.Bytes})
+}
+
+// Merge folds another summary, such as a chunk of the run's batches, into
+// the summary.
+func (s *CollectSummary) Merge(r CollectSummary) {
+	s.Batches += r.Batches
 	if s.Records == nil {
 		s.Records = map[string]int{}
 	}

@@ -114,19 +114,9 @@ func collect(ctx, spotifyCtx workflow.Context, in PipelineInput, date string, re
 		if err := workflow.ExecuteChildWorkflow(childCtx, CollectChunkWorkflow, chunk).Get(ctx, &part); err != nil {
 			return fmt.Errorf("collect batches %d to %d: %w", first, first+chunk.Batches-1, err)
 		}
-		mergeSummary(summary, part)
+		summary.Merge(part)
 		progress.BatchesDone = summary.Batches
 		progress.Records = summary.Records
 	}
 	return nil
-}
-
-// mergeSummary folds the summary of a chunk into the run's.
-func mergeSummary(s *activities.CollectSummary, part activities.CollectSummary) {
-	// Add folds one batch: fold the chunk as one, then count its batches.
-	s.Add(activities.CollectResult{
-		Records: part.Records, Calls: part.Calls, Missing: part.Missing,
-		Unavailable: part.Unavailable, Bytes: part.Bytes,
-	})
-	s.Batches += part.Batches - 1
 }

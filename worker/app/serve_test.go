@@ -94,7 +94,7 @@ func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
 	code, body := get("/metrics")
 	require.Equal(t, http.StatusOK, code)
 	var parser expfmt.TextParser
-	families, err := parser.TextToMetricFamilies(stringReader(body))
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	require.NoError(t, err)
 	counter := func(name, label, value string) int {
 		f, ok := families[name]
@@ -135,5 +135,3 @@ func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
 	require.Equal(t, calls+m.Resolve.Probes, spotify, "Spotify calls on /metrics and in the manifest")
 	require.Contains(t, families, "temporal_activity_execution_latency_seconds", "the SDK's own metrics")
 }
-
-func stringReader(s string) io.Reader { return strings.NewReader(s) }
