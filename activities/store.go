@@ -26,12 +26,6 @@ const latestReleases = 5
 func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, error) {
 	defer a.observe("store", time.Now())
 	defer keepAlive(ctx, keepAliveEvery)()
-	before := a.Serving.Stats()
-	defer func() {
-		after := a.Serving.Stats()
-		a.Metrics.RecordServingWrites(int(after.ItemsWritten - before.ItemsWritten))
-		a.Metrics.RecordServingRetries(int(after.Retries - before.Retries))
-	}()
 	var res StoreResult
 
 	var artists []serving.ArtistSnapshot

@@ -247,7 +247,44 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 	logger.Info("worker polling", zap.String("temporal", cfg.Temporal.Address),
 		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("spotify_task_queue", cfg.Temporal.SpotifyTaskQueue),
 		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL))
-	return RunWorkers(ctx, c, cfg, b.Activities, ready)
+	exported := make(chan struct{})
+	go func() {
+		defer close(exported)
+		exportServingStats(ctx, b.Activities.Serving, pipeline, servingStatsEvery)
+	}()
+	err = RunWorkers(ctx, c, cfg, b.Activities, ready)
+	cancel()
+	<-exported
+	return err
+}
+
+// servingStatsEvery is how often the serving store's own counters reach
+// /metrics.
+const servingStatsEvery = 5 * time.Second
+
+// exportServingStats adds what the serving store counted since the last
+// look to the pipeline's metrics, every interval and once more when ctx
+// ends. The store counts every write of every activity, so concurrent runs
+// are counted once each.
+func exportServingStats(ctx context.Context, store *serving.Store, m *metrics.Pipeline, every time.Duration) {
+	var last serving.Stats
+	export := func() {
+		now := store.Stats()
+		m.RecordServingWrites(int(now.ItemsWritten - last.ItemsWritten))
+		m.RecordServingRetries(int(now.Retries - last.Retries))
+		last = now
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			export()
+		case <-ctx.Done():
+			export()
+			return
+		}
+	}
 }
 
 // openEngine builds the analytics engine of analytics.engine.

@@ -134,4 +134,16 @@ func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
 	}
 	require.Equal(t, calls+m.Resolve.Probes, spotify, "Spotify calls on /metrics and in the manifest")
 	require.Contains(t, families, "temporal_activity_execution_latency_seconds", "the SDK's own metrics")
+
+	// The serving store's own write counter reaches /metrics within an
+	// export interval: at least an artist snapshot and its history item each.
+	require.Eventually(t, func() bool {
+		_, body := get("/metrics")
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil {
+			return false
+		}
+		f, ok := fams["metronome_serving_writes_total"]
+		return ok && len(f.Metric) == 1 && int(f.Metric[0].GetCounter().GetValue()) >= 2*m.Store.Artists
+	}, 3*servingStatsEvery, 100*time.Millisecond, "serving-store writes never reached /metrics")
 }
