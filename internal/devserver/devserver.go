@@ -100,6 +100,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger = zap.NewNop()
 	}
 	var err error
+	autoPort := opts.Port == 0
 	if opts.Port == 0 {
 		if opts.Port, err = FreePort(opts.IP); err != nil {
 			return nil, err
@@ -111,6 +112,51 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
+	// A port found free can be taken by another process before the server
+	// binds it; the server then fails (or panics) while starting, and a new
+	// set of internal ports is worth a try.
+	var srv temporal.Server
+	for attempt := 1; ; attempt++ {
+		srv, err = startOnFreshPorts(opts)
+		if err == nil {
+			break
+		}
+		if attempt == startAttempts || ctx.Err() != nil {
+			return nil, err
+		}
+		opts.Logger.Warn("temporal server did not start, retrying on other ports", zap.Error(err))
+		if autoPort {
+			if opts.Port, err = FreePort(opts.IP); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	s := &Server{
+		server:    srv,
+		frontend:  net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)),
+		namespace: opts.Namespace,
+	}
+	if opts.UI {
+		if err := s.startUI(ctx, opts); err != nil {
+			return nil, errors.Join(err, s.Stop())
+		}
+	}
+	return s, nil
+}
+
+// startAttempts bounds the starts tried on fresh internal ports.
+const startAttempts = 3
+
+// startOnFreshPorts builds and starts the server on fresh internal ports. A bind
+// failure surfaces inside the server's dependency graph as a panic, which
+// is returned as an error here.
+func startOnFreshPorts(opts Options) (srv temporal.Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			srv, err = nil, fmt.Errorf("start temporal server on %s:%d: %v", opts.IP, opts.Port, r)
+		}
+	}()
 	ports, err := freePorts(opts.IP, 4)
 	if err != nil {
 		return nil, err
@@ -137,7 +183,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	host := func(service primitives.ServiceName) static.Hosts {
 		return static.SingleLocalHost(net.JoinHostPort(opts.IP, strconv.Itoa(cfg.Services[string(service)].RPC.GRPCPort)))
 	}
-	srv, err := temporal.NewServer(
+	srv, err = temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
 		// Static hosts instead of ringpop: a restart after a crash does not
@@ -159,18 +205,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server on %s:%d: %w", opts.IP, opts.Port, err)
 	}
+	return srv, nil
 
-	s := &Server{
-		server:    srv,
-		frontend:  net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)),
-		namespace: opts.Namespace,
-	}
-	if opts.UI {
-		if err := s.startUI(ctx, opts); err != nil {
-			return nil, errors.Join(err, s.Stop())
-		}
-	}
-	return s, nil
 }
 
 // FrontendAddress is the HOST:PORT that clients and workers dial.

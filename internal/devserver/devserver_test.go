@@ -3,8 +3,10 @@ package devserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -123,4 +125,17 @@ func TestRunsSurviveRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
 	runGreeting(t, c2, "after-restart")
+}
+
+// A frontend port someone else holds is an error naming it, not a panic.
+func TestTakenPortIsAnError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tries to start a Temporal server")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = Start(context.Background(), Options{Port: port})
+	require.ErrorContains(t, err, fmt.Sprintf("127.0.0.1:%d", port))
 }
