@@ -73,14 +73,6 @@ func (a *Activities) observe(stage string, start time.Time) {
 	a.Metrics.ObserveStage(stage, time.Since(start))
 }
 
-// heartbeat records progress when running as an activity; tests that call
-// activities directly have no activity context.
-func heartbeat(ctx context.Context, details ...any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details...)
-	}
-}
-
 // resumePoint returns the progress recorded by the previous attempt's last
 // heartbeat, or the zero value.
 func resumePoint[T any](ctx context.Context) T {

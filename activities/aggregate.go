@@ -17,7 +17,8 @@ import (
 // the serving store.
 func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
 	defer a.observe("aggregate", time.Now())
-	defer keepAlive(ctx, keepAliveEvery)()
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
 	report, err := a.Analytics.BuildMartsInLake(ctx, a.Lake, in.Date)
 	if err != nil {
 		return AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)

@@ -24,6 +24,8 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 		return CleanResult{}, err
 	}
 	resumeAfter := resumePoint[int](ctx)
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
 	report, err := curate.Run(ctx, a.Lake, in.Date, curate.Options{
 		MaxRejectRate: a.Settings.MaxRejectRate,
 		Market:        a.Settings.Market,

@@ -21,6 +21,8 @@ import (
 // counts, never payloads.
 func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (CollectResult, error) {
 	defer a.observe("collect", time.Now())
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
 	ids, err := a.readArtistBatch(ctx, in.ArtistsKey, in.Batch, in.BatchSize)
 	if err != nil {
 		return CollectResult{}, err

@@ -3,12 +3,14 @@ package activities
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -31,8 +33,11 @@ func TestKeepAliveOutlastsTheHeartbeatTimeout(t *testing.T) {
 			env := s.NewTestWorkflowEnvironment()
 			longStep := func(ctx context.Context) error {
 				if tt.keepAlive {
-					defer keepAlive(ctx, 20*time.Millisecond)()
+					var stop func()
+					ctx, stop = keepAlive(ctx, 20*time.Millisecond)
+					defer stop()
 				}
+				heartbeat(ctx, 42)                 // progress, then silence
 				time.Sleep(600 * time.Millisecond) // one long, silent step
 				return nil
 			}
@@ -57,5 +62,48 @@ func TestKeepAliveOutlastsTheHeartbeatTimeout(t *testing.T) {
 			require.Equal(t, enumspb.TIMEOUT_TYPE_HEARTBEAT, timeout.TimeoutType())
 		})
 	}
-	keepAlive(context.Background(), time.Millisecond)() // outside an activity: a no-op
+	_, stop := keepAlive(context.Background(), time.Millisecond)
+	stop() // outside an activity: a no-op
+}
+
+// Keep-alive heartbeats repeat the last progress, so an attempt that
+// resumes from heartbeat details (clean) still finds its resume point.
+func TestKeepAliveRepeatsTheLastProgress(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var mu sync.Mutex
+	var seen []int
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		var done int
+		if details.HasValues() {
+			require.NoError(t, details.Get(&done))
+		}
+		mu.Lock()
+		seen = append(seen, done)
+		mu.Unlock()
+	})
+	step := func(ctx context.Context) error {
+		ctx, stop := keepAlive(ctx, 10*time.Millisecond)
+		defer stop()
+		heartbeat(ctx, 7)
+		time.Sleep(400 * time.Millisecond)
+		return nil
+	}
+	env.RegisterActivityWithOptions(step, activity.RegisterOptions{Name: "Step"})
+	wf := func(ctx workflow.Context) error {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			// The SDK sends heartbeats at most every 0.8 × this timeout.
+			StartToCloseTimeout: time.Minute, HeartbeatTimeout: 100 * time.Millisecond,
+		})
+		return workflow.ExecuteActivity(ctx, "Step").Get(ctx, nil)
+	}
+	env.RegisterWorkflow(wf)
+	env.ExecuteWorkflow(wf)
+	require.NoError(t, env.GetWorkflowError())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Greater(t, len(seen), 2, "keep-alive heartbeats were sent")
+	for i, done := range seen {
+		require.Equal(t, 7, done, "heartbeat %d", i)
+	}
 }

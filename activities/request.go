@@ -130,6 +130,8 @@ func (a *Activities) MarkRequests(ctx context.Context, in MarkRequestsInput) err
 // list into its scope. Names Spotify does not know are reported, not an
 // error: the run stores the others.
 func (a *Activities) ResolveRequested(ctx context.Context, in ScopedResolveInput) (ScopedResolveResult, error) {
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
 	if len(in.Artists) == 0 {
 		return ScopedResolveResult{}, badInput("request run in %s names no artist", in.Scope)
 	}

@@ -21,6 +21,8 @@ func ArtistsListKey(date string) string { return "manifests/dt=" + date + "/arti
 // the API mode once for the run, clears the raw partitions of the date so a
 // re-run replaces them whole, and writes the ID list to the lake.
 func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResult, error) {
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
 	log := a.logger(ctx)
 	wanted := in.Artists
 	if len(wanted) == 0 {

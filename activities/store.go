@@ -25,7 +25,8 @@ const latestReleases = 5
 // and backfills are safe.
 func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, error) {
 	defer a.observe("store", time.Now())
-	defer keepAlive(ctx, keepAliveEvery)()
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
 	var res StoreResult
 
 	var artists []serving.ArtistSnapshot

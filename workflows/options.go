@@ -17,6 +17,13 @@ var nonRetryable = []string{
 	activities.ErrDataQuality,
 }
 
+// heartbeatTimeout is how long Temporal waits for a heartbeat before it
+// retries an activity elsewhere: how fast a dead worker's work moves on.
+// Activities heartbeat every 5 s while they run, progress or not
+// (activities/keepalive.go), so only a dead worker or a partitioned one
+// misses it.
+const heartbeatTimeout = 20 * time.Second
+
 func retry(initial, maximum time.Duration, attempts int32) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        initial,
@@ -35,7 +42,7 @@ func spotifyOptions(taskQueue string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		TaskQueue:           taskQueue,
 		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         retry(time.Second, 5*time.Minute, 50),
 	}
 }
@@ -51,7 +58,7 @@ func resolveOptions(taskQueue string) workflow.ActivityOptions {
 func cleanOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         retry(time.Second, time.Minute, 5),
 	}
 }
@@ -59,7 +66,7 @@ func cleanOptions() workflow.ActivityOptions {
 func storeOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         retry(time.Second, time.Minute, 10),
 	}
 }
@@ -67,7 +74,7 @@ func storeOptions() workflow.ActivityOptions {
 func aggregateOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         retry(5*time.Second, time.Minute, 5),
 	}
 }
