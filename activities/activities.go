@@ -47,6 +47,9 @@ type Settings struct {
 	// Seeds are the artists of a run when none are given and none are
 	// tracked yet.
 	Seeds []string
+	// StoreGroup is the most artists whose rows the store stage holds in
+	// memory at once; default DefaultStoreGroup.
+	StoreGroup int
 }
 
 // Register registers every activity method of a on w.

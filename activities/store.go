@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"time"
 
@@ -18,66 +19,164 @@ import (
 // latestReleases is how many releases the serving store keeps per artist.
 const latestReleases = 5
 
+// DefaultStoreGroup is the most artists whose top tracks, releases and
+// discographies Store holds in memory at once, when Settings.StoreGroup is
+// not set.
+const DefaultStoreGroup = 20_000
+
 // Store upserts the curated tables of the date into the serving store: each
 // artist's snapshot, top tracks (extended mode) or latest releases
 // (development mode), and adds the artists to the tracked set. Upserts are
 // idempotent and an older date never overwrites a newer snapshot, so retries
 // and backfills are safe.
+//
+// Joining top tracks to tracks and releases to albums needs the rows of many
+// artists at once. A date of more artists than the store group is stored in
+// groups of artists (by a hash of the ID), each group reading the tables
+// again and keeping only its own rows, so memory stays flat however many
+// artists a date has; at 100,000 artists the whole tables needed about
+// 1.4 GB.
 func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, error) {
 	defer a.observe("store", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 	var res StoreResult
 
-	var artists []serving.ArtistSnapshot
-	err := forEachRow(ctx, a.Lake, tables.Artists, in.Date, func(r tables.Artist) error {
+	ids, err := a.storeArtists(ctx, in.Date)
+	if err != nil {
+		return res, err
+	}
+	res.Artists = len(ids)
+	size := a.Settings.StoreGroup
+	if size <= 0 {
+		size = DefaultStoreGroup
+	}
+	groups := artistGroups{n: uint64(max(1, (len(ids)+size-1)/size)), seed: maphash.MakeSeed()}
+	for g := range groups.n {
+		inGroup := func(artistID string) bool { return groups.of(artistID) == g }
+		n, err := a.storeTopTracks(ctx, in.Date, inGroup)
+		if err != nil {
+			return res, err
+		}
+		res.TopTracks += n
+		if n, err = a.storeReleases(ctx, in.Date, inGroup); err != nil {
+			return res, err
+		}
+		res.Releases += n
+		heartbeat(ctx, g+1)
+	}
+
+	if err := a.Serving.Track(ctx, ids...); err != nil {
+		return res, fmt.Errorf("track %d artists: %w", len(ids), err)
+	}
+	res.Tracked = len(ids)
+	a.logger(ctx).Info("stored", zap.String("date", in.Date), zap.Int("artists", res.Artists),
+		zap.Int("top_tracks", res.TopTracks), zap.Int("releases", res.Releases),
+		zap.Uint64("groups", groups.n))
+	return res, nil
+}
+
+// artistGroups splits artists into n groups by a hash of their IDs.
+type artistGroups struct {
+	n    uint64
+	seed maphash.Seed
+}
+
+func (g artistGroups) of(artistID string) uint64 {
+	if g.n == 1 {
+		return 0
+	}
+	return maphash.String(g.seed, artistID) % g.n
+}
+
+// The columns Store reads of the curated tables: narrow rows keep its
+// memory to what serving items show. store_test.go checks that each column
+// is one of its table's.
+type (
+	topTrackRank struct {
+		ArtistID string `parquet:"artist_id"`
+		Rank     int32  `parquet:"rank"`
+		TrackID  string `parquet:"track_id"`
+	}
+	topTrackDetail struct {
+		TrackID    string  `parquet:"track_id"`
+		Name       string  `parquet:"name"`
+		AlbumName  *string `parquet:"album_name,optional"`
+		DurationMS int32   `parquet:"duration_ms"`
+		Popularity *int32  `parquet:"popularity,optional"`
+	}
+	releaseRow struct {
+		AlbumID     string `parquet:"album_id"`
+		ArtistID    string `parquet:"artist_id"`
+		Name        string `parquet:"name"`
+		AlbumType   string `parquet:"album_type"`
+		ReleaseDate string `parquet:"release_date"`
+	}
+)
+
+// storeArtists upserts the artist snapshots of date in chunks and returns
+// their IDs.
+func (a *Activities) storeArtists(ctx context.Context, date string) ([]string, error) {
+	const chunk = 500
+	var ids []string
+	artists := make([]serving.ArtistSnapshot, 0, chunk)
+	flush := func() error {
+		if len(artists) == 0 {
+			return nil
+		}
+		if err := a.Serving.PutArtists(ctx, date, artists); err != nil {
+			return fmt.Errorf("store artists of %s: %w", date, err)
+		}
+		artists = artists[:0]
+		return nil
+	}
+	err := forEachRow(ctx, a.Lake, tables.Artists, date, func(r tables.Artist) error {
+		ids = append(ids, r.ArtistID)
 		artists = append(artists, serving.ArtistSnapshot{
 			ID: r.ArtistID, Name: r.Name, Genres: r.Genres,
 			Popularity: intPtr(r.Popularity), Followers: r.Followers, ImageURL: deref(r.ImageURL),
 			UpdatedAt: parseTime(r.FetchedAt),
 		})
+		if len(artists) == chunk {
+			return flush()
+		}
 		return nil
 	})
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	for start := 0; start < len(artists); start += 500 {
-		end := min(start+500, len(artists))
-		if err := a.Serving.PutArtists(ctx, in.Date, artists[start:end]); err != nil {
-			return res, fmt.Errorf("store artists of %s: %w", in.Date, err)
-		}
-		heartbeat(ctx, end)
-	}
-	res.Artists = len(artists)
+	return ids, flush()
+}
 
-	// Top tracks: the ranks first, then only the tracks they name.
-	ranks := map[string][]tables.ArtistTopTrack{}
+// storeTopTracks upserts the top tracks of the artists of date inGroup: the
+// ranks first, then only the tracks they name.
+func (a *Activities) storeTopTracks(ctx context.Context, date string, inGroup func(string) bool) (int, error) {
+	ranks := map[string][]topTrackRank{}
 	wanted := map[string]bool{}
-	err = forEachRow(ctx, a.Lake, tables.ArtistTopTracks, in.Date, func(r tables.ArtistTopTrack) error {
-		ranks[r.ArtistID] = append(ranks[r.ArtistID], r)
-		wanted[r.TrackID] = true
+	err := forEachRow(ctx, a.Lake, tables.ArtistTopTracks, date, func(r topTrackRank) error {
+		if inGroup(r.ArtistID) {
+			ranks[r.ArtistID] = append(ranks[r.ArtistID], r)
+			wanted[r.TrackID] = true
+		}
+		return nil
+	})
+	if err != nil || len(ranks) == 0 {
+		return 0, err
+	}
+	tracks := make(map[string]serving.TopTrack, len(wanted))
+	err = forEachRow(ctx, a.Lake, tables.Tracks, date, func(r topTrackDetail) error {
+		if wanted[r.TrackID] {
+			tracks[r.TrackID] = serving.TopTrack{
+				ID: r.TrackID, Name: r.Name, Album: deref(r.AlbumName),
+				Popularity: intPtr(r.Popularity), DurationMS: int(r.DurationMS),
+			}
+		}
 		return nil
 	})
 	if err != nil {
-		return res, err
+		return 0, err
 	}
-	// Only what a top-track item shows: whole rows (markets and all)
-	// raised store's peak by about 230 MiB at 100,000 artists.
-	tracks := map[string]serving.TopTrack{}
-	if len(wanted) > 0 {
-		err = forEachRow(ctx, a.Lake, tables.Tracks, in.Date, func(r tables.Track) error {
-			if wanted[r.TrackID] {
-				tracks[r.TrackID] = serving.TopTrack{
-					ID: r.TrackID, Name: r.Name, Album: deref(r.AlbumName),
-					Popularity: intPtr(r.Popularity), DurationMS: int(r.DurationMS),
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return res, err
-		}
-	}
+	stored := 0
 	for _, artistID := range sortedKeys(ranks) {
 		rows := ranks[artistID]
 		sort.Slice(rows, func(i, j int) bool { return rows[i].Rank < rows[j].Rank })
@@ -87,60 +186,59 @@ func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, err
 			t.ID = r.TrackID
 			top = append(top, t)
 		}
-		if err := a.Serving.PutTopTracks(ctx, in.Date, artistID, top); err != nil {
-			return res, fmt.Errorf("store top tracks of %s: %w", artistID, err)
+		if err := a.Serving.PutTopTracks(ctx, date, artistID, top); err != nil {
+			return stored, fmt.Errorf("store top tracks of %s: %w", artistID, err)
 		}
-		res.TopTracks += len(top)
+		stored += len(top)
 	}
+	return stored, nil
+}
 
-	// Latest releases, the discography view that works in both modes.
-	albums := map[string][]tables.Album{}
-	err = forEachRow(ctx, a.Lake, tables.Albums, in.Date, func(r tables.Album) error {
-		albums[r.ArtistID] = append(albums[r.ArtistID], r)
-		return nil
-	})
+// storeReleases upserts the latest releases, the discography view that
+// works in both modes, and the discographies of the artists of date
+// inGroup.
+func (a *Activities) storeReleases(ctx context.Context, date string, inGroup func(string) bool) (int, error) {
+	listings, err := a.readListings(ctx, date, inGroup)
 	if err != nil {
-		return res, err
+		return 0, err
 	}
-	curatedAlbums := map[string]bool{}
-	for _, artistID := range sortedKeys(albums) {
-		// An incremental run curates only new albums: merge them with the
-		// releases the store already has.
-		releases := make([]serving.Release, 0, len(albums[artistID]))
-		for _, r := range albums[artistID] {
-			curatedAlbums[r.AlbumID] = true
-			releases = append(releases, serving.Release{
+	albums := map[string][]serving.Release{}
+	// Albums are curated once, under one of the artists that list them,
+	// so every row is checked against this group's listings.
+	curated := map[string]bool{}
+	err = forEachRow(ctx, a.Lake, tables.Albums, date, func(r releaseRow) error {
+		if inGroup(r.ArtistID) {
+			albums[r.ArtistID] = append(albums[r.ArtistID], serving.Release{
 				AlbumID: r.AlbumID, Name: r.Name, Type: r.AlbumType, ReleaseDate: r.ReleaseDate,
 			})
 		}
+		if listings.albums[r.AlbumID] {
+			curated[r.AlbumID] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	stored := 0
+	for _, artistID := range sortedKeys(albums) {
+		// An incremental run curates only new albums: merge them with the
+		// releases the store already has.
+		releases := albums[artistID]
 		view, ok, err := a.Serving.Artist(ctx, artistID)
 		if err != nil {
-			return res, fmt.Errorf("read releases of %s: %w", artistID, err)
+			return stored, fmt.Errorf("read releases of %s: %w", artistID, err)
 		}
 		if ok {
 			releases = append(releases, view.Releases...)
 		}
 		releases = latest(releases, latestReleases)
-		if err := a.Serving.PutReleases(ctx, in.Date, artistID, releases); err != nil {
-			return res, fmt.Errorf("store releases of %s: %w", artistID, err)
+		if err := a.Serving.PutReleases(ctx, date, artistID, releases); err != nil {
+			return stored, fmt.Errorf("store releases of %s: %w", artistID, err)
 		}
-		res.Releases += len(releases)
+		stored += len(releases)
 	}
-	if err := a.storeDiscographies(ctx, in.Date, curatedAlbums); err != nil {
-		return res, err
-	}
-
-	ids := make([]string, len(artists))
-	for i, s := range artists {
-		ids[i] = s.ID
-	}
-	if err := a.Serving.Track(ctx, ids...); err != nil {
-		return res, fmt.Errorf("track %d artists: %w", len(ids), err)
-	}
-	res.Tracked = len(ids)
-	a.logger(ctx).Info("stored", zap.String("date", in.Date), zap.Int("artists", res.Artists),
-		zap.Int("top_tracks", res.TopTracks), zap.Int("releases", res.Releases))
-	return res, nil
+	return stored, a.storeDiscographies(ctx, date, listings, curated)
 }
 
 // forEachRow streams every row of a curated table's partition for date.
@@ -220,36 +318,52 @@ type albumListing struct {
 	} `json:"items"`
 }
 
-// storeDiscographies records, per artist whose albums were listed on date,
-// the albums now in the lake and the listing's total, so the next
-// development-mode run fetches only what is new. It runs after clean, so an
-// album counts as known only once it reached a curated partition.
-func (a *Activities) storeDiscographies(ctx context.Context, date string, curated map[string]bool) error {
+// listings are the album listings of a group of artists on one date.
+type listings struct {
+	totals map[string]int      // by artist: the listing's total
+	listed map[string][]string // by artist: the albums listed
+	albums map[string]bool     // every album listed
+}
+
+// readListings reads the raw artist-albums pages of date of the artists
+// inGroup.
+func (a *Activities) readListings(ctx context.Context, date string, inGroup func(string) bool) (listings, error) {
+	l := listings{totals: map[string]int{}, listed: map[string][]string{}, albums: map[string]bool{}}
 	keys, err := a.Lake.List(ctx, lake.RawPrefix(spotify.EntityArtistAlbums, date))
 	if err != nil {
-		return fmt.Errorf("list artist albums of %s: %w", date, err)
+		return l, fmt.Errorf("list artist albums of %s: %w", date, err)
 	}
-	totals := map[string]int{}
-	listed := map[string][]string{}
 	for _, key := range keys {
 		err := lake.ReadRaw(ctx, a.Lake, key, func(r lake.RawRecord) error {
+			if !inGroup(r.Key) {
+				return nil
+			}
 			var page albumListing
 			if json.Unmarshal(r.Data, &page) != nil {
 				return nil // the clean stage quarantined it
 			}
 			if page.Offset == 0 {
-				totals[r.Key] = page.Total
+				l.totals[r.Key] = page.Total
 			}
 			for _, it := range page.Items {
-				listed[r.Key] = append(listed[r.Key], it.ID)
+				l.listed[r.Key] = append(l.listed[r.Key], it.ID)
+				l.albums[it.ID] = true
 			}
 			return nil
 		}, func(lake.MalformedLine) error { return nil })
 		if err != nil {
-			return fmt.Errorf("read %s: %w", key, err)
+			return l, fmt.Errorf("read %s: %w", key, err)
 		}
 	}
-	for _, artistID := range sortedKeys(totals) {
+	return l, nil
+}
+
+// storeDiscographies records, per artist whose albums were listed on date,
+// the albums now in the lake and the listing's total, so the next
+// development-mode run fetches only what is new. It runs after clean, so an
+// album counts as known only once it reached a curated partition.
+func (a *Activities) storeDiscographies(ctx context.Context, date string, l listings, curated map[string]bool) error {
+	for _, artistID := range sortedKeys(l.totals) {
 		prev, _, err := a.Serving.Discography(ctx, artistID)
 		if err != nil {
 			return err
@@ -259,13 +373,13 @@ func (a *Activities) storeDiscographies(ctx context.Context, date string, curate
 			known[id] = true
 		}
 		ids := append([]string(nil), prev.AlbumIDs...)
-		for _, id := range listed[artistID] {
+		for _, id := range l.listed[artistID] {
 			if curated[id] && !known[id] {
 				known[id] = true
 				ids = append(ids, id)
 			}
 		}
-		if err := a.Serving.PutDiscography(ctx, date, artistID, serving.Discography{Total: totals[artistID], AlbumIDs: ids}); err != nil {
+		if err := a.Serving.PutDiscography(ctx, date, artistID, serving.Discography{Total: l.totals[artistID], AlbumIDs: ids}); err != nil {
 			return err
 		}
 	}
