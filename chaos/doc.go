@@ -17,9 +17,8 @@
 //     restarted; the other finishes the run;
 //   - server restart: the embedded server is stopped at a seeded-random
 //     point and started again on the same SQLite file and frontend port;
-//   - API faults: 10% 5xx, 2% answers slower than the client's 2 s
-//     timeout, 1% malformed JSON, and 429s with Retry-After from a rolling
-//     30 s budget of half the run's calls;
+//   - API faults: 10% 5xx, 5% 429 with a 1 s Retry-After, 2% answers
+//     slower than the client's 2 s timeout, 1% malformed JSON;
 //   - storage faults: S3 PutObject errors, DynamoDB throttling and
 //     UnprocessedItems, injected by an http.RoundTripper (StorageFaults)
 //     under the AWS clients, plus one outage on each service that outlasts

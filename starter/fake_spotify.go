@@ -28,7 +28,8 @@ func newFakeSpotifyCommand() *cobra.Command {
 synthetic catalog until interrupted: POST /api/token (client credentials) and
 GET /v1/… in extended or development mode, with Spotify's rolling-window rate
 limit (--budget requests per --window), a daily --quota and injected --faults
-(e.g. "5xx=0.02,slow=0.01,truncated=0.01,malformed=0.01,slow_delay=30s").
+(e.g. "5xx=0.02,429=0.05,slow=0.01,truncated=0.01,malformed=0.01,slow_delay=30s,
+retry_after=1s").
 
 Point metronome at it with METRONOME_SPOTIFY_BASE_URL=http://ADDR/v1/,
 METRONOME_SPOTIFY_TOKEN_URL=http://ADDR/api/token and the client ID and secret
@@ -85,7 +86,7 @@ METRONOME_SPOTIFY_TOKEN_URL=http://ADDR/api/token and the client ID and secret
 	fl.IntVar(&opts.Budget, "budget", 0, "requests allowed per --window (with --window)")
 	fl.DurationVar(&opts.Window, "window", 0, "rolling rate-limit window, e.g. 30s (0: no limit)")
 	fl.IntVar(&opts.Quota, "quota", 0, "requests allowed per UTC day (0: no quota)")
-	fl.StringVar(&faults, "faults", "", `fault spec, e.g. "5xx=0.02,slow=0.01,truncated=0.01,malformed=0.01"`)
+	fl.StringVar(&faults, "faults", "", `fault spec, e.g. "5xx=0.02,429=0.05,slow=0.01,truncated=0.01,malformed=0.01,retry_after=1s"`)
 	fl.StringVar(&opts.ClientID, "client-id", spotifyfake.DefaultClientID, "client ID the token endpoint accepts")
 	fl.StringVar(&opts.ClientSecret, "client-secret", spotifyfake.DefaultClientSecret, "client secret the token endpoint accepts")
 	fl.BoolVar(&printArtists, "print-artists", false, "print the catalog's artist IDs and names, tab-separated, and exit")

@@ -20,11 +20,18 @@ const (
 	// paceMargin keeps the learned pace this far below the rate that
 	// drew the 429, for latency jitter between our clock and Spotify's.
 	paceMargin = 0.97
-	// After quietWindows windows without a 429 the pace rises by
-	// probeStep, so a pace learned while other processes shared the
-	// budget does not stay low forever.
+	// After quietWindows windows without a lesson (a 429 that set the
+	// pace; see learnLocked) the pace rises by probeStep, so a pace
+	// learned while other processes shared the budget does not stay low
+	// forever.
 	quietWindows = 10
 	probeStep    = 1.05
+	// persistentShare of a window's answers being 429s makes them a
+	// lesson however few requests drew them (see learnLocked).
+	persistentShare = 0.2
+	// inFlightEvidence requests in flight with a 429, answered the same
+	// way, tell a full window from a sparse 429 (see learnLocked).
+	inFlightEvidence = 2
 )
 
 // GateOptions configure a Gate.
@@ -40,22 +47,29 @@ type GateOptions struct {
 }
 
 // Gate is the rate-limit state every goroutine of a process shares: each
-// request passes it before it is sent. A 429 closes it for the Retry-After,
-// so no request is sent while one is in force, and sets its pace just
-// under the rate the app had reached, so the 429 does not recur.
+// request passes it before it is sent. Every 429 closes it for the
+// Retry-After, so no request is sent while one is in force; a 429 of the
+// rolling window also sets its pace just under the rate the app had
+// reached, so the 429 does not recur (see learnLocked).
 type Gate struct {
 	mu       sync.Mutex
 	opts     GateOptions
 	until    time.Time // closed until
 	quota    bool      // the closing 429 was a quota
 	interval time.Duration
+	// budget is the number of requests answered in the window before the
+	// 429 the pace was last learned from; 0 before the first lesson.
+	budget   int
 	next     time.Time   // earliest start of the next paced request
 	answered []time.Time // send times of requests answered other than 429
-	quiet    time.Time   // last 429 or pace probe
+	limited  []time.Time // arrival times of 429s other than quotas
+	quiet    time.Time   // last lesson or pace probe
 	// learnAt is when the first 429 of the current closure arrived; the
 	// pace is learned once the gate reopens, when the requests that were
-	// in flight then have been answered and counted.
-	learnAt time.Time
+	// in flight then have been answered and counted. Of those, served
+	// were answered otherwise and refused were answered 429 too.
+	learnAt         time.Time
+	served, refused int
 }
 
 // NewGate returns a gate.
@@ -91,8 +105,9 @@ func (g *Gate) Reset() {
 }
 
 func (g *Gate) resetLocked() {
-	g.until, g.quota, g.next, g.answered, g.learnAt = time.Time{}, false, time.Time{}, nil, time.Time{}
-	g.interval = 0
+	g.until, g.quota, g.next, g.answered, g.limited = time.Time{}, false, time.Time{}, nil, nil
+	g.learnAt, g.served, g.refused = time.Time{}, 0, 0
+	g.interval, g.budget = 0, 0
 	if g.opts.Rate > 0 {
 		g.interval = time.Duration(float64(time.Second) / g.opts.Rate)
 	}
@@ -140,7 +155,7 @@ func (g *Gate) Wait(ctx context.Context) (time.Time, error) {
 			}
 			continue
 		}
-		g.learnLocked()
+		g.learnLocked(now)
 		g.probeLocked(now)
 		slot := now
 		if g.interval > 0 {
@@ -192,6 +207,9 @@ func (g *Gate) answer(sentAt time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.answered = append(g.answered, sentAt)
+	if !g.learnAt.IsZero() && !sentAt.After(g.learnAt) {
+		g.served++
+	}
 	g.pruneLocked(time.Now())
 }
 
@@ -200,11 +218,17 @@ func (g *Gate) pruneLocked(now time.Time) {
 	if !g.learnAt.IsZero() {
 		cut = g.learnAt.Add(-g.opts.Window)
 	}
+	g.answered = pruneTimes(g.answered, cut)
+	g.limited = pruneTimes(g.limited, cut)
+}
+
+// pruneTimes drops the leading times not after cut.
+func pruneTimes(times []time.Time, cut time.Time) []time.Time {
 	drop := 0
-	for drop < len(g.answered) && !g.answered[drop].After(cut) {
+	for drop < len(times) && !times[drop].After(cut) {
 		drop++
 	}
-	g.answered = g.answered[drop:]
+	return times[drop:]
 }
 
 // block closes the gate for a 429's Retry-After.
@@ -217,33 +241,94 @@ func (g *Gate) block(retryAfter time.Duration, quota bool) {
 		g.quota = quota
 	}
 	g.next = g.until
-	g.quiet = now
-	if !quota && g.learnAt.IsZero() {
-		g.learnAt = now
+	if quota {
+		return
 	}
+	g.limited = append(g.limited, now)
+	if g.learnAt.IsZero() {
+		g.learnAt = now
+	} else {
+		g.refused++
+	}
+	g.pruneLocked(now)
 }
 
 // learnLocked sets the pace just under the rate answered in the window
-// before the 429: that many requests per window is what the app may send.
-// A quota says nothing about the window, so only window 429s teach.
-func (g *Gate) learnLocked() {
+// before a 429 of the rolling window: that many requests per window (the
+// budget) is what the app may send. A quota says nothing about the window,
+// so only other 429s teach, and not all of them.
+//
+// A server may also answer 429 now and then whatever the window holds
+// (Spotify documents a rolling 30 s window, not how exactly it counts; the
+// fake's 429 fault does it on purpose). Learning from such a sparse 429 would set the pace
+// under the rate the app happened to reach, which the learned pace itself
+// holds down: every sparse 429 would cut the pace by paceMargin again and
+// a steady trickle of them would slow the app to a crawl. So a 429 teaches
+// only when the window can explain it:
+//
+//   - before the first lesson (budget 0), unless inFlightEvidence or more
+//     of the requests that were in flight with it were answered, more than
+//     were refused: a full window refuses them all, so a 429 among answers
+//     is sparse. With fewer in flight there is too little to tell by, and
+//     the 429 teaches, as it always did;
+//   - when the app had more answered in the window than its learned pace
+//     sends in one (paceMargin × budget, +1 for where the window's edges
+//     fall), or the whole budget: it went faster than the pace (a probe)
+//     and filled the window. Such a lesson cannot lower the pace below
+//     paceMargin × the budget it reached, so it does not compound;
+//   - when inFlightEvidence or more of the requests in flight with it were
+//     refused too, more than were answered: the window is full at fewer
+//     requests than the budget, so the budget shrank (another process now
+//     shares the app's limit);
+//   - when 429s are persistent: more than persistentShare of the answers
+//     in the window were 429s, whatever the count.
+//
+// Any other 429 still closed the gate for its Retry-After; it only leaves
+// the pace alone, and does not reset the quiet spell after which the pace
+// is probed upwards.
+func (g *Gate) learnLocked(now time.Time) {
 	if g.learnAt.IsZero() {
 		return
 	}
 	// Answers complete out of send order, so count rather than trust the
 	// pruned length.
-	n, from := 0, g.learnAt.Add(-g.opts.Window)
+	n, answered, limited, from := 0, 0, 0, g.learnAt.Add(-g.opts.Window)
 	for _, at := range g.answered {
-		if at.After(from) && !at.After(g.learnAt) {
-			n++
+		if at.After(from) {
+			answered++
+			if !at.After(g.learnAt) {
+				n++
+			}
 		}
 	}
-	g.learnAt = time.Time{}
-	if n > 0 {
-		iv := time.Duration(float64(g.opts.Window) / (paceMargin * float64(n)))
-		if iv > g.interval {
-			g.interval = iv
+	for _, at := range g.limited {
+		if at.After(from) {
+			limited++
 		}
+	}
+	served, refused := g.served, g.refused
+	g.learnAt, g.served, g.refused = time.Time{}, 0, 0
+	if n == 0 {
+		return
+	}
+	b := float64(g.budget)
+	var teaches bool
+	switch {
+	case g.budget == 0:
+		teaches = served < inFlightEvidence || served <= refused
+	case float64(n) > min(b-1, paceMargin*b+1):
+		teaches = true
+	case refused >= inFlightEvidence && refused > served:
+		teaches = true
+	}
+	if !teaches && float64(limited) <= persistentShare*float64(answered+limited) {
+		return
+	}
+	g.budget = n
+	g.quiet = now
+	iv := time.Duration(float64(g.opts.Window) / (paceMargin * float64(n)))
+	if iv > g.interval {
+		g.interval = iv
 	}
 }
 

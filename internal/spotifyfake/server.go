@@ -98,6 +98,10 @@ func (o *Options) setDefaults() error {
 	if o.Faults.SlowDelay == 0 {
 		o.Faults.SlowDelay = DefaultSlowDelay
 	}
+	if o.Faults.RetryAfter == 0 {
+		o.Faults.RetryAfter = DefaultRetryAfter
+	}
+	o.Faults.RetryAfter = ceilSecond(o.Faults.RetryAfter)
 	if o.Faults.Seed == 0 {
 		o.Faults.Seed = o.Seed
 	}
@@ -133,7 +137,7 @@ type Stats struct {
 	// Total counts every request, the token endpoint included.
 	Total int
 	// RateLimited counts 429s of the rolling window, QuotaExceeded those of
-	// the daily quota.
+	// the daily quota; injected 429s are counted in Faults["429"].
 	RateLimited   int
 	QuotaExceeded int
 	// DuringRetryAfter counts API requests that arrived after a 429 had
@@ -142,8 +146,8 @@ type Stats struct {
 	// on their way, are counted too, so expect at most its concurrency
 	// per 429 episode.
 	DuringRetryAfter int
-	// Faults counts injected faults by kind: 5xx, slow, and truncated or
-	// malformed (only 200 answers are corrupted).
+	// Faults counts injected faults by kind: 5xx, 429, slow, and truncated
+	// or malformed (only 200 answers are corrupted).
 	Faults map[string]int
 }
 
@@ -330,10 +334,10 @@ func (s *Server) serveAPI(r *http.Request, rt routed, arrival time.Time) respons
 	if resp, ok := s.authorize(r, arrival); !ok {
 		return resp
 	}
-	if resp, ok := s.admit(arrival); !ok {
-		return resp
+	refused, fault, ok := s.admit(arrival)
+	if !ok {
+		return refused
 	}
-	fault := s.chooseFault()
 	switch fault {
 	case faultServerError:
 		codes := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
@@ -356,14 +360,13 @@ func (s *Server) serveAPI(r *http.Request, rt routed, arrival time.Time) respons
 	return resp
 }
 
-func (s *Server) chooseFault() faultKind {
+// chooseFaultLocked draws the fault of a request the limits let through.
+func (s *Server) chooseFaultLocked() faultKind {
 	if !s.opts.Faults.Enabled() {
 		return faultNone
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	k := s.opts.Faults.choose(s.faults.float())
-	if k == faultServerError || k == faultSlow {
+	if k == faultServerError || k == faultRateLimited || k == faultSlow {
 		// Counted when chosen: a slow answer may never be written.
 		s.stats.Faults[k.String()]++
 	}
@@ -391,8 +394,11 @@ func (s *Server) authorize(r *http.Request, now time.Time) (response, bool) {
 	return response{}, true
 }
 
-// admit applies the daily quota and the rolling window to a request.
-func (s *Server) admit(now time.Time) (response, bool) {
+// admit applies the daily quota and the rolling window to a request and
+// draws its fault. An injected 429 is refused here, as the window refuses,
+// so that it is counted neither in the window nor in the quota: Spotify
+// does not count a request it rejected.
+func (s *Server) admit(now time.Time) (response, faultKind, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opts.Quota > 0 {
@@ -406,7 +412,7 @@ func (s *Server) admit(now time.Time) (response, bool) {
 				Status: http.StatusTooManyRequests, Message: "API rate limit exceeded", Reason: "QUOTA_EXCEEDED",
 			}})
 			resp.retryAfter = ceilSecond(day.Add(24 * time.Hour).Sub(now))
-			return resp, false
+			return resp, faultNone, false
 		}
 	}
 	if s.opts.Window > 0 {
@@ -420,12 +426,24 @@ func (s *Server) admit(now time.Time) (response, bool) {
 			s.stats.RateLimited++
 			resp := errorResponse(http.StatusTooManyRequests, "API rate limit exceeded")
 			resp.retryAfter = ceilSecond(s.admitted[0].Add(s.opts.Window).Sub(now))
-			return resp, false
+			return resp, faultNone, false
 		}
+	}
+	fault := s.chooseFaultLocked()
+	if fault == faultRateLimited {
+		// Spotify's answer over its limit; write starts a Retry-After
+		// with it as with any 429, so requests that arrive during it are
+		// counted in DuringRetryAfter.
+		resp := errorResponse(http.StatusTooManyRequests, "API rate limit exceeded")
+		resp.retryAfter = s.opts.Faults.RetryAfter
+		resp.fault = fault
+		return resp, fault, false
+	}
+	if s.opts.Window > 0 {
 		s.admitted = append(s.admitted, now)
 	}
 	s.quotaN++
-	return response{}, true
+	return response{}, fault, true
 }
 
 // ceilSecond rounds up to whole seconds, at least one: Retry-After is

@@ -127,6 +127,9 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{Options{Quota: -1}, "quota=-1"},
 		{Options{Latency: -time.Second}, "latency"},
 		{Options{Faults: Faults{ServerError: 1.5}}, "between 0 and 1"},
+		{Options{Faults: Faults{RateLimited: 2}}, "fault fraction 429=2"},
+		{Options{Faults: Faults{RateLimited: 0.6, ServerError: 0.6}}, "sum to"},
+		{Options{Faults: Faults{RetryAfter: -time.Second}}, "retry_after"},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.opts)
@@ -136,6 +139,11 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, DefaultArtists, s.Catalog().Len())
 	require.Equal(t, ModeExtended, s.Options().Mode)
+	require.Equal(t, DefaultRetryAfter, s.Options().Faults.RetryAfter)
+	// Retry-After is given in whole seconds: a fraction is rounded up.
+	s, err = New(Options{Faults: Faults{RateLimited: 0.1, RetryAfter: 1500 * time.Millisecond}})
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Second, s.Options().Faults.RetryAfter)
 }
 
 func TestToken(t *testing.T) {
@@ -579,7 +587,7 @@ func TestDailyQuota(t *testing.T) {
 
 func TestFaultInjection(t *testing.T) {
 	f := startFake(t, Options{Artists: 10, Faults: Faults{
-		ServerError: 0.1, Slow: 0.05, Truncated: 0.1, Malformed: 0.1, SlowDelay: 50 * time.Millisecond, Seed: 4,
+		ServerError: 0.1, RateLimited: 0.05, Slow: 0.05, Truncated: 0.1, Malformed: 0.1, SlowDelay: 50 * time.Millisecond, Seed: 4,
 	}})
 	id := f.srv.Catalog().Artists()[0].ID
 	counts := map[string]int{}
@@ -589,6 +597,8 @@ func TestFaultInjection(t *testing.T) {
 		switch {
 		case a.status >= 500:
 			counts["5xx"]++
+		case a.status == http.StatusTooManyRequests:
+			counts["429"]++
 		case a.status == 200 && !json.Valid(a.body):
 			if a.body[0] == '[' {
 				counts["malformed"]++
@@ -600,12 +610,82 @@ func TestFaultInjection(t *testing.T) {
 		}
 	}
 	st := f.srv.Stats()
-	for kind, frac := range map[string]float64{"5xx": 0.1, "truncated": 0.1, "malformed": 0.1} {
+	for kind, frac := range map[string]float64{"5xx": 0.1, "429": 0.05, "truncated": 0.1, "malformed": 0.1} {
 		require.Equal(t, st.Faults[kind], counts[kind], kind)
 		require.InDelta(t, frac*n, counts[kind], frac*n*0.5, kind)
 	}
 	require.InDelta(t, 0.05*n, st.Faults["slow"], 0.05*n*0.6)
-	require.Equal(t, n, counts["ok"]+counts["5xx"]+counts["truncated"]+counts["malformed"])
+	require.Equal(t, n, counts["ok"]+counts["5xx"]+counts["429"]+counts["truncated"]+counts["malformed"])
+	require.Zero(t, st.RateLimited, "injected 429s are not the window's")
+}
+
+func TestRateLimitedFault(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		wantHeader string
+	}{
+		{"default", 0, "1"},
+		{"whole seconds", 3 * time.Second, "3"},
+		{"rounded up", 1500 * time.Millisecond, "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFake(t, Options{Artists: 10, Faults: Faults{RateLimited: 1, RetryAfter: tt.retryAfter}})
+			id := f.srv.Catalog().Artists()[0].ID
+			a := f.get("artists/" + id)
+			requireError(t, a, http.StatusTooManyRequests, "API rate limit exceeded")
+			require.JSONEq(t, `{"error":{"status":429,"message":"API rate limit exceeded"}}`, string(a.body))
+			require.Equal(t, tt.wantHeader, a.header.Get("Retry-After"))
+			require.Equal(t, "application/json; charset=utf-8", a.header.Get("Content-Type"))
+			st := f.srv.Stats()
+			require.Equal(t, 1, st.Faults["429"])
+			require.Equal(t, 1, st.Requests["artist"][429])
+			require.Zero(t, st.RateLimited, "counted as a fault, not as a window 429")
+			require.Zero(t, st.DuringRetryAfter)
+
+			// The next request arrives while that Retry-After is in force,
+			// as after any 429.
+			f.get("artists/" + id)
+			require.Equal(t, 1, f.srv.Stats().DuringRetryAfter)
+		})
+	}
+}
+
+func TestRateLimitedFaultIsNotCounted(t *testing.T) {
+	// Half the requests are refused at random; the refused ones take no
+	// place in the window or the quota, so exactly budget (and quota)
+	// requests are answered before the limit refuses.
+	const budget = 4
+	for _, opts := range []Options{
+		{Artists: 10, Budget: budget, Window: time.Minute, Faults: Faults{RateLimited: 0.5, Seed: 3}},
+		{Artists: 10, Quota: budget, Faults: Faults{RateLimited: 0.5, Seed: 3}},
+	} {
+		f := startFake(t, opts)
+		id := f.srv.Catalog().Artists()[0].ID
+		answered, injected := 0, 0
+		for answered < budget {
+			switch a := f.get("artists/" + id); a.status {
+			case http.StatusOK:
+				answered++
+			case http.StatusTooManyRequests:
+				injected++
+			default:
+				t.Fatalf("status %d: %s", a.status, a.body)
+			}
+			require.Less(t, answered+injected, 100)
+		}
+		require.Positive(t, injected, "the seed draws some 429s before the limit")
+		a := f.get("artists/" + id)
+		require.Equal(t, http.StatusTooManyRequests, a.status)
+		st := f.srv.Stats()
+		require.Equal(t, injected, st.Faults["429"])
+		if opts.Window > 0 {
+			require.Equal(t, 1, st.RateLimited, "the window refuses only once the budget is answered")
+		} else {
+			require.Equal(t, 1, st.QuotaExceeded, "the quota refuses only once it is answered")
+		}
+	}
 }
 
 func TestSlowFaultOutlastsTheClient(t *testing.T) {
