@@ -54,6 +54,9 @@ func workerEnv(temporalAddress, queue, dir, fakeURL, mode, artistsFile, metricsA
 		"METRONOME_ARTISTS_FILE=" + artistsFile,
 		"METRONOME_WORKER_METRICS_ADDR=" + metricsAddr,
 		"METRONOME_LOG_LEVEL=warn",
+		// A worker sized for 500 MB (docs/PERFORMANCE.md, Memory).
+		"METRONOME_ANALYTICS_MEMORY_LIMIT=" + workerDuckDBMemory,
+		"METRONOME_WORKER_GO_MEMORY_LIMIT=" + workerGoMemory,
 	}
 }
 

@@ -84,7 +84,11 @@ const (
 	defaultRejectRate    = 0.2
 	defaultConcurrentAct = 8
 	defaultMemoryLimit   = "1GB"
-	defaultTimeout       = 10 * time.Second
+	// The memory of the bench's worker processes: DuckDB's limit and the
+	// Go heap's soft limit, for a worker under 500 MB at 100,000 artists.
+	workerDuckDBMemory = "256MB"
+	workerGoMemory     = "200MiB"
+	defaultTimeout     = 10 * time.Second
 	// unlimitedRate turns the task-queue-wide Spotify cap off.
 	unlimitedRate = 1e6
 )

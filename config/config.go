@@ -122,6 +122,15 @@ type WorkerConfig struct {
 	MetricsAddr string `mapstructure:"metrics_addr"`
 	// MaxConcurrentActivities bounds the activities one worker runs at once.
 	MaxConcurrentActivities int `mapstructure:"max_concurrent_activities"`
+	// GoMemoryLimit is the soft limit of the worker's Go memory, e.g.
+	// "256MiB" (runtime/debug.SetMemoryLimit); empty leaves Go's default
+	// (or GOMEMLIMIT). DuckDB's memory, analytics.memory_limit, comes on top.
+	GoMemoryLimit string `mapstructure:"go_memory_limit"`
+}
+
+// GoMemoryLimitBytes returns worker.go_memory_limit in bytes, 0 when unset.
+func (w WorkerConfig) GoMemoryLimitBytes() (int64, error) {
+	return parseBytes(w.GoMemoryLimit)
 }
 
 // ServeConfig configures `starter serve`.

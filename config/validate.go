@@ -109,6 +109,13 @@ func (c *Config) Validate() error {
 			}
 			return nil
 		},
+		func() error {
+			if _, err := c.Worker.GoMemoryLimitBytes(); err != nil {
+				return &ValidationError{Key: "worker.go_memory_limit", Value: c.Worker.GoMemoryLimit,
+					Allowed: "a size such as 256MiB, 512MB or 1GiB, or empty for Go's default", Err: err}
+			}
+			return nil
+		},
 		func() error { return hostPort("serve.addr", c.Serve.Addr) },
 		func() error { return hostPort("codec.addr", c.Codec.Addr) },
 		func() error {

@@ -52,9 +52,9 @@ over all its dt= partitions, with dt as a column.`,
 			if !ok {
 				return usagef("lake.url %s is not on the local disk: query reads file:// lakes", cfg.Lake.URL)
 			}
-			engine, err := analytics.NewDuckDB()
+			engine, err := analytics.NewDuckDB(analytics.WithMemoryLimit(cfg.Analytics.MemoryLimit))
 			if err != nil {
-				return fmt.Errorf("start duckdb: %w", err)
+				return fmt.Errorf("start duckdb (analytics.memory_limit %q): %w", cfg.Analytics.MemoryLimit, err)
 			}
 			defer engine.Close()
 			res, err := engine.Query(ctx, root, sql)

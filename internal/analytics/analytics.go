@@ -45,6 +45,10 @@ type MartParams struct {
 	// SimilarityBlockSize caps the blocks of artist_similarity;
 	// 0 means DefaultSimilarityBlockSize.
 	SimilarityBlockSize int
+	// Slices > 1 makes artist_similarity compute only the artists whose
+	// DuckDB hash(artist_id) % Slices is Slice, so an engine can build it
+	// in parts of bounded memory. DuckDB only; 0 or 1 computes every artist.
+	Slice, Slices int
 }
 
 // MartSQL returns the SQL of mart for the given parameters, ready to run on
@@ -65,11 +69,19 @@ func MartSQL(mart string, p MartParams) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("unknown mart %q (known: %s)", mart, strings.Join(Marts, ", "))
 	}
-	// Plain text substitution is safe: dt is a validated date and the block
-	// size an integer.
+	slice := "TRUE"
+	if p.Slices > 1 {
+		if p.Slice < 0 || p.Slice >= p.Slices {
+			return "", fmt.Errorf("similarity slice %d of %d: want 0 ≤ slice < slices", p.Slice, p.Slices)
+		}
+		slice = fmt.Sprintf("hash(x.artist_id) %% %d = %d", p.Slices, p.Slice)
+	}
+	// Plain text substitution is safe: dt is a validated date, the rest
+	// integers.
 	return strings.NewReplacer(
 		"{{dt}}", p.DT,
 		"{{similarity_block_size}}", strconv.Itoa(block),
+		"{{similarity_slice}}", slice,
 	).Replace(strings.TrimSpace(string(text))), nil
 }
 

@@ -195,7 +195,12 @@ func newTestDuckDB(tb testing.TB, opts ...Option) *DuckDB {
 // martRows reads the partition dt of mart back through the mart view.
 func martRows(t *testing.T, d *DuckDB, root, mart, dt string) []map[string]any {
 	t.Helper()
-	res, err := d.Query(context.Background(), root, "SELECT * FROM "+mart+" WHERE dt = '"+dt+"'")
+	// The order of each mart's SQL: a mart may be several files.
+	order := map[string]string{
+		ArtistDaily: "artist_id", ArtistDiscography: "artist_id",
+		ArtistSimilarity: "artist_id, rank", GenreDaily: "genre",
+	}[mart]
+	res, err := d.Query(context.Background(), root, "SELECT * FROM "+mart+" WHERE dt = '"+dt+"' ORDER BY "+order)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,12 +441,30 @@ func TestDevelopmentModeKeepsNull(t *testing.T) {
 
 func TestSimilarityBlocksAndScores(t *testing.T) {
 	ds := syntheticLake(60, 7, 0.5)
-	for _, block := range []int{3, 8} {
-		t.Run(fmt.Sprint("block=", block), func(t *testing.T) {
-			d := newTestDuckDB(t, WithSimilarityBlockSize(block))
-			root, _ := buildLake(t, d, ds, day3)
+	tests := []struct {
+		block, slice int // slice: artists per part of the mart
+		wantParts    int
+	}{
+		{block: 3, slice: DefaultSimilaritySliceSize, wantParts: 1},
+		{block: 8, slice: DefaultSimilaritySliceSize, wantParts: 1},
+		{block: 8, slice: 7, wantParts: 9},
+		{block: 8, slice: 1, wantParts: 60},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("block=%d,slice=%d", tt.block, tt.slice), func(t *testing.T) {
+			d := newTestDuckDB(t, WithSimilarityBlockSize(tt.block), WithSimilaritySliceSize(tt.slice))
+			root, report := buildLake(t, d, ds, day3)
 			got := martRows(t, d, root, ArtistSimilarity, day3)
-			checkSimilarity(t, got, refSimilarity(ds, day3, block))
+			checkSimilarity(t, got, refSimilarity(ds, day3, tt.block))
+			parts := 0
+			for _, k := range report.Keys {
+				if strings.HasPrefix(k, "marts/"+ArtistSimilarity+"/") {
+					parts++
+				}
+			}
+			if parts != tt.wantParts {
+				t.Errorf("artist_similarity in %d parts, want %d", parts, tt.wantParts)
+			}
 		})
 	}
 }

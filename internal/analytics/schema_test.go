@@ -245,7 +245,7 @@ func TestMartColumnsMatchSQL(t *testing.T) {
 	d := newTestDuckDB(t)
 	root, _ := buildLake(t, d, extendedLake(), day3)
 	for _, mart := range Marts {
-		file := filepath.Join(root, "marts", mart, "dt="+day3, martFile)
+		file := filepath.Join(root, "marts", mart, "dt="+day3, "part-00000.parquet")
 		res, err := d.Query(context.Background(), root, fmt.Sprintf("DESCRIBE SELECT * FROM read_parquet(%s, hive_partitioning = false)", quote(file)))
 		if err != nil {
 			t.Fatal(err)

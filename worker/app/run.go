@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -215,6 +216,11 @@ const workerStopTimeout = 30 * time.Second
 // Serve connects to Temporal, opens the backends, serves /metrics, /healthz
 // and /readyz on worker.metrics_addr and runs the workers until ctx is done.
 func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
+	if limit, err := cfg.Worker.GoMemoryLimitBytes(); err != nil {
+		return fmt.Errorf("worker.go_memory_limit: %w", err)
+	} else if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 	reg := metrics.NewRegistry()
 	pipeline, err := metrics.NewPipeline(reg)
 	if err != nil {

@@ -12,6 +12,10 @@
 -- features standardized across the day's artists; otherwise the Jaccard
 -- similarity of their genre sets. When both popularities are known the score
 -- blends in popularity closeness: 0.8 * base + 0.2 * (1 - |Δpopularity| / 100).
+--
+-- The slice placeholder of candidate is TRUE, or a predicate on x.artist_id
+-- for an engine that builds the mart in slices of artists (DuckDB, to bound
+-- its memory).
 WITH
 current_artist AS (
   SELECT artist_id, name, genres, popularity, followers
@@ -112,6 +116,7 @@ candidate AS (
   SELECT DISTINCT x.artist_id, y.artist_id AS other_id
   FROM genre_block x
   JOIN genre_block y ON y.genre = x.genre AND y.block = x.block AND y.artist_id <> x.artist_id
+  WHERE {{similarity_slice}}
 ),
 shared AS (
   SELECT c.artist_id, c.other_id, COUNT(*) AS shared_genres
