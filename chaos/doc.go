@@ -34,17 +34,17 @@
 // points_test.go). Kills wait for the worker to hold activities (a
 // restarted worker gets none for the first seconds), since a kill matters
 // by what it interrupts. A killed worker's activities are retried only
-// after their HeartbeatTimeout (workflows/options.go: 1 minute for
-// Spotify activities, 2 minutes for clean, store and aggregate), which is
-// most of the scenarios' time.
+// after their HeartbeatTimeout (workflows/options.go: 20 s for every
+// pipeline activity, which heartbeats every 5 s while it runs), which is
+// much of the kill scenarios' time.
 //
 // The comparison (Output, Compare) is order-independent: the curated
 // Parquet rows of every table and every serving-store item as canonical
 // JSON without the volatile fetched_at and updated_at, and the manifest's
 // counts (rows out, records collected, mart rows).
 //
-// Run them (about 4 minutes on 2 cores: the scenarios run at the same
-// time, mostly waiting for those heartbeat timeouts):
+// Run them (a few minutes on 2 cores: the scenarios run at the same time,
+// waiting for heartbeat timeouts and Retry-Afters):
 //
 //	go test -count=1 -v -run TestChaos ./chaos
 //

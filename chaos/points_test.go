@@ -40,7 +40,7 @@ var killStages = []string{workflows.StageCollect, workflows.StageClean, workflow
 // one after collect: further ones are redrawn within collect. Collect's
 // batches run concurrently, so the heartbeat timeouts that kills in it
 // cost overlap, while each kill of a single-activity stage costs its full
-// HeartbeatTimeout (2 minutes in workflows/options.go).
+// HeartbeatTimeout (20 s in workflows/options.go).
 func killPoints(seed uint64, n int, stageMillis map[string]int64) []killPoint {
 	rng := rand.New(rand.NewPCG(seed, 0x6b112))
 	points := drawPoints(seed, n, stageMillis, killStages)
