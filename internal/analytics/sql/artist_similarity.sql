@@ -125,36 +125,50 @@ shared AS (
   JOIN artist_genre gy ON gy.artist_id = c.other_id AND gy.genre = gx.genre
   GROUP BY c.artist_id, c.other_id
 ),
+-- Everything base needs of one artist, in one row: two joins per pair
+-- instead of six keep the engine's hash tables few.
+profile AS (
+  SELECT a.artist_id, a.popularity, n.genres,
+         z.artist_id IS NOT NULL AS has_features,
+         z.z_danceability,
+         z.z_energy,
+         z.z_loudness,
+         z.z_speechiness,
+         z.z_acousticness,
+         z.z_instrumentalness,
+         z.z_liveness,
+         z.z_valence,
+         z.z_tempo
+  FROM current_artist a
+  JOIN genre_count n ON n.artist_id = a.artist_id
+  LEFT JOIN standardized z ON z.artist_id = a.artist_id
+),
 base AS (
   SELECT s.artist_id, s.other_id, s.shared_genres,
          CASE
-           WHEN zx.artist_id IS NOT NULL AND zy.artist_id IS NOT NULL THEN 'audio_features'
+           WHEN px.has_features AND py.has_features THEN 'audio_features'
            ELSE 'genres'
          END AS basis,
          CASE
-           WHEN zx.artist_id IS NOT NULL AND zy.artist_id IS NOT NULL THEN
+           WHEN px.has_features AND py.has_features THEN
              1 / (1 + SQRT((
-                 POWER(zx.z_danceability - zy.z_danceability, 2)
-               + POWER(zx.z_energy - zy.z_energy, 2)
-               + POWER(zx.z_loudness - zy.z_loudness, 2)
-               + POWER(zx.z_speechiness - zy.z_speechiness, 2)
-               + POWER(zx.z_acousticness - zy.z_acousticness, 2)
-               + POWER(zx.z_instrumentalness - zy.z_instrumentalness, 2)
-               + POWER(zx.z_liveness - zy.z_liveness, 2)
-               + POWER(zx.z_valence - zy.z_valence, 2)
-               + POWER(zx.z_tempo - zy.z_tempo, 2)
+                 POWER(px.z_danceability - py.z_danceability, 2)
+               + POWER(px.z_energy - py.z_energy, 2)
+               + POWER(px.z_loudness - py.z_loudness, 2)
+               + POWER(px.z_speechiness - py.z_speechiness, 2)
+               + POWER(px.z_acousticness - py.z_acousticness, 2)
+               + POWER(px.z_instrumentalness - py.z_instrumentalness, 2)
+               + POWER(px.z_liveness - py.z_liveness, 2)
+               + POWER(px.z_valence - py.z_valence, 2)
+               + POWER(px.z_tempo - py.z_tempo, 2)
              ) / 9))
-           ELSE CAST(s.shared_genres AS DOUBLE) / (nx.genres + ny.genres - s.shared_genres)
+           ELSE CAST(s.shared_genres AS DOUBLE) / (px.genres + py.genres - s.shared_genres)
          END AS similarity,
-         ax.popularity AS popularity,
-         ay.popularity AS other_popularity
+         px.popularity AS popularity,
+         py.popularity AS other_popularity
   FROM shared s
-  JOIN genre_count nx ON nx.artist_id = s.artist_id
-  JOIN genre_count ny ON ny.artist_id = s.other_id
-  JOIN current_artist ax ON ax.artist_id = s.artist_id
-  JOIN current_artist ay ON ay.artist_id = s.other_id
-  LEFT JOIN standardized zx ON zx.artist_id = s.artist_id
-  LEFT JOIN standardized zy ON zy.artist_id = s.other_id
+  JOIN profile px ON px.artist_id = s.artist_id
+  JOIN profile py ON py.artist_id = s.other_id
 ),
 scored AS (
   SELECT artist_id, other_id, shared_genres, basis,
