@@ -305,9 +305,12 @@ type SimilarArtist struct {
 }
 
 // Similar reads the artist_similarity mart of dt from the lake at lakeRoot and
-// calls fn once per artist, in artist ID order, with its similar artists in
-// rank order. An error of fn stops the reading and is returned wrapped. A
-// missing partition is an error wrapping fs.ErrNotExist.
+// calls fn once per artist with its similar artists in rank order. Artists
+// come part by part of the mart, in ID order within a part: sorting one
+// part at a time keeps the memory of a part's sort, not the mart's. An
+// error of fn stops the reading and is returned wrapped. A missing
+// partition is an error wrapping fs.ErrNotExist, and an artist in two parts
+// is an error.
 func (d *DuckDB) Similar(ctx context.Context, lakeRoot, dt string, fn func(artistID string, similar []SimilarArtist) error) error {
 	if err := validateDT(dt); err != nil {
 		return err
@@ -324,11 +327,29 @@ func (d *DuckDB) Similar(ctx context.Context, lakeRoot, dt string, fn func(artis
 	if len(files) == 0 {
 		return fmt.Errorf("mart %s of dt=%s: no parquet file in %q: %w", ArtistSimilarity, dt, dir, fs.ErrNotExist)
 	}
+	seen := map[string]string{} // artist → its part
+	for _, file := range files {
+		err := d.similarInPart(ctx, file, func(artistID string, similar []SimilarArtist) error {
+			if other, ok := seen[artistID]; ok {
+				return fmt.Errorf("artist %q is in two parts of mart %s: %s and %s", artistID, ArtistSimilarity, other, filepath.Base(file))
+			}
+			seen[artistID] = filepath.Base(file)
+			return fn(artistID, similar)
+		})
+		if err != nil {
+			return fmt.Errorf("read mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+		}
+	}
+	return nil
+}
+
+// similarInPart calls fn per artist of one part file of artist_similarity.
+func (d *DuckDB) similarInPart(ctx context.Context, file string, fn func(artistID string, similar []SimilarArtist) error) error {
 	rows, err := d.db.QueryContext(ctx,
 		"SELECT artist_id, similar_artist_id, similar_name, score, rank FROM read_parquet("+
-			quote(filepath.Join(dir, "part-*.parquet"))+") ORDER BY artist_id, rank")
+			quote(file)+") ORDER BY artist_id, rank")
 	if err != nil {
-		return fmt.Errorf("read mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+		return fmt.Errorf("read %s: %w", filepath.Base(file), err)
 	}
 	defer rows.Close()
 
@@ -348,7 +369,7 @@ func (d *DuckDB) Similar(ctx context.Context, lakeRoot, dt string, fn func(artis
 		var artistID string
 		var s SimilarArtist
 		if err := rows.Scan(&artistID, &s.ArtistID, &s.Name, &s.Score, &s.Rank); err != nil {
-			return fmt.Errorf("scan mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+			return fmt.Errorf("scan %s: %w", filepath.Base(file), err)
 		}
 		if artistID != current {
 			if err := flush(); err != nil {
@@ -359,7 +380,7 @@ func (d *DuckDB) Similar(ctx context.Context, lakeRoot, dt string, fn func(artis
 		similar = append(similar, s)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read mart %s of dt=%s: %w", ArtistSimilarity, dt, err)
+		return fmt.Errorf("read %s: %w", filepath.Base(file), err)
 	}
 	return flush()
 }
