@@ -56,18 +56,7 @@ func newSimilarityRun(tb testing.TB, n int, opts ...Option) *similarityRun {
 // similarity builds the artist_similarity mart alone into dir.
 func (r *similarityRun) similarity(tb testing.TB, dir string) int64 {
 	tb.Helper()
-	ctx := context.Background()
-	conn, err := r.d.db.Conn(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close()
-	views, err := bindCurated(ctx, conn, r.root)
-	defer dropViews(conn, views)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	_, rows, err := r.d.writeMart(ctx, conn, ArtistSimilarity, day3, dir)
+	_, rows, err := r.d.writeMart(context.Background(), r.root, ArtistSimilarity, day3, dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
