@@ -332,12 +332,8 @@ func (h *handler) getArtist(w http.ResponseWriter, r *http.Request) {
 	artist, isID := ParseArtist(key)
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
 	defer cancel()
-	var view serving.ArtistView
-	var found bool
-	if err := call(ctx, func(ctx context.Context) (err error) {
-		view, found, err = lookup(ctx, h.o.Store, artist, isID)
-		return err
-	}); err != nil {
+	view, found, err := h.findArtist(ctx, artist, isID)
+	if err != nil {
 		h.unavailable(w, "the serving store", err, writeError)
 		return
 	}

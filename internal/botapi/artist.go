@@ -57,6 +57,22 @@ func spotifyLinkID(s string) (string, bool) {
 
 // lookup finds what the store knows of an artist: by ID when artist is
 // one, else (or when the ID is not stored) through the name cache.
+// findArtist is lookup in h's store, bounded by ctx's deadline even when
+// the store ignores ctx.
+func (h *handler) findArtist(ctx context.Context, artist string, isID bool) (serving.ArtistView, bool, error) {
+	var view serving.ArtistView
+	var found bool
+	err := call(ctx, func(ctx context.Context) (err error) {
+		view, found, err = lookup(ctx, h.o.Store, artist, isID)
+		return err
+	})
+	if err != nil {
+		// The lookup may still be running: its results are not read.
+		return serving.ArtistView{}, false, err
+	}
+	return view, found, nil
+}
+
 func lookup(ctx context.Context, s Store, artist string, isID bool) (serving.ArtistView, bool, error) {
 	if isID {
 		v, ok, err := s.Artist(ctx, artist)

@@ -73,12 +73,8 @@ func (h *handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
 	defer cancel()
-	var view serving.ArtistView
-	var found bool
-	if err := call(ctx, func(ctx context.Context) (err error) {
-		view, found, err = lookup(ctx, h.o.Store, artist, isID)
-		return err
-	}); err != nil {
+	view, found, err := h.findArtist(ctx, artist, isID)
+	if err != nil {
 		h.unavailable(w, "the serving store", err, slackError)
 		return
 	}
