@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -117,7 +118,6 @@ func NewDuckDB(opts ...Option) (*DuckDB, error) {
 	}
 
 	cfg := url.Values{}
-	cfg.Set("temp_directory", d.tempDir)
 	// No internet here or on workers: fail at once instead of trying to
 	// download an extension a query happens to need.
 	cfg.Set("autoinstall_known_extensions", "false")
@@ -135,15 +135,27 @@ func NewDuckDB(opts ...Option) (*DuckDB, error) {
 	if o.threads > 0 {
 		cfg.Set("threads", strconv.Itoa(o.threads))
 	}
-	connector, err := duckdb.NewConnector("?"+cfg.Encode(), nil)
+	d.settings = cfg
+	db, err := d.open(d.tempDir)
 	if err != nil {
 		err = fmt.Errorf("open duckdb (memory limit %q, threads %d, temp dir %q): %w",
 			o.memoryLimit, o.threads, d.tempDir, err)
 		return nil, errors.Join(err, d.removeTempDir())
 	}
-	d.db = sql.OpenDB(connector)
-	d.settings = cfg
+	d.db = db
 	return d, nil
+}
+
+// open opens an in-memory database with the engine's settings, spilling
+// to tempDir.
+func (d *DuckDB) open(tempDir string) (*sql.DB, error) {
+	cfg := maps.Clone(d.settings)
+	cfg.Set("temp_directory", tempDir)
+	connector, err := duckdb.NewConnector("?"+cfg.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(connector), nil
 }
 
 // session runs fn on a connection to a fresh in-memory database with the
@@ -160,16 +172,10 @@ func (d *DuckDB) session(ctx context.Context, root string, fn func(*sql.Conn) er
 		return fmt.Errorf("create duckdb session dir: %w", err)
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
-	cfg := url.Values{}
-	for k, v := range d.settings {
-		cfg[k] = v
-	}
-	cfg.Set("temp_directory", dir)
-	connector, err := duckdb.NewConnector("?"+cfg.Encode(), nil)
+	db, err := d.open(dir)
 	if err != nil {
 		return fmt.Errorf("open duckdb session: %w", err)
 	}
-	db := sql.OpenDB(connector)
 	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
