@@ -62,15 +62,30 @@ func openSQLite(ctx context.Context, path string) (*sqliteTable, error) {
 	// One connection serialises this process's statements: SQLite allows a
 	// single writer anyway, and it keeps SQLITE_BUSY out of the process.
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
+	t := &sqliteTable{db: db, path: path}
+	if err := t.createTable(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("create schema of sqlite serving store %q: %w", path, err)
+		return nil, err
 	}
-	return &sqliteTable{db: db, path: path}, nil
+	return t, nil
 }
 
+// createTable creates the schema in an immediate transaction. Workers
+// started together open the same new file at once; outside a transaction
+// a CREATE ... IF NOT EXISTS reads the schema first and then asks for the
+// write lock, and under WAL a reader whose snapshot another process's
+// commit made stale gets SQLITE_BUSY at once, without waiting the busy
+// timeout. An immediate transaction takes the write lock first, waiting.
 func (t *sqliteTable) createTable(ctx context.Context) error {
-	if _, err := t.db.ExecContext(ctx, sqliteSchema); err != nil {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create schema of sqlite serving store %q: %w", t.path, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, sqliteSchema); err != nil {
+		return fmt.Errorf("create schema of sqlite serving store %q: %w", t.path, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema of sqlite serving store %q: %w", t.path, err)
 	}
 	return nil
