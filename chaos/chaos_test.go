@@ -281,6 +281,9 @@ func scenarioTwoWorkers(t *testing.T, ref reference, res *Result) {
 	if survivor == doomed {
 		survivor = workers[1]
 	}
+	// A survivor that never started (its log says why) would leave the
+	// run waiting until runTimeout.
+	require.False(t, survivor.Exited(), "worker %s exited before the kill: see its log", survivor.Name)
 	require.NoError(t, doomed.Kill())
 	killedAt := time.Since(start)
 	s.wait(ctx, run)
