@@ -5,13 +5,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	"modernc.org/sqlite" // also registers the pure-Go "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteBatch is the number of items written in one transaction: large
@@ -50,11 +53,11 @@ func openSQLite(ctx context.Context, path string) (*sqliteTable, error) {
 			return nil, fmt.Errorf("create directory of sqlite serving store %q: %w", path, err)
 		}
 	}
-	// WAL lets readers (the API) run while the worker writes; busy_timeout
-	// makes another process's write lock a wait, not an error; immediate
-	// transactions take the write lock up front so two writers never
-	// deadlock upgrading a read lock.
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// busy_timeout makes another process's write lock a wait, not an
+	// error; immediate transactions take the write lock up front so two
+	// writers never deadlock upgrading a read lock. WAL is switched on in
+	// setUp, not here: see there.
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite serving store %q: %w", path, err)
@@ -63,19 +66,58 @@ func openSQLite(ctx context.Context, path string) (*sqliteTable, error) {
 	// single writer anyway, and it keeps SQLITE_BUSY out of the process.
 	db.SetMaxOpenConns(1)
 	t := &sqliteTable{db: db, path: path}
-	if err := t.createTable(ctx); err != nil {
+	if err := t.setUp(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return t, nil
 }
 
-// createTable creates the schema in an immediate transaction. Workers
-// started together open the same new file at once; outside a transaction
-// a CREATE ... IF NOT EXISTS reads the schema first and then asks for the
-// write lock, and under WAL a reader whose snapshot another process's
-// commit made stale gets SQLITE_BUSY at once, without waiting the busy
-// timeout. An immediate transaction takes the write lock first, waiting.
+// setUpWait bounds how long opening waits for other processes that set
+// up the same new file at the same moment.
+const setUpWait = 10 * time.Second
+
+// setUp switches the file to WAL, which lets readers (the API) run while
+// the worker writes, and creates the schema. Workers started together
+// open the same new file at once, and SQLite answers some of the locks
+// this takes with SQLITE_BUSY at once, without waiting the busy timeout:
+// the journal-mode switch, and a read whose WAL snapshot another process's
+// commit made stale. Both are safe to repeat, so a busy answer is retried
+// until setUpWait has passed.
+func (t *sqliteTable) setUp(ctx context.Context) error {
+	deadline := time.Now().Add(setUpWait)
+	pause := 5 * time.Millisecond
+	for {
+		err := t.setUpOnce(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("set up sqlite serving store %q: %w (waiting after: %w)", t.path, ctx.Err(), err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+func (t *sqliteTable) setUpOnce(ctx context.Context) error {
+	if _, err := t.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		return fmt.Errorf("switch sqlite serving store %q to WAL: %w", t.path, err)
+	}
+	return t.createTable(ctx)
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, in any of its
+// extended forms.
+func isBusy(err error) bool {
+	var sqliteErr *sqlite.Error
+	return errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// createTable creates the schema in an immediate transaction: outside a
+// transaction, CREATE ... IF NOT EXISTS reads the schema first and only
+// then asks for the write lock, which a concurrent creator can make fail.
 func (t *sqliteTable) createTable(ctx context.Context) error {
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
