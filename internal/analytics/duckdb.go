@@ -21,13 +21,13 @@ import (
 // reads the Parquet files of a local lake. It is safe for concurrent use: each
 // call works on its own connection with its own temporary views.
 type DuckDB struct {
-	db         *sql.DB
-	tempDir    string
-	removeTemp bool
-	blockSize  int
-	sliceSize  int
-	settings   url.Values // of every database: see session
-	heartbeat  HeartbeatFunc
+	db        *sql.DB
+	tempDir   string
+	ownedTemp *ownedTempDir // nil when the caller gave the temp dir
+	blockSize int
+	sliceSize int
+	settings  url.Values // of every database: see session
+	heartbeat HeartbeatFunc
 }
 
 // Option configures NewDuckDB.
@@ -58,7 +58,8 @@ func WithThreads(n int) Option {
 // WithTempDir sets the directory DuckDB spills to when a query does not fit
 // in memory, which also holds the local copies of remote lakes that
 // BuildMartsInLake and SimilarInLake make. The default is a fresh directory
-// under os.TempDir, removed by Close; a directory given here is left in place.
+// under os.TempDir, removed by Close, or after a crash by the next engine
+// made with the default; a directory given here is left in place.
 func WithTempDir(dir string) Option {
 	return func(o *options) { o.tempDir = dir }
 }
@@ -108,11 +109,14 @@ func NewDuckDB(opts ...Option) (*DuckDB, error) {
 
 	d := &DuckDB{tempDir: o.tempDir, blockSize: o.blockSize, sliceSize: o.sliceSize, heartbeat: o.heartbeat}
 	if d.tempDir == "" {
-		dir, err := os.MkdirTemp("", "metronome-duckdb-")
+		// Best effort: a stale dir that cannot be removed now is tried
+		// again by the next engine, and is no reason to fail this one.
+		_, _ = removeStaleTempDirs(os.TempDir())
+		owned, err := newOwnedTempDir(os.TempDir())
 		if err != nil {
-			return nil, fmt.Errorf("create duckdb temp dir: %w", err)
+			return nil, err
 		}
-		d.tempDir, d.removeTemp = dir, true
+		d.tempDir, d.ownedTemp = owned.path, owned
 	} else if err := os.MkdirAll(d.tempDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create duckdb temp dir %q: %w", d.tempDir, err)
 	}
@@ -198,13 +202,10 @@ func (d *DuckDB) Close() error {
 }
 
 func (d *DuckDB) removeTempDir() error {
-	if !d.removeTemp {
+	if d.ownedTemp == nil {
 		return nil
 	}
-	if err := os.RemoveAll(d.tempDir); err != nil {
-		return fmt.Errorf("remove duckdb temp dir %q: %w", d.tempDir, err)
-	}
-	return nil
+	return d.ownedTemp.remove()
 }
 
 // MartsReport tells what BuildMarts wrote.
