@@ -70,6 +70,10 @@ type Gate struct {
 	// were answered otherwise and refused were answered 429 too.
 	learnAt         time.Time
 	served, refused int
+	// inFlight is the number of requests sent and not yet answered;
+	// busyAt is the last time more than inFlightEvidence were.
+	inFlight int
+	busyAt   time.Time
 }
 
 // NewGate returns a gate.
@@ -107,6 +111,7 @@ func (g *Gate) Reset() {
 func (g *Gate) resetLocked() {
 	g.until, g.quota, g.next, g.answered, g.limited = time.Time{}, false, time.Time{}, nil, nil
 	g.learnAt, g.served, g.refused = time.Time{}, 0, 0
+	g.busyAt = time.Time{}
 	g.interval, g.budget = 0, 0
 	if g.opts.Rate > 0 {
 		g.interval = time.Duration(float64(time.Second) / g.opts.Rate)
@@ -201,6 +206,24 @@ func (g *Gate) probeLocked(now time.Time) {
 	g.quiet = now
 }
 
+// sending records that a request passed the gate is on its way; sent, that
+// it came back, however it ended. Together they tell whether the app sends
+// enough requests at once that a 429 comes with others in flight.
+func (g *Gate) sending() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inFlight++
+	if g.inFlight > inFlightEvidence {
+		g.busyAt = time.Now()
+	}
+}
+
+func (g *Gate) sent() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inFlight--
+}
+
 // answer records that a request sent at sentAt was answered by anything
 // but a 429: the server counted it in its window.
 func (g *Gate) answer(sentAt time.Time) {
@@ -269,8 +292,12 @@ func (g *Gate) block(retryAfter time.Duration, quota bool) {
 //   - before the first lesson (budget 0), unless inFlightEvidence or more
 //     of the requests that were in flight with it were answered, more than
 //     were refused: a full window refuses them all, so a 429 among answers
-//     is sparse. With fewer in flight there is too little to tell by, and
-//     the 429 teaches, as it always did;
+//     is sparse. With fewer answered there is too little to tell by: the
+//     429 teaches if the app never had more than inFlightEvidence requests
+//     in flight in the window (it sends one or two at a time, so its 429s
+//     never come with evidence), and does not if it had (it is winding
+//     down, at the end of a batch, and the 429 is most likely sparse: a
+//     lesson then would pin the pace to the few requests of the window);
 //   - when the app had more answered in the window than its learned pace
 //     sends in one (paceMargin × budget, +1 for where the window's edges
 //     fall), or the whole budget: it went faster than the pace (a probe)
@@ -314,8 +341,10 @@ func (g *Gate) learnLocked(now time.Time) {
 	b := float64(g.budget)
 	var teaches bool
 	switch {
+	case g.budget == 0 && served < inFlightEvidence && refused < inFlightEvidence:
+		teaches = !g.busyAt.After(from)
 	case g.budget == 0:
-		teaches = served < inFlightEvidence || served <= refused
+		teaches = served <= refused
 	case float64(n) > min(b-1, paceMargin*b+1):
 		teaches = true
 	case refused >= inFlightEvidence && refused > served:

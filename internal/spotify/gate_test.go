@@ -136,14 +136,20 @@ func TestGateLearnsOnlyFromWindow429s(t *testing.T) {
 		// them in flight with it; refused requests in flight with it
 		// answered 429 too; earlier 429s in the window.
 		n, served, refused, earlier int
-		teaches                     bool
-		wantBudget                  int
-		wantPace                    float64
+		// busy: more than inFlightEvidence requests were in flight
+		// at once in the window.
+		busy       bool
+		teaches    bool
+		wantBudget int
+		wantPace   float64
 	}{
 		{name: "first 429 teaches", n: 100, teaches: true, wantBudget: 100, wantPace: 97},
 		{name: "first 429, one answered in flight", n: 101, served: 1, teaches: true, wantBudget: 101, wantPace: 97.97},
 		{name: "first 429, in flight refused too", n: 100, refused: 6, teaches: true, wantBudget: 100, wantPace: 97},
 		{name: "first 429 among answers is sparse", n: 20, served: 10, refused: 1},
+		{name: "first 429, one answered in flight, app was busy", n: 101, served: 1, busy: true},
+		{name: "first 429, none in flight, app was busy", n: 101, busy: true},
+		{name: "first 429, in flight refused too, app was busy", n: 100, refused: 2, busy: true, teaches: true, wantBudget: 100, wantPace: 97},
 		{name: "sparse 429 at the pace", budget: 100, n: 97, served: 1, wantBudget: 100, wantPace: 97},
 		{name: "sparse 429 below the pace", budget: 100, n: 40, wantBudget: 100, wantPace: 97},
 		{name: "one refused in flight is no evidence", budget: 100, n: 50, refused: 1, wantBudget: 100, wantPace: 97},
@@ -162,6 +168,14 @@ func TestGateLearnsOnlyFromWindow429s(t *testing.T) {
 				g.interval = time.Duration(float64(time.Second) / pace)
 			}
 			now := time.Now()
+			if tt.busy {
+				for range inFlightEvidence + 1 {
+					g.sending()
+				}
+				for range inFlightEvidence + 1 {
+					g.sent()
+				}
+			}
 			for i := 0; i < tt.earlier; i++ {
 				g.limited = append(g.limited, now.Add(-500*time.Millisecond))
 			}

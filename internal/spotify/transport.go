@@ -85,7 +85,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		capt.addSent()
+		t.gate.sending()
 		resp, body, err := t.send(ctx, req, tok)
+		t.gate.sent()
 		if err != nil {
 			return nil, withEndpoint(err, endpoint)
 		}
