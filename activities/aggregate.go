@@ -29,14 +29,20 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 		return AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)
 	}
 	res := AggregateResult{Rows: report.Rows, Keys: report.Keys}
+	batch := newListBatch(func(byArtist map[string][]serving.Similar) error {
+		return a.Serving.PutSimilarBatch(ctx, in.Date, byArtist)
+	})
 	err = a.Analytics.SimilarInLake(ctx, a.Lake, in.Date, func(artistID string, similar []analytics.SimilarArtist) error {
 		items := make([]serving.Similar, len(similar))
 		for i, s := range similar {
 			items[i] = serving.Similar{ArtistID: s.ArtistID, Name: s.Name, Score: roundScore(s.Score)}
 		}
 		res.Similar += len(items)
-		return a.Serving.PutSimilar(ctx, in.Date, artistID, items)
+		return batch.add(artistID, items)
 	})
+	if err == nil {
+		err = batch.flush()
+	}
 	if err != nil {
 		return AggregateResult{}, fmt.Errorf("store similar artists of %s: %w", in.Date, err)
 	}

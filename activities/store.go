@@ -177,6 +177,12 @@ func (a *Activities) storeTopTracks(ctx context.Context, date string, inGroup fu
 		return 0, err
 	}
 	stored := 0
+	batch := newListBatch(func(byArtist map[string][]serving.TopTrack) error {
+		if err := a.Serving.PutTopTracksBatch(ctx, date, byArtist); err != nil {
+			return fmt.Errorf("store top tracks: %w", err)
+		}
+		return nil
+	})
 	for _, artistID := range sortedKeys(ranks) {
 		rows := ranks[artistID]
 		sort.Slice(rows, func(i, j int) bool { return rows[i].Rank < rows[j].Rank })
@@ -186,12 +192,12 @@ func (a *Activities) storeTopTracks(ctx context.Context, date string, inGroup fu
 			t.ID = r.TrackID
 			top = append(top, t)
 		}
-		if err := a.Serving.PutTopTracks(ctx, date, artistID, top); err != nil {
-			return stored, fmt.Errorf("store top tracks of %s: %w", artistID, err)
+		if err := batch.add(artistID, top); err != nil {
+			return stored, err
 		}
 		stored += len(top)
 	}
-	return stored, nil
+	return stored, batch.flush()
 }
 
 // storeReleases upserts the latest releases, the discography view that
@@ -221,6 +227,12 @@ func (a *Activities) storeReleases(ctx context.Context, date string, inGroup fun
 		return 0, err
 	}
 	stored := 0
+	batch := newListBatch(func(byArtist map[string][]serving.Release) error {
+		if err := a.Serving.PutReleasesBatch(ctx, date, byArtist); err != nil {
+			return fmt.Errorf("store releases: %w", err)
+		}
+		return nil
+	})
 	for _, artistID := range sortedKeys(albums) {
 		// An incremental run curates only new albums: merge them with the
 		// releases the store already has.
@@ -233,10 +245,13 @@ func (a *Activities) storeReleases(ctx context.Context, date string, inGroup fun
 			releases = append(releases, view.Releases...)
 		}
 		releases = latest(releases, latestReleases)
-		if err := a.Serving.PutReleases(ctx, date, artistID, releases); err != nil {
-			return stored, fmt.Errorf("store releases of %s: %w", artistID, err)
+		if err := batch.add(artistID, releases); err != nil {
+			return stored, err
 		}
 		stored += len(releases)
+	}
+	if err := batch.flush(); err != nil {
+		return stored, err
 	}
 	return stored, a.storeDiscographies(ctx, date, listings, curated)
 }

@@ -341,6 +341,36 @@ func (t *dynamoTable) get(ctx context.Context, k key) (Item, bool, error) {
 }
 
 func (t *dynamoTable) query(ctx context.Context, pk, skPrefix string) ([]Item, error) {
+	var items []Item
+	err := t.queryPages(ctx, pk, t.queryInput(pk, skPrefix), func(av map[string]types.AttributeValue) error {
+		it, err := fromAttributeValues(av)
+		if err != nil {
+			return fmt.Errorf("dynamodb table %q: %w", t.name, err)
+		}
+		items = append(items, it)
+		return nil
+	})
+	return items, err
+}
+
+func (t *dynamoTable) queryKeys(ctx context.Context, pk, skPrefix string) ([]key, error) {
+	in := t.queryInput(pk, skPrefix)
+	in.ExpressionAttributeNames["#sk"] = attrSK
+	in.ProjectionExpression = aws.String("#sk")
+	var keys []key
+	err := t.queryPages(ctx, pk, in, func(av map[string]types.AttributeValue) error {
+		sk, ok := av[attrSK].(*types.AttributeValueMemberS)
+		if !ok {
+			return fmt.Errorf("dynamodb table %q: an item of %q has no string %s", t.name, pk, attrSK)
+		}
+		keys = append(keys, key{PK: pk, SK: sk.Value})
+		return nil
+	})
+	return keys, err
+}
+
+// queryInput reads the items of pk whose SK starts with skPrefix.
+func (t *dynamoTable) queryInput(pk, skPrefix string) *dynamodb.QueryInput {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(t.name),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
@@ -353,21 +383,23 @@ func (t *dynamoTable) query(ctx context.Context, pk, skPrefix string) ([]Item, e
 		in.ExpressionAttributeNames["#sk"] = attrSK
 		in.ExpressionAttributeValues[":sk"] = &types.AttributeValueMemberS{Value: skPrefix}
 	}
-	var items []Item
+	return in
+}
+
+// queryPages runs in, the query of partition pk, and hands every item of every page to fn.
+func (t *dynamoTable) queryPages(ctx context.Context, pk string, in *dynamodb.QueryInput, fn func(map[string]types.AttributeValue) error) error {
 	for p := dynamodb.NewQueryPaginator(t.client, in); p.HasMorePages(); {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("dynamodb Query %q begins_with %q on table %q: %w", pk, skPrefix, t.name, err)
+			return fmt.Errorf("dynamodb Query %q on table %q: %w", pk, t.name, err)
 		}
 		for _, av := range page.Items {
-			it, err := fromAttributeValues(av)
-			if err != nil {
-				return nil, fmt.Errorf("dynamodb table %q: %w", t.name, err)
+			if err := fn(av); err != nil {
+				return err
 			}
-			items = append(items, it)
 		}
 	}
-	return items, nil
+	return nil
 }
 
 func (t *dynamoTable) scan(ctx context.Context, pkPrefix string) ([]Item, error) {

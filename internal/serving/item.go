@@ -57,6 +57,8 @@ type table interface {
 	// query reads the items of one partition whose SK starts with skPrefix,
 	// in SK order.
 	query(ctx context.Context, pk, skPrefix string) ([]Item, error)
+	// queryKeys is query for the keys alone.
+	queryKeys(ctx context.Context, pk, skPrefix string) ([]key, error)
 	// scan reads every item whose PK starts with pkPrefix, in (PK, SK) order.
 	scan(ctx context.Context, pkPrefix string) ([]Item, error)
 	// createTable creates the table if missing.

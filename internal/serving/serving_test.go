@@ -192,3 +192,23 @@ func BenchmarkSQLitePutTopTracks(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkSQLitePutTopTracksBatch(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "serving.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tt := tracks("t", 10)
+	batch := make(map[string][]TopTrack, 500)
+	for i := range 500 {
+		batch[fmt.Sprintf("a%d", i)] = tt
+	}
+	for b.Loop() {
+		if err := s.PutTopTracksBatch(ctx, "2026-11-02", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/artist")
+}

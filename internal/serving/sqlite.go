@@ -256,6 +256,27 @@ func (t *sqliteTable) query(ctx context.Context, pk, skPrefix string) ([]Item, e
 WHERE pk = ? AND sk >= ? AND substr(sk, 1, length(?)) = ? ORDER BY sk`, pk, skPrefix, skPrefix, skPrefix)
 }
 
+func (t *sqliteTable) queryKeys(ctx context.Context, pk, skPrefix string) ([]key, error) {
+	rows, err := t.db.QueryContext(ctx, `SELECT sk FROM items
+WHERE pk = ? AND sk >= ? AND substr(sk, 1, length(?)) = ? ORDER BY sk`, pk, skPrefix, skPrefix, skPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite serving store %q: query keys of %q under %q: %w", t.path, pk, skPrefix, err)
+	}
+	defer rows.Close()
+	var keys []key
+	for rows.Next() {
+		k := key{PK: pk}
+		if err := rows.Scan(&k.SK); err != nil {
+			return nil, fmt.Errorf("sqlite serving store %q: read key: %w", t.path, err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite serving store %q: read keys: %w", t.path, err)
+	}
+	return keys, nil
+}
+
 func (t *sqliteTable) scan(ctx context.Context, pkPrefix string) ([]Item, error) {
 	return t.selectItems(ctx, `SELECT pk, sk, dt, attrs FROM items
 WHERE pk >= ? AND substr(pk, 1, length(?)) = ? ORDER BY pk, sk`, pkPrefix, pkPrefix, pkPrefix)

@@ -258,6 +258,42 @@ var conformance = []struct {
 			t.Errorf("TopTracks = %+v (dt %s); want none as of 2026-11-03", v.TopTracks, v.TopTracksDT)
 		}
 	}},
+	{"a batch writes what one write per artist writes", func(t *testing.T, s *Store, clock *testClock) {
+		ctx := context.Background()
+		// Before the batch: a1 has a longer list of an older date, a2 a
+		// list of a newer date, a3 nothing.
+		must(t, s.PutTopTracks(ctx, "2026-11-01", "a1", tracks("old", 10)))
+		must(t, s.PutTopTracks(ctx, "2026-11-03", "a2", tracks("newer", 2)))
+		before := s.Stats()
+		must(t, s.PutTopTracksBatch(ctx, "2026-11-02", map[string][]TopTrack{
+			"a1": tracks("new", 3), "a2": tracks("new", 5), "a3": tracks("new", 1), "a4": nil,
+		}))
+		items, err := s.Items(ctx, "ARTIST#")
+		must(t, err)
+		want := []string{
+			"ARTIST#a1|TOP|2026-11-02",
+			"ARTIST#a1|TOP#0001|2026-11-02",
+			"ARTIST#a1|TOP#0002|2026-11-02",
+			"ARTIST#a1|TOP#0003|2026-11-02",
+			"ARTIST#a2|TOP|2026-11-03",
+			"ARTIST#a2|TOP#0001|2026-11-03",
+			"ARTIST#a2|TOP#0002|2026-11-03",
+			"ARTIST#a3|TOP|2026-11-02",
+			"ARTIST#a3|TOP#0001|2026-11-02",
+			"ARTIST#a4|TOP|2026-11-02",
+		}
+		if got := sks(items); !reflect.DeepEqual(got, want) {
+			t.Errorf("items = %v; want %v", got, want)
+		}
+		after := s.Stats()
+		// Written: 3 headers and 3 + 1 ranks; stale: a2's header and its 5 ranks.
+		if w, st, d := after.ItemsWritten-before.ItemsWritten, after.StaleSkipped-before.StaleSkipped, after.ItemsDeleted-before.ItemsDeleted; w != 7 || st != 6 || d != 7 {
+			t.Errorf("written %d, stale %d, deleted %d; want 7, 6, 7", w, st, d)
+		}
+		if err := s.PutSimilarBatch(ctx, "2026-11-02", map[string][]Similar{"a1": nil, "": nil}); err == nil {
+			t.Error("a batch with an empty artist ID: no error; want one")
+		}
+	}},
 	{"releases and similar artists", func(t *testing.T, s *Store, clock *testClock) {
 		ctx := context.Background()
 		dev := ArtistSnapshot{ID: "d1", Name: "Dev Mode", Genres: nil, ImageURL: ""}
