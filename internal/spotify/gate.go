@@ -206,9 +206,9 @@ func (g *Gate) probeLocked(now time.Time) {
 	g.quiet = now
 }
 
-// sending records that a request passed the gate is on its way; sent, that
-// it came back, however it ended. Together they tell whether the app sends
-// enough requests at once that a 429 comes with others in flight.
+// sending records that a request that passed the gate is on its way; sent,
+// that it came back, however it ended. Together they tell whether the app
+// sends enough requests at once that a 429 comes with others in flight.
 func (g *Gate) sending() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
