@@ -178,10 +178,7 @@ func (a *Activities) storeTopTracks(ctx context.Context, date string, inGroup fu
 	}
 	stored := 0
 	batch := newListBatch(func(byArtist map[string][]serving.TopTrack) error {
-		if err := a.Serving.PutTopTracksBatch(ctx, date, byArtist); err != nil {
-			return fmt.Errorf("store top tracks: %w", err)
-		}
-		return nil
+		return a.Serving.PutTopTracksBatch(ctx, date, byArtist)
 	})
 	for _, artistID := range sortedKeys(ranks) {
 		rows := ranks[artistID]
@@ -228,10 +225,7 @@ func (a *Activities) storeReleases(ctx context.Context, date string, inGroup fun
 	}
 	stored := 0
 	batch := newListBatch(func(byArtist map[string][]serving.Release) error {
-		if err := a.Serving.PutReleasesBatch(ctx, date, byArtist); err != nil {
-			return fmt.Errorf("store releases: %w", err)
-		}
-		return nil
+		return a.Serving.PutReleasesBatch(ctx, date, byArtist)
 	})
 	for _, artistID := range sortedKeys(albums) {
 		// An incremental run curates only new albums: merge them with the

@@ -161,11 +161,7 @@ func TestBackendsStoreIdenticalItems(t *testing.T) {
 
 func BenchmarkSQLitePutArtists(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "serving.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBenchStore(b)
 	as := make([]ArtistSnapshot, 1000)
 	for i := range as {
 		as[i] = artist(fmt.Sprintf("a%04d", i), "Bench", i)
@@ -180,11 +176,7 @@ func BenchmarkSQLitePutArtists(b *testing.B) {
 
 func BenchmarkSQLitePutTopTracks(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "serving.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBenchStore(b)
 	tt := tracks("t", 10)
 	for i := 0; b.Loop(); i++ {
 		if err := s.PutTopTracks(ctx, "2026-11-02", fmt.Sprintf("a%d", i%1000), tt); err != nil {
@@ -195,11 +187,7 @@ func BenchmarkSQLitePutTopTracks(b *testing.B) {
 
 func BenchmarkSQLitePutTopTracksBatch(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "serving.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBenchStore(b)
 	tt := tracks("t", 10)
 	batch := make(map[string][]TopTrack, 500)
 	for i := range 500 {
@@ -211,4 +199,14 @@ func BenchmarkSQLitePutTopTracksBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/artist")
+}
+
+func openBenchStore(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), "sqlite://"+filepath.Join(b.TempDir(), "serving.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
 }
