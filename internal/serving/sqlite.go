@@ -89,8 +89,11 @@ func (t *sqliteTable) setUp(ctx context.Context) error {
 	pause := 5 * time.Millisecond
 	for {
 		err := t.setUpOnce(ctx)
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+		if err == nil || !isBusy(err) {
 			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w (still locked after %v: is another process holding a write transaction on the file?)", err, setUpWait)
 		}
 		select {
 		case <-ctx.Done():
