@@ -252,16 +252,17 @@ func (t *sqliteTable) get(ctx context.Context, k key) (Item, bool, error) {
 	return items[0], true, nil
 }
 
+// sqliteSKPrefix selects the rows of one partition (pk) whose SK starts
+// with a prefix (given three times), in SK order. length() and substr()
+// both count characters, so the prefix test is exact for any UTF-8 prefix.
+const sqliteSKPrefix = `WHERE pk = ? AND sk >= ? AND substr(sk, 1, length(?)) = ? ORDER BY sk`
+
 func (t *sqliteTable) query(ctx context.Context, pk, skPrefix string) ([]Item, error) {
-	// length() and substr() both count characters, so the prefix test is
-	// exact for any UTF-8 prefix.
-	return t.selectItems(ctx, `SELECT pk, sk, dt, attrs FROM items
-WHERE pk = ? AND sk >= ? AND substr(sk, 1, length(?)) = ? ORDER BY sk`, pk, skPrefix, skPrefix, skPrefix)
+	return t.selectItems(ctx, `SELECT pk, sk, dt, attrs FROM items `+sqliteSKPrefix, pk, skPrefix, skPrefix, skPrefix)
 }
 
 func (t *sqliteTable) queryKeys(ctx context.Context, pk, skPrefix string) ([]key, error) {
-	rows, err := t.db.QueryContext(ctx, `SELECT sk FROM items
-WHERE pk = ? AND sk >= ? AND substr(sk, 1, length(?)) = ? ORDER BY sk`, pk, skPrefix, skPrefix, skPrefix)
+	rows, err := t.db.QueryContext(ctx, `SELECT sk FROM items `+sqliteSKPrefix, pk, skPrefix, skPrefix, skPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite serving store %q: query keys of %q under %q: %w", t.path, pk, skPrefix, err)
 	}
