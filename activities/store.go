@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"time"
 
@@ -230,14 +231,11 @@ func (a *Activities) storeReleases(ctx context.Context, date string, inGroup fun
 	for _, artistID := range sortedKeys(albums) {
 		// An incremental run curates only new albums: merge them with the
 		// releases the store already has.
-		releases := albums[artistID]
-		view, ok, err := a.Serving.Artist(ctx, artistID)
+		known, err := a.Serving.Releases(ctx, artistID)
 		if err != nil {
 			return stored, fmt.Errorf("read releases of %s: %w", artistID, err)
 		}
-		if ok {
-			releases = append(releases, view.Releases...)
-		}
+		releases := slices.Concat(albums[artistID], known)
 		releases = latest(releases, latestReleases)
 		if err := batch.add(artistID, releases); err != nil {
 			return stored, err

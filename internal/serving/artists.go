@@ -292,17 +292,9 @@ func (s *Store) Artist(ctx context.Context, id string) (ArtistView, bool, error)
 			DurationMS: int(attrIntOrZero(a, "duration_ms")),
 		})
 	}
-	releases, relDT, err := s.readList(ctx, pk, listReleases)
+	v.Releases, v.ReleasesDT, err = s.releases(ctx, pk)
 	if err != nil {
 		return ArtistView{}, false, err
-	}
-	for _, a := range releases {
-		v.Releases = append(v.Releases, Release{
-			AlbumID:     attrString(a, "album_id"),
-			Name:        attrString(a, "name"),
-			Type:        attrString(a, "album_type"),
-			ReleaseDate: attrString(a, "release_date"),
-		})
 	}
 	similar, simDT, err := s.readList(ctx, pk, listSimilar)
 	if err != nil {
@@ -315,12 +307,39 @@ func (s *Store) Artist(ctx context.Context, id string) (ArtistView, bool, error)
 			Score:    attrFloat(a, "score"),
 		})
 	}
-	v.TopTracksDT, v.ReleasesDT, v.SimilarDT = topDT, relDT, simDT
+	v.TopTracksDT, v.SimilarDT = topDT, simDT
 	return v, true, nil
 }
 
 // readList returns the attributes of a ranked list in rank order and its
 // date: the ranks written with the header's date, up to its length.
+// Releases returns the artist's stored latest releases, none when no list
+// is stored: Artist's Releases, read alone.
+func (s *Store) Releases(ctx context.Context, id string) ([]Release, error) {
+	if id == "" {
+		return nil, fmt.Errorf("read releases: empty artist ID")
+	}
+	releases, _, err := s.releases(ctx, artistPK(id))
+	return releases, err
+}
+
+func (s *Store) releases(ctx context.Context, pk string) ([]Release, string, error) {
+	list, dt, err := s.readList(ctx, pk, listReleases)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []Release
+	for _, a := range list {
+		out = append(out, Release{
+			AlbumID:     attrString(a, "album_id"),
+			Name:        attrString(a, "name"),
+			Type:        attrString(a, "album_type"),
+			ReleaseDate: attrString(a, "release_date"),
+		})
+	}
+	return out, dt, nil
+}
+
 func (s *Store) readList(ctx context.Context, pk, list string) ([]map[string]any, string, error) {
 	items, err := s.t.query(ctx, pk, list)
 	if err != nil {

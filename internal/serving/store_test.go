@@ -318,6 +318,12 @@ var conformance = []struct {
 		if v.Popularity != nil || v.Followers != nil {
 			t.Errorf("development-mode artist: popularity %v, followers %v; want nil", v.Popularity, v.Followers)
 		}
+		if got, err := s.Releases(ctx, "d1"); err != nil || !reflect.DeepEqual(got, rel) {
+			t.Errorf("Releases(d1) = %+v, %v; want %+v", got, err, rel)
+		}
+		if got, err := s.Releases(ctx, "unknown"); err != nil || got != nil {
+			t.Errorf("Releases(unknown) = %+v, %v; want none", got, err)
+		}
 	}},
 	{"full artist view round trip", func(t *testing.T, s *Store, clock *testClock) {
 		ctx := context.Background()
