@@ -3,8 +3,12 @@ package activities
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"time"
 
@@ -16,11 +20,33 @@ import (
 // report and lineage.
 type Manifest struct {
 	ManifestInput
+	// LateCapture says the raw data was captured after the date's capture
+	// window: its numbers are those of CapturedAt, labelled with the date.
+	LateCapture bool `json:"late_capture"`
+	// CapturedAt is when the capture of the processed raw data completed.
+	CapturedAt string `json:"captured_at,omitempty"`
+	// CaptureWindow is the first and last fetched_at of that raw data.
+	CaptureWindow FetchWindow `json:"capture_window"`
+	// RawObjects are the raw objects the run read: key, size, SHA-256.
+	RawObjects []RawObject `json:"raw_objects"`
+	// Replaced is the manifest this one replaced, if the date had one.
+	Replaced *ManifestRef `json:"replaced,omitempty"`
 	// CallsPerArtist is the run's Spotify calls by endpoint, per artist.
 	CallsPerArtist map[string]float64 `json:"calls_per_artist"`
 	CodeVersion    string             `json:"code_version"`
 	GoVersion      string             `json:"go_version"`
 	WrittenAt      string             `json:"written_at"`
+}
+
+// ManifestRef names a manifest that a later run of its date replaced.
+type ManifestRef struct {
+	WorkflowID  string `json:"workflow_id"`
+	RunID       string `json:"run_id"`
+	Kind        string `json:"kind"`
+	CodeVersion string `json:"code_version"`
+	WrittenAt   string `json:"written_at"`
+	// SHA256 is the hash of the replaced manifest document.
+	SHA256 string `json:"sha256"`
 }
 
 // WriteManifest writes the run's manifest.
@@ -35,6 +61,12 @@ func (a *Activities) WriteManifest(ctx context.Context, in ManifestInput) (Manif
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		m.GoVersion = bi.GoVersion
 	}
+	if err := a.describeCapture(ctx, &m); err != nil {
+		return ManifestResult{}, err
+	}
+	if err := a.describeReplaced(ctx, &m); err != nil {
+		return ManifestResult{}, err
+	}
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return ManifestResult{}, fmt.Errorf("encode manifest of %s: %w", in.Date, err)
@@ -44,6 +76,61 @@ func (a *Activities) WriteManifest(ctx context.Context, in ManifestInput) (Manif
 		return ManifestResult{}, fmt.Errorf("write manifest %s: %w", key, err)
 	}
 	return ManifestResult{Key: key}, nil
+}
+
+// describeCapture copies what the capture record says of the raw data the
+// run read: kind, capture time, fetch window and every object.
+func (a *Activities) describeCapture(ctx context.Context, m *Manifest) error {
+	m.RawObjects = []RawObject{}
+	c, found, err := ReadCapture(ctx, a.Lake, m.Date)
+	if err != nil {
+		return err
+	}
+	if !found {
+		// Runs recorded before capture records existed.
+		return nil
+	}
+	m.LateCapture, m.CapturedAt, m.CaptureWindow, m.RawObjects = c.LateCapture, c.CapturedAt, c.Window, c.Objects
+	if m.Capture.Key == "" {
+		m.Capture = c.summary()
+	}
+	return nil
+}
+
+// describeReplaced records the date's earlier manifest. A retry of this
+// activity finds its own manifest there and keeps what that one replaced.
+func (a *Activities) describeReplaced(ctx context.Context, m *Manifest) error {
+	rc, err := a.Lake.Get(ctx, lake.ManifestKey(m.Date))
+	if errors.Is(err, lake.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the manifest of %s it replaces: %w", m.Date, err)
+	}
+	defer rc.Close()
+	body, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("read the manifest of %s it replaces: %w", m.Date, err)
+	}
+	var old Manifest
+	if err := json.Unmarshal(body, &old); err != nil {
+		// A manifest that does not decode is still replaced; say so.
+		sum := sha256.Sum256(body)
+		m.Replaced = &ManifestRef{Kind: "unreadable", SHA256: hex.EncodeToString(sum[:])}
+		return nil
+	}
+	if old.RunID == m.RunID && old.WorkflowID == m.WorkflowID {
+		m.Replaced = old.Replaced
+		return nil
+	}
+	kind := old.Kind
+	if kind == "" {
+		kind = KindCapture
+	}
+	sum := sha256.Sum256(body)
+	m.Replaced = &ManifestRef{WorkflowID: old.WorkflowID, RunID: old.RunID, Kind: kind,
+		CodeVersion: old.CodeVersion, WrittenAt: old.WrittenAt, SHA256: hex.EncodeToString(sum[:])}
+	return nil
 }
 
 // ReadManifest reads the manifest of date.

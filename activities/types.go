@@ -73,6 +73,9 @@ type CleanInput struct {
 	// higher batches are left over from an earlier, larger run of the date
 	// and are removed first. 0 keeps every batch.
 	Batches int `json:"batches,omitempty"`
+	// LateCapture marks every curated row of the date as a late capture:
+	// raw was captured after the date's capture window (--capture-now).
+	LateCapture bool `json:"late_capture,omitempty"`
 }
 
 // QualityReport is the data-quality report of the clean stage.
@@ -140,6 +143,13 @@ type ManifestInput struct {
 	Store       StoreResult      `json:"store"`
 	Aggregate   AggregateResult  `json:"aggregate"`
 	StageMillis map[string]int64 `json:"stage_millis"`
+	// Kind is capture, late_capture or reprocess; empty in manifests of
+	// runs before kinds existed, which were all captures.
+	Kind string `json:"kind,omitempty"`
+	// TimeZone of the run's date, an IANA name; empty is UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+	// Capture is the capture the run processed.
+	Capture CaptureSummary `json:"capture"`
 }
 
 // CollectSummary adds up the batches of a run.

@@ -90,6 +90,10 @@ type PipelineConfig struct {
 	BatchSize     int     `mapstructure:"batch_size"`
 	Parallelism   int     `mapstructure:"parallelism"`
 	MaxRejectRate float64 `mapstructure:"max_reject_rate"`
+	// CaptureGrace is how long after the end of a date Spotify may still be
+	// called for that date (a schedule's catch-up after an outage). Outside
+	// the date and its grace a run reprocesses what was captured.
+	CaptureGrace time.Duration `mapstructure:"capture_grace"`
 }
 
 // LakeConfig says where the data lake is.

@@ -59,6 +59,7 @@ var keys = []key{
 	{"pipeline.batch_size", 50, []string{"METRONOME_PIPELINE_BATCH_SIZE"}},
 	{"pipeline.parallelism", 4, []string{"METRONOME_PIPELINE_PARALLELISM"}},
 	{"pipeline.max_reject_rate", 0.2, []string{"METRONOME_PIPELINE_MAX_REJECT_RATE"}},
+	{"pipeline.capture_grace", "24h", []string{"METRONOME_PIPELINE_CAPTURE_GRACE"}},
 	{"lake.url", "", []string{"METRONOME_LAKE_URL"}},
 	{"serving.url", "", []string{"METRONOME_SERVING_URL"}},
 	{"analytics.engine", "duckdb", []string{"METRONOME_ANALYTICS_ENGINE"}},

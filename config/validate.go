@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/metronome-data/metronome/internal/codec"
 )
@@ -87,6 +88,12 @@ func (c *Config) Validate() error {
 		func() error {
 			if c.Pipeline.MaxRejectRate < 0 || c.Pipeline.MaxRejectRate > 1 {
 				return invalid("pipeline.max_reject_rate", c.Pipeline.MaxRejectRate, "a fraction from 0 to 1")
+			}
+			return nil
+		},
+		func() error {
+			if c.Pipeline.CaptureGrace < 0 || c.Pipeline.CaptureGrace > 7*24*time.Hour {
+				return invalid("pipeline.capture_grace", c.Pipeline.CaptureGrace, "a duration from 0s to 168h after the end of a date")
 			}
 			return nil
 		},

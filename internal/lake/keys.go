@@ -61,6 +61,17 @@ func ManifestKey(dt string) string {
 	return "manifests/dt=" + dt + "/pipeline.json"
 }
 
+// CaptureKey is the capture record of date dt:
+// manifests/dt=YYYY-MM-DD/capture.json. It is written once the raw objects
+// of a capture are complete, so a date with a capture record has a complete
+// capture to reprocess.
+func CaptureKey(dt string) string {
+	return "manifests/dt=" + dt + "/capture.json"
+}
+
+// ManifestsRoot is the prefix of every manifest and capture record.
+const ManifestsRoot = "manifests/"
+
 // PartKey is the n-th Parquet part file of the partition prefix:
 // <prefix>part-NNNNN.parquet.
 func PartKey(prefix string, n int) string {

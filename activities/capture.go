@@ -1,0 +1,339 @@
+package activities
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/curate"
+	"github.com/metronome-data/metronome/internal/lake"
+)
+
+// Kinds of work on a logical date D.
+const (
+	// KindCapture: Spotify was called during D or its grace.
+	KindCapture = "capture"
+	// KindLateCapture: Spotify was called after D's capture window
+	// (--capture-now); the present state is labelled D.
+	KindLateCapture = "late_capture"
+	// KindReprocess: curated, serving and marts rebuilt from D's raw.
+	KindReprocess = "reprocess"
+)
+
+// Capture is the record of a complete capture of a date,
+// manifests/dt=D/capture.json. It is written after every raw object of the
+// capture is in the lake and removed when a new capture of the date starts,
+// so its presence means "raw/…/dt=D is complete": the date can be
+// reprocessed without calling Spotify.
+type Capture struct {
+	Date string `json:"date"`
+	// Kind is capture or late_capture.
+	Kind        string `json:"kind"`
+	LateCapture bool   `json:"late_capture"`
+	// CapturedAt is when the capture completed (RFC 3339, UTC).
+	CapturedAt string `json:"captured_at"`
+	// Window is the first and last fetched_at of the raw records.
+	Window     FetchWindow    `json:"window"`
+	Mode       string         `json:"mode"`
+	Artists    int            `json:"artists"`
+	Batches    int            `json:"batches"`
+	BatchSize  int            `json:"batch_size"`
+	Calls      map[string]int `json:"calls,omitempty"`
+	Objects    []RawObject    `json:"objects"`
+	Bytes      int64          `json:"bytes"`
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+}
+
+// FetchWindow is the first and last fetched_at of a capture's raw records,
+// RFC 3339 with nanoseconds, UTC.
+type FetchWindow struct {
+	First string `json:"first"`
+	Last  string `json:"last"`
+}
+
+// RawObject is one raw object of a capture.
+type RawObject struct {
+	Key     string `json:"key"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	Records int    `json:"records"`
+}
+
+// CaptureInput completes the capture of a date.
+type CaptureInput struct {
+	Date       string         `json:"date"`
+	Kind       string         `json:"kind"`
+	Mode       string         `json:"mode"`
+	Artists    int            `json:"artists"`
+	Batches    int            `json:"batches"`
+	BatchSize  int            `json:"batch_size"`
+	Calls      map[string]int `json:"calls,omitempty"`
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+}
+
+// CaptureSummary is what travels through history of a capture record.
+type CaptureSummary struct {
+	Key         string      `json:"key"`
+	Kind        string      `json:"kind"`
+	LateCapture bool        `json:"late_capture"`
+	CapturedAt  string      `json:"captured_at"`
+	Window      FetchWindow `json:"window"`
+	Mode        string      `json:"mode"`
+	Artists     int         `json:"artists"`
+	Batches     int         `json:"batches"`
+	BatchSize   int         `json:"batch_size"`
+	Objects     int         `json:"objects"`
+	Bytes       int64       `json:"bytes"`
+}
+
+func (c Capture) summary() CaptureSummary {
+	return CaptureSummary{
+		Key: lake.CaptureKey(c.Date), Kind: c.Kind, LateCapture: c.LateCapture, CapturedAt: c.CapturedAt,
+		Window: c.Window, Mode: c.Mode, Artists: c.Artists, Batches: c.Batches, BatchSize: c.BatchSize,
+		Objects: len(c.Objects), Bytes: c.Bytes,
+	}
+}
+
+// BeginCapture removes the capture record of a date before a new capture
+// overwrites its raw objects: until the new capture completes, the date has
+// no complete capture to reprocess.
+func (a *Activities) BeginCapture(ctx context.Context, date string) error {
+	if err := lake.CheckDate(date); err != nil {
+		return badInput("%v", err)
+	}
+	if err := a.Lake.Delete(ctx, lake.CaptureKey(date)); err != nil {
+		return fmt.Errorf("remove the capture record of %s before capturing again: %w", date, err)
+	}
+	return nil
+}
+
+// CompleteCapture seals the raw objects of a capture: it removes the raw
+// objects of batches the capture did not write (left by an earlier, larger
+// capture of the date), reads every raw object of the date for its size,
+// SHA-256 and first and last fetched_at, and writes the capture record.
+func (a *Activities) CompleteCapture(ctx context.Context, in CaptureInput) (CaptureSummary, error) {
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
+	if in.Kind != KindCapture && in.Kind != KindLateCapture {
+		return CaptureSummary{}, badInput("capture kind %q: want %q or %q", in.Kind, KindCapture, KindLateCapture)
+	}
+	if err := a.removeStaleBatches(ctx, in.Date, in.Batches); err != nil {
+		return CaptureSummary{}, err
+	}
+	c := Capture{
+		Date: in.Date, Kind: in.Kind, LateCapture: in.Kind == KindLateCapture,
+		CapturedAt: time.Now().UTC().Format(time.RFC3339), Mode: in.Mode, Artists: in.Artists,
+		Batches: in.Batches, BatchSize: in.BatchSize, Calls: in.Calls, WorkflowID: in.WorkflowID, RunID: in.RunID,
+		Objects: []RawObject{},
+	}
+	var first, last time.Time
+	for _, entity := range curate.Entities {
+		keys, err := a.Lake.List(ctx, lake.RawPrefix(entity, in.Date))
+		if err != nil {
+			return CaptureSummary{}, fmt.Errorf("list raw %s of %s: %w", entity, in.Date, err)
+		}
+		for _, key := range keys {
+			obj, f, l, err := a.readRawObject(ctx, key)
+			if err != nil {
+				return CaptureSummary{}, err
+			}
+			c.Objects = append(c.Objects, obj)
+			c.Bytes += obj.Size
+			if !f.IsZero() && (first.IsZero() || f.Before(first)) {
+				first = f
+			}
+			if l.After(last) {
+				last = l
+			}
+		}
+		heartbeat(ctx, entity)
+	}
+	if !first.IsZero() {
+		c.Window = FetchWindow{First: first.UTC().Format(time.RFC3339Nano), Last: last.UTC().Format(time.RFC3339Nano)}
+	}
+	body, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return CaptureSummary{}, fmt.Errorf("encode capture record of %s: %w", in.Date, err)
+	}
+	key := lake.CaptureKey(in.Date)
+	if err := a.Lake.Put(ctx, key, bytes.NewReader(body)); err != nil {
+		return CaptureSummary{}, fmt.Errorf("write capture record %s: %w", key, err)
+	}
+	a.logger(ctx).Info("capture complete", zap.String("date", in.Date), zap.String("kind", in.Kind),
+		zap.Int("objects", len(c.Objects)), zap.Int64("bytes", c.Bytes),
+		zap.String("first_fetched_at", c.Window.First), zap.String("last_fetched_at", c.Window.Last))
+	return c.summary(), nil
+}
+
+// readRawObject hashes one raw object as stored and finds the first and
+// last fetched_at of its records. A line that does not decode is counted
+// by the clean stage, not here.
+func (a *Activities) readRawObject(ctx context.Context, key string) (RawObject, time.Time, time.Time, error) {
+	rc, err := a.Lake.Get(ctx, key)
+	if err != nil {
+		return RawObject{}, time.Time{}, time.Time{}, fmt.Errorf("read raw %s: %w", key, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	counted := &countingReader{r: io.TeeReader(rc, h)}
+	zr, err := gzip.NewReader(counted)
+	if err != nil {
+		return RawObject{}, time.Time{}, time.Time{}, fmt.Errorf("raw %s is not gzip: %w", key, err)
+	}
+	var first, last time.Time
+	records := 0
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		records++
+		var r struct {
+			FetchedAt time.Time `json:"fetched_at"`
+		}
+		if json.Unmarshal(line, &r) != nil || r.FetchedAt.IsZero() {
+			continue
+		}
+		if first.IsZero() || r.FetchedAt.Before(first) {
+			first = r.FetchedAt
+		}
+		if r.FetchedAt.After(last) {
+			last = r.FetchedAt
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return RawObject{}, time.Time{}, time.Time{}, fmt.Errorf("read raw %s: %w", key, err)
+	}
+	// Hash the whole stored object, gzip trailer included.
+	if _, err := io.Copy(io.Discard, counted); err != nil {
+		return RawObject{}, time.Time{}, time.Time{}, fmt.Errorf("read raw %s: %w", key, err)
+	}
+	return RawObject{Key: key, Size: counted.n, SHA256: hex.EncodeToString(h.Sum(nil)), Records: records}, first, last, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ReadCapture reads the capture record of date; found is false when the
+// date has no complete capture.
+func ReadCapture(ctx context.Context, store lake.Store, date string) (c Capture, found bool, err error) {
+	rc, err := store.Get(ctx, lake.CaptureKey(date))
+	if errors.Is(err, lake.ErrNotFound) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("read capture record of %s: %w", date, err)
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(rc).Decode(&c); err != nil {
+		return c, false, fmt.Errorf("decode capture record %s: %w", lake.CaptureKey(date), err)
+	}
+	return c, true, nil
+}
+
+// PartitionState is what the lake holds of a date.
+type PartitionState struct {
+	Date string `json:"date"`
+	// Captured: the date has a complete capture (a capture record).
+	Captured bool           `json:"captured"`
+	Capture  CaptureSummary `json:"capture"`
+	// Processed: the date has a run manifest.
+	Processed bool `json:"processed"`
+	// ManifestKind is the kind of the run that wrote the manifest.
+	ManifestKind string `json:"manifest_kind,omitempty"`
+}
+
+// Partition reads what the lake holds of a date: whether it has a complete
+// capture to reprocess, and whether a run manifest exists.
+func (a *Activities) Partition(ctx context.Context, date string) (PartitionState, error) {
+	if err := lake.CheckDate(date); err != nil {
+		return PartitionState{}, badInput("%v", err)
+	}
+	st := PartitionState{Date: date}
+	c, found, err := ReadCapture(ctx, a.Lake, date)
+	if err != nil {
+		return st, err
+	}
+	if found {
+		st.Captured, st.Capture = true, c.summary()
+	}
+	m, err := ReadManifest(ctx, a.Lake, date)
+	switch {
+	case errors.Is(err, lake.ErrNotFound):
+	case err != nil:
+		return st, err
+	default:
+		st.Processed, st.ManifestKind = true, m.Kind
+	}
+	return st, nil
+}
+
+// PartitionsInput is a range of dates, inclusive.
+type PartitionsInput struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// PartitionsResult lists the dates of a range that the lake holds.
+type PartitionsResult struct {
+	// Captured are the dates with a complete capture, in order.
+	Captured []string `json:"captured"`
+	// Processed are the dates with a run manifest, in order.
+	Processed []string `json:"processed"`
+}
+
+// Partitions lists, with one listing of manifests/, which dates of a range
+// have a complete capture and which have been processed.
+func (a *Activities) Partitions(ctx context.Context, in PartitionsInput) (PartitionsResult, error) {
+	return ListPartitions(ctx, a.Lake, in.From, in.To)
+}
+
+// ListPartitions lists which dates from from to to (inclusive, YYYY-MM-DD;
+// empty is open) have a capture record and which have a run manifest.
+func ListPartitions(ctx context.Context, store lake.Store, from, to string) (PartitionsResult, error) {
+	res := PartitionsResult{Captured: []string{}, Processed: []string{}}
+	keys, err := store.List(ctx, lake.ManifestsRoot+"dt=")
+	if err != nil {
+		return res, fmt.Errorf("list %s: %w", lake.ManifestsRoot, err)
+	}
+	for _, key := range keys {
+		rest, ok := strings.CutPrefix(key, lake.ManifestsRoot+"dt=")
+		if !ok {
+			continue
+		}
+		date, name, ok := strings.Cut(rest, "/")
+		if !ok || lake.CheckDate(date) != nil || (from != "" && date < from) || (to != "" && date > to) {
+			continue
+		}
+		switch name {
+		case "capture.json":
+			res.Captured = append(res.Captured, date)
+		case "pipeline.json":
+			res.Processed = append(res.Processed, date)
+		}
+	}
+	return res, nil
+}
