@@ -268,3 +268,16 @@ func TestPartitionsBadUsageExitsWithCode2(t *testing.T) {
 	require.Equal(t, 0, help.code)
 	require.Contains(t, help.stdout, "--output")
 }
+
+// A date captured again after it was processed says so: its curated data
+// is not from the raw data the lake holds now.
+func TestPartitionsCapturedAgainAfterProcessing(t *testing.T) {
+	store := partitionsLake(t)
+	putCapture(t, store, activities.Capture{Date: "2026-10-07", Kind: activities.KindCapture,
+		CapturedAt: "2026-10-07T20:00:00Z", WorkflowID: "pipeline-2026-10-07"})
+	putManifest(t, store, manifestOf("2026-10-07", activities.KindCapture, "pipeline-2026-10-07", "2026-10-07T03:05:00Z"))
+	r := starter("partitions", "--from", "2026-10-07", "--to", "2026-10-07")
+	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	require.Contains(t, r.stdout, "raw captured again at 2026-10-07T20:00:00Z")
+	require.Contains(t, r.stdout, "`starter backfill --from 2026-10-07 --to 2026-10-07 --rerun`")
+}
