@@ -31,6 +31,7 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 		Market:        a.Settings.Market,
 		ResumeAfter:   resumeAfter,
 		Progress:      func(done int, _ string) { heartbeat(ctx, done) },
+		LateCapture:   in.LateCapture,
 	})
 	q := QualityReport{
 		RowsIn: report.RowsIn, RowsOut: report.RowsOut,

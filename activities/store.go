@@ -111,7 +111,7 @@ type (
 		ArtistID    string `parquet:"artist_id"`
 		Name        string `parquet:"name"`
 		AlbumType   string `parquet:"album_type"`
-		ReleaseDate string `parquet:"release_date"`
+		ReleaseDate tables.Date `parquet:"release_date,date"`
 	}
 )
 
@@ -136,7 +136,7 @@ func (a *Activities) storeArtists(ctx context.Context, date string) ([]string, e
 		artists = append(artists, serving.ArtistSnapshot{
 			ID: r.ArtistID, Name: r.Name, Genres: r.Genres,
 			Popularity: intPtr(r.Popularity), Followers: r.Followers, ImageURL: deref(r.ImageURL),
-			UpdatedAt: parseTime(r.FetchedAt),
+			UpdatedAt: r.FetchedAt,
 		})
 		if len(artists) == chunk {
 			return flush()
@@ -213,7 +213,7 @@ func (a *Activities) storeReleases(ctx context.Context, date string, inGroup fun
 	err = forEachRow(ctx, a.Lake, tables.Albums, date, func(r releaseRow) error {
 		if inGroup(r.ArtistID) {
 			albums[r.ArtistID] = append(albums[r.ArtistID], serving.Release{
-				AlbumID: r.AlbumID, Name: r.Name, Type: r.AlbumType, ReleaseDate: r.ReleaseDate,
+				AlbumID: r.AlbumID, Name: r.Name, Type: r.AlbumType, ReleaseDate: r.ReleaseDate.String(),
 			})
 		}
 		if listings.albums[r.AlbumID] {
@@ -277,13 +277,6 @@ func intPtr(p *int32) *int {
 	}
 	v := int(*p)
 	return &v
-}
-
-// parseTime reads an RFC 3339 time of the curated tables; a bad one is the
-// zero time, which the serving store does not store.
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 func deref(p *string) string {

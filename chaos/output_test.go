@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -11,7 +12,13 @@ import (
 
 func artistRow(t *testing.T, id, name, fetched string) string {
 	t.Helper()
-	s, err := canonical(tables.Artist{ArtistID: id, Name: name, Genres: []string{"pop"}, FetchedAt: fetched}, volatileRowField)
+	var at time.Time
+	if fetched != "" {
+		var err error
+		at, err = time.Parse(time.RFC3339, fetched)
+		require.NoError(t, err)
+	}
+	s, err := canonical(tables.Artist{ArtistID: id, Name: name, Genres: []string{"pop"}, FetchedAt: at}, volatileRowField)
 	require.NoError(t, err)
 	return s
 }

@@ -1,15 +1,14 @@
 package analytics
 
 import (
+	"context"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
-	"github.com/parquet-go/parquet-go"
-
+	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/tables"
 )
 
@@ -56,11 +55,13 @@ func writePart[T any](tb testing.TB, root, table, dt string, part int, rows []T)
 	if len(rows) == 0 {
 		return
 	}
-	dir := filepath.Join(root, "curated", table, "dt="+dt)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The lake's own writer, so the files are what the clean stage writes.
+	store, err := lake.Open(context.Background(), "file://"+root)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := parquet.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", part)), rows); err != nil {
+	key := lake.PartKey(lake.CuratedPrefix(table, dt), part)
+	if err := lake.WriteParquet(context.Background(), store, key, rows); err != nil {
 		tb.Fatalf("write %s dt=%s: %v", table, dt, err)
 	}
 }
@@ -80,7 +81,7 @@ func currentArtists(ds dataset, dt string) map[string]tables.Artist {
 		return out
 	}
 	for _, a := range append(append([]tables.Artist{}, p.artists...), p.extraArtists...) {
-		if old, ok := out[a.ArtistID]; !ok || a.FetchedAt > old.FetchedAt {
+		if old, ok := out[a.ArtistID]; !ok || a.FetchedAt.After(old.FetchedAt) {
 			out[a.ArtistID] = a
 		}
 	}
@@ -383,9 +384,12 @@ func refDiscography(ds dataset, dt string) []map[string]any {
 	current := currentArtists(ds, dt)
 	// Latest version up to dt of each (artist, album) and (artist, track):
 	// the latest dt, then the latest fetch.
-	type version struct{ dt, fetchedAt string }
+	type version struct {
+		dt        string
+		fetchedAt time.Time
+	}
 	newer := func(v, old version, ok bool) bool {
-		return !ok || v.dt > old.dt || v.dt == old.dt && v.fetchedAt > old.fetchedAt
+		return !ok || v.dt > old.dt || v.dt == old.dt && v.fetchedAt.After(old.fetchedAt)
 	}
 	albums := map[[2]string]tables.Album{}
 	albumVersion := map[[2]string]version{}
@@ -435,13 +439,14 @@ func refDiscography(ds dataset, dt string) []map[string]any {
 			case "compilation":
 				compilationN++
 			}
-			if first == "" || al.ReleaseDate < first {
-				first = al.ReleaseDate
+			released := al.ReleaseDate.String()
+			if first == "" || released < first {
+				first = released
 			}
-			if al.ReleaseDate > latest {
-				latest = al.ReleaseDate
+			if released > latest {
+				latest = released
 			}
-			byYearType[al.ReleaseDate[:4]+"|"+al.AlbumType]++
+			byYearType[released[:4]+"|"+al.AlbumType]++
 		}
 		if n > 0 {
 			row["release_count"], row["album_count"], row["single_count"], row["compilation_count"] = n, albumN, singleN, compilationN

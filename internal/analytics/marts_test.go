@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -25,7 +26,21 @@ const (
 	day4 = "2026-03-04" // later data that must not leak into day3
 )
 
-func fetched(dt string, hour int) string { return fmt.Sprintf("%sT%02d:00:00Z", dt, hour) }
+func fetched(dt string, hour int) time.Time {
+	t, err := time.Parse(time.DateOnly, dt)
+	if err != nil {
+		panic(err)
+	}
+	return t.Add(time.Duration(hour) * time.Hour)
+}
+
+func date(day string) tables.Date {
+	d, err := tables.ParseDate(day)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
 
 func feature(track string, base float64) tables.AudioFeature {
 	return tables.AudioFeature{
@@ -47,8 +62,8 @@ func extendedLake() dataset {
 	top := func(artist, market string, rank int32, track string) tables.ArtistTopTrack {
 		return tables.ArtistTopTrack{ArtistID: artist, Market: market, Rank: rank, TrackID: track}
 	}
-	album := func(id, artist, typ, date, dt string) tables.Album {
-		return tables.Album{AlbumID: id, ArtistID: artist, Name: "album " + id, AlbumType: typ, ReleaseDate: date, ReleaseDatePrecision: "day", TotalTracks: 2, FetchedAt: fetched(dt, 6)}
+	album := func(id, artist, typ, day, dt string) tables.Album {
+		return tables.Album{AlbumID: id, ArtistID: artist, Name: "album " + id, AlbumType: typ, ReleaseDate: date(day), ReleaseDatePrecision: "day", TotalTracks: 2, FetchedAt: fetched(dt, 6)}
 	}
 	albumTrack := func(id, artist, album string, ms int32, explicit bool, dt string) tables.Track {
 		return tables.Track{TrackID: id, Name: "track " + id, ArtistID: artist, AlbumID: album, DurationMS: ms, Explicit: explicit, FetchedAt: fetched(dt, 6)}
@@ -140,8 +155,8 @@ func developmentLake() dataset {
 	artist := func(id, name, dt string, genres ...string) tables.Artist {
 		return tables.Artist{ArtistID: id, Name: name, Genres: genres, FetchedAt: fetched(dt, 6)}
 	}
-	album := func(id, artist, typ, date, dt string) tables.Album {
-		return tables.Album{AlbumID: id, ArtistID: artist, Name: "album " + id, AlbumType: typ, ReleaseDate: date, ReleaseDatePrecision: "day", TotalTracks: 1, FetchedAt: fetched(dt, 6)}
+	album := func(id, artist, typ, day, dt string) tables.Album {
+		return tables.Album{AlbumID: id, ArtistID: artist, Name: "album " + id, AlbumType: typ, ReleaseDate: date(day), ReleaseDatePrecision: "day", TotalTracks: 1, FetchedAt: fetched(dt, 6)}
 	}
 	track := func(id, artist, album string, ms int32, explicit bool, dt string) tables.Track {
 		return tables.Track{TrackID: id, Name: "track " + id, ArtistID: artist, AlbumID: album, DurationMS: ms, Explicit: explicit, FetchedAt: fetched(dt, 6)}

@@ -122,7 +122,7 @@ func TableDDL(database, lakeS3URL string) ([]string, error) {
 		}
 		cols := make([]column, len(fields))
 		for i, f := range fields {
-			typ, err := hiveType(f.typ)
+			typ, err := f.hiveType()
 			if err != nil {
 				return nil, fmt.Errorf("curated table %q, column %s: %w", table, f.name, err)
 			}

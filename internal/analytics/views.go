@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/metronome-data/metronome/internal/tables"
 )
@@ -116,7 +117,7 @@ func emptyView(row any) (string, error) {
 	}
 	cols := make([]string, 0, len(fields)+1)
 	for _, f := range fields {
-		sqlType, err := duckType(f.typ)
+		sqlType, err := f.duckType()
 		if err != nil {
 			return "", fmt.Errorf("column %s: %w", f.name, err)
 		}
@@ -130,6 +131,45 @@ func emptyView(row any) (string, error) {
 type rowColumn struct {
 	name string
 	typ  reflect.Type
+	// logical is the logical type a tag option gives the column: "",
+	// logicalDate or logicalTimestamp.
+	logical string
+}
+
+// Logical types of rowColumn, from the parquet tag options date and
+// timestamp(microsecond).
+const (
+	logicalDate      = "date"
+	logicalTimestamp = "timestamp"
+)
+
+// timestampTag is the one timestamp option the tables use: microseconds,
+// adjusted to UTC (parquet-go's default), which every engine reads.
+const timestampTag = "timestamp(microsecond)"
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// hiveType is the Hive (Athena DDL) type of the column.
+func (c rowColumn) hiveType() (string, error) {
+	switch c.logical {
+	case logicalDate:
+		return "date", nil
+	case logicalTimestamp:
+		return "timestamp", nil
+	}
+	return hiveType(c.typ)
+}
+
+// duckType is the DuckDB type DuckDB reads for the column. A TIMESTAMP
+// adjusted to UTC is a TIMESTAMP WITH TIME ZONE to DuckDB.
+func (c rowColumn) duckType() (string, error) {
+	switch c.logical {
+	case logicalDate:
+		return "DATE", nil
+	case logicalTimestamp:
+		return "TIMESTAMP WITH TIME ZONE", nil
+	}
+	return duckType(c.typ)
 }
 
 // parquetTypeNeutral are the parquet tag options that do not change the type
@@ -141,10 +181,11 @@ var parquetTypeNeutral = map[string]bool{
 }
 
 // rowColumns returns the columns parquet-go writes for the struct type of
-// row: exported fields in order, named by their parquet tag. A tag option
-// that changes the written type (date, timestamp, json, …) is refused, so
-// the SQL types derived from the Go types cannot silently differ from the
-// files.
+// row: exported fields in order, named by their parquet tag. Of the tag
+// options that change the written type, only date (on an int32 type) and
+// timestamp(microsecond) (on a time.Time) are known; any other (json,
+// another timestamp unit, …) is refused, so the SQL types derived from the
+// Go types cannot silently differ from the files.
 func rowColumns(row any) ([]rowColumn, error) {
 	t := reflect.TypeOf(row)
 	if t == nil || t.Kind() != reflect.Struct {
@@ -156,7 +197,7 @@ func rowColumns(row any) ([]rowColumn, error) {
 		if !f.IsExported() {
 			continue
 		}
-		name := f.Name
+		name, logical := f.Name, ""
 		if tag, ok := f.Tag.Lookup("parquet"); ok {
 			if tag == "-" {
 				continue
@@ -166,12 +207,18 @@ func rowColumns(row any) ([]rowColumn, error) {
 				name = n
 			}
 			for _, opt := range strings.Split(opts, ",") {
-				if opt != "" && !parquetTypeNeutral[opt] {
-					return nil, fmt.Errorf("field %s of %s: parquet option %q is not supported", f.Name, t, opt)
+				switch {
+				case opt == "" || parquetTypeNeutral[opt]:
+				case opt == logicalDate && f.Type.Kind() == reflect.Int32:
+					logical = logicalDate
+				case opt == timestampTag && f.Type == timeType:
+					logical = logicalTimestamp
+				default:
+					return nil, fmt.Errorf("field %s of %s: parquet option %q is not supported on %s", f.Name, t, opt, f.Type)
 				}
 			}
 		}
-		cols = append(cols, rowColumn{name: name, typ: f.Type})
+		cols = append(cols, rowColumn{name: name, typ: f.Type, logical: logical})
 	}
 	return cols, nil
 }

@@ -116,7 +116,7 @@ func (c *cleaner) record(rec lake.RawRecord) error {
 	c.out.in++
 	rej := c.envelope(rec)
 	if rej == nil {
-		fetched := stamp{text: rec.FetchedAt.UTC().Format(time.RFC3339Nano), ns: rec.FetchedAt.UnixNano()}
+		fetched := newStamp(rec.FetchedAt)
 		switch c.entity {
 		case EntityArtists:
 			rej = c.artist(rec, fetched)
@@ -169,8 +169,15 @@ func (c *cleaner) envelope(rec lake.RawRecord) *rejection {
 
 // stamp is a record's fetch time as stored and as compared.
 type stamp struct {
-	text string
-	ns   int64
+	at time.Time // UTC, to the microsecond: what a TIMESTAMP column holds
+	ns int64     // the full precision of raw, so that de-duplication sees every difference
+}
+
+// newStamp is the stamp of a raw fetched_at. The row's time is truncated
+// here rather than by the writer, so that a row compares equal to what is
+// read back from its file.
+func newStamp(t time.Time) stamp {
+	return stamp{at: t.UTC().Truncate(time.Microsecond), ns: t.UnixNano()}
 }
 
 func decode(data []byte, v any) *rejection {
@@ -264,7 +271,7 @@ func (c *cleaner) artist(rec lake.RawRecord, at stamp) *rejection {
 	if rej := decode(rec.Data, &a); rej != nil {
 		return rej
 	}
-	row, rej := artistRow(a, at.text)
+	row, rej := artistRow(a, at.at)
 	if rej != nil {
 		return rej
 	}
@@ -274,7 +281,7 @@ func (c *cleaner) artist(rec lake.RawRecord, at stamp) *rejection {
 	return nil
 }
 
-func artistRow(a apiArtist, fetchedAt string) (tables.Artist, *rejection) {
+func artistRow(a apiArtist, fetchedAt time.Time) (tables.Artist, *rejection) {
 	id, rej := checkID("id", a.ID)
 	if rej != nil {
 		return tables.Artist{}, rej
@@ -326,7 +333,7 @@ func widestImage(images []apiImage) *string {
 	return optionalText(&best.URL)
 }
 
-func albumRow(a apiAlbum, fetchedAt string) (tables.Album, *rejection) {
+func albumRow(a apiAlbum, fetchedAt time.Time) (tables.Album, *rejection) {
 	id, rej := checkID("id", a.ID)
 	if rej != nil {
 		return tables.Album{}, rej
@@ -386,7 +393,7 @@ func primaryArtist(artists []apiArtistRef) (string, *rejection) {
 // trackRow cleans a full or simplified track. artistID and albumID come
 // from the context when the object does not carry them (simplified tracks
 // have no album; the tracked artist is the record's).
-func trackRow(t apiTrack, artistID, albumID string, albumName *string, fetchedAt string) (tables.Track, *rejection) {
+func trackRow(t apiTrack, artistID, albumID string, albumName *string, fetchedAt time.Time) (tables.Track, *rejection) {
 	id, rej := checkID("id", t.ID)
 	if rej != nil {
 		return tables.Track{}, rej
@@ -472,7 +479,7 @@ func (c *cleaner) topTracks(rec lake.RawRecord, at stamp) *rejection {
 		rej := decode(item, &t)
 		var row tables.Track
 		if rej == nil {
-			row, rej = trackRow(t, artistID, "", nil, at.text)
+			row, rej = trackRow(t, artistID, "", nil, at.at)
 		}
 		if rej != nil {
 			c.rejectItem(rec, i, item, rej)
@@ -483,7 +490,7 @@ func (c *cleaner) topTracks(rec lake.RawRecord, at stamp) *rejection {
 		})
 		c.out.topTracks = append(c.out.topTracks, staged[tables.ArtistTopTrack]{
 			Seq: c.nextSeq(), Rec: c.recID(), Rank: rankFull, FetchedAt: at.ns,
-			Row: tables.ArtistTopTrack{ArtistID: artistID, Market: mkt, Rank: int32(i + 1), TrackID: row.TrackID},
+			Row: tables.ArtistTopTrack{ArtistID: artistID, Market: mkt, Rank: int32(i + 1), TrackID: row.TrackID, FetchedAt: at.at},
 		})
 	}
 	return nil
@@ -522,7 +529,7 @@ func (c *cleaner) artistAlbums(rec lake.RawRecord, at stamp) *rejection {
 		rej := decode(item, &a)
 		var row tables.Album
 		if rej == nil {
-			row, rej = albumRow(a, at.text)
+			row, rej = albumRow(a, at.at)
 		}
 		if rej != nil {
 			c.rejectItem(rec, i, item, rej)
@@ -541,7 +548,7 @@ func (c *cleaner) album(rec lake.RawRecord, at stamp) *rejection {
 	if rej := decode(rec.Data, &a); rej != nil {
 		return rej
 	}
-	row, rej := albumRow(a, at.text)
+	row, rej := albumRow(a, at.at)
 	if rej != nil {
 		return rej
 	}
@@ -579,7 +586,7 @@ func (c *cleaner) simplifiedTracks(rec lake.RawRecord, at stamp, items []json.Ra
 		rej := decode(item, &t)
 		var row tables.Track
 		if rej == nil {
-			row, rej = trackRow(t, "", albumID, albumName, at.text)
+			row, rej = trackRow(t, "", albumID, albumName, at.at)
 		}
 		if rej != nil {
 			c.rejectItem(rec, i, item, rej)
@@ -600,6 +607,7 @@ func (c *cleaner) audioFeatures(rec lake.RawRecord, at stamp) *rejection {
 	if rej != nil {
 		return rej
 	}
+	row.FetchedAt = at.at
 	c.out.features = append(c.out.features, staged[tables.AudioFeature]{
 		Seq: c.nextSeq(), Rec: c.recID(), Rank: rankFull, FetchedAt: at.ns, Row: row,
 	})

@@ -19,6 +19,10 @@
 //     as the table's partition; all partitions are published at the end
 //     (see lake.PartitionWriter for what readers observe).
 //
+// Rows depend on the raw objects and the options alone: capture times come
+// from raw (fetched_at), never from the clock, and rows are written in read
+// order, so reprocessing a date gives the same rows.
+//
 // De-duplication keeps, for each ID, the row from a full object over one
 // from a simplified object (a listing or an album's track list), then the
 // latest fetched_at, then the one read last. Duplicates are dropped and
@@ -74,6 +78,10 @@ type Options struct {
 	CheckpointEvery int
 	// TempDir holds the Parquet part being written; empty means os.TempDir().
 	TempDir string
+	// LateCapture sets late_capture on every row: the raw data of the date
+	// was captured after the date's window (--capture-now), so its values
+	// are of the capture's day, not of the date.
+	LateCapture bool
 }
 
 // Report is the data-quality report of a clean run.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/metronome-data/metronome/internal/tables"
 )
 
 // Reason codes of rejected records, as written to the quarantine and
@@ -161,12 +163,13 @@ var dateLayouts = map[string]string{
 }
 
 // releaseDate parses a Spotify release date with its precision and returns
-// the first day of the period as YYYY-MM-DD and the precision. A missing
+// the first day of the period (midnight UTC; a year-only date is January 1)
+// and the precision. A missing
 // precision is inferred from the date's shape. Year 0000, which Spotify
 // uses for unknown dates, is rejected.
-func releaseDate(date, precision *string) (string, string, *rejection) {
+func releaseDate(date, precision *string) (tables.Date, string, *rejection) {
 	if date == nil || strings.TrimSpace(*date) == "" {
-		return "", "", reject(ReasonMissingField, "release_date is missing")
+		return 0, "", reject(ReasonMissingField, "release_date is missing")
 	}
 	d := strings.TrimSpace(*date)
 	p := ""
@@ -185,16 +188,16 @@ func releaseDate(date, precision *string) (string, string, *rejection) {
 	}
 	layout, ok := dateLayouts[p]
 	if !ok {
-		return "", "", reject(ReasonBadDate, "release_date_precision %q is not year, month or day", p)
+		return 0, "", reject(ReasonBadDate, "release_date_precision %q is not year, month or day", p)
 	}
 	t, err := time.Parse(layout, d)
 	if err != nil || t.Format(layout) != d {
-		return "", "", reject(ReasonBadDate, "release_date %q does not match precision %s (%s)", d, p, layout)
+		return 0, "", reject(ReasonBadDate, "release_date %q does not match precision %s (%s)", d, p, layout)
 	}
 	if t.Year() < 1 {
-		return "", "", reject(ReasonBadDate, "release_date %q has year 0", d)
+		return 0, "", reject(ReasonBadDate, "release_date %q has year 0", d)
 	}
-	return t.Format("2006-01-02"), p, nil
+	return tables.DateOf(t), p, nil
 }
 
 // normMarkets upper-cases, de-duplicates and sorts market codes, each of

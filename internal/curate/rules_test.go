@@ -38,7 +38,7 @@ func reasons(out objectOutput) []string {
 func TestArtistRules(t *testing.T) {
 	id := sid("ar", 1)
 	base := apiArtistObj(id, "Radiohead")
-	fetched := t0.Format(time.RFC3339Nano)
+	fetched := t0
 	tests := []struct {
 		name   string
 		data   any
@@ -109,25 +109,25 @@ func TestAlbumRules(t *testing.T) {
 		reason string
 	}{
 		{"day precision", base, func(t *testing.T, a tables.Album) {
-			if a.ReleaseDate != "2020-03-15" || a.ReleaseDatePrecision != "day" {
+			if a.ReleaseDate.String() != "2020-03-15" || a.ReleaseDatePrecision != "day" {
 				t.Errorf("release %s/%s", a.ReleaseDate, a.ReleaseDatePrecision)
 			}
 		}, ""},
 		{"year precision → first day of the year", base.with("release_date", "1997", "release_date_precision", "year"),
 			func(t *testing.T, a tables.Album) {
-				if a.ReleaseDate != "1997-01-01" || a.ReleaseDatePrecision != "year" {
+				if a.ReleaseDate.String() != "1997-01-01" || a.ReleaseDatePrecision != "year" {
 					t.Errorf("release %s/%s", a.ReleaseDate, a.ReleaseDatePrecision)
 				}
 			}, ""},
 		{"month precision → first day of the month", base.with("release_date", "1997-05", "release_date_precision", "month"),
 			func(t *testing.T, a tables.Album) {
-				if a.ReleaseDate != "1997-05-01" || a.ReleaseDatePrecision != "month" {
+				if a.ReleaseDate.String() != "1997-05-01" || a.ReleaseDatePrecision != "month" {
 					t.Errorf("release %s/%s", a.ReleaseDate, a.ReleaseDatePrecision)
 				}
 			}, ""},
 		{"missing precision is inferred", base.with("release_date", "1997-05", "release_date_precision", nil),
 			func(t *testing.T, a tables.Album) {
-				if a.ReleaseDate != "1997-05-01" || a.ReleaseDatePrecision != "month" {
+				if a.ReleaseDate.String() != "1997-05-01" || a.ReleaseDatePrecision != "month" {
 					t.Errorf("release %s/%s", a.ReleaseDate, a.ReleaseDatePrecision)
 				}
 			}, ""},
@@ -197,17 +197,17 @@ func TestTopTracksRules(t *testing.T) {
 		{"full track, market from the endpoint", "/v1/artists/" + artist + "/top-tracks?market=de", artist, []obj{good},
 			[]tables.Track{{TrackID: sid("tr", 1), Name: "Airbag", ArtistID: artist, AlbumID: album, AlbumName: ptr("Album " + album),
 				DurationMS: 200000, TrackNumber: 1, DiscNumber: 1, Popularity: ptr[int32](60), AvailableMarkets: []string{"US"},
-				FetchedAt: t0.Format(time.RFC3339Nano)}}, []int32{1}, "DE", nil},
+				FetchedAt: t0}}, []int32{1}, "DE", nil},
 		{"no popularity, no markets → NULL; market from options", "/v1/artists/" + artist + "/top-tracks", artist,
 			[]obj{good.with("popularity", nil, "available_markets", nil, "explicit", true)},
 			[]tables.Track{{TrackID: sid("tr", 1), Name: "Airbag", ArtistID: artist, AlbumID: album, AlbumName: ptr("Album " + album),
-				DurationMS: 200000, Explicit: true, TrackNumber: 1, DiscNumber: 1, FetchedAt: t0.Format(time.RFC3339Nano)}},
+				DurationMS: 200000, Explicit: true, TrackNumber: 1, DiscNumber: 1, FetchedAt: t0}},
 			[]int32{1}, "US", nil},
 		{"a bad track is rejected alone and keeps its rank slot", "/v1/artists/" + artist + "/top-tracks?market=US", artist,
 			[]obj{good.with("duration_ms", -1), good.with("id", sid("tr", 2)), good.with("id", sid("tr", 3), "explicit", nil)},
 			[]tables.Track{{TrackID: sid("tr", 2), Name: "Airbag", ArtistID: artist, AlbumID: album, AlbumName: ptr("Album " + album),
 				DurationMS: 200000, TrackNumber: 1, DiscNumber: 1, Popularity: ptr[int32](60), AvailableMarkets: []string{"US"},
-				FetchedAt: t0.Format(time.RFC3339Nano)}}, []int32{2}, "US", []string{ReasonNegativeValue, ReasonMissingField}},
+				FetchedAt: t0}}, []int32{2}, "US", []string{ReasonNegativeValue, ReasonMissingField}},
 		{"track without album", "/v1/x?market=US", artist, []obj{good.with("album", nil)}, nil, nil, "", []string{ReasonMissingField}},
 		{"huge duration", "/v1/x?market=US", artist, []obj{good.with("duration_ms", int64(1)<<40)}, nil, nil, "", []string{ReasonValueOutOfRange}},
 		{"bad market in the endpoint", "/v1/x?market=XX", artist, []obj{good}, nil, nil, "", []string{ReasonInvalidMarket}},
@@ -235,7 +235,8 @@ func TestTopTracksRules(t *testing.T) {
 				t.Fatalf("top tracks %+v, want ranks %v", out.topTracks, tt.ranks)
 			}
 			for i, tt2 := range out.topTracks {
-				if tt2.Row.Rank != tt.ranks[i] || tt2.Row.Market != tt.market || tt2.Row.ArtistID != artist || tt2.Row.TrackID != rows[i].TrackID {
+				if tt2.Row.Rank != tt.ranks[i] || tt2.Row.Market != tt.market || tt2.Row.ArtistID != artist || tt2.Row.TrackID != rows[i].TrackID ||
+					!tt2.Row.FetchedAt.Equal(t0) {
 					t.Errorf("top track %d = %+v, want rank %d market %s", i, tt2.Row, tt.ranks[i], tt.market)
 				}
 			}
@@ -268,7 +269,7 @@ func TestAudioFeatureRules(t *testing.T) {
 			out := cleanOne(EntityAudioFeatures, record(id, "/v1/audio-features", tt.data))
 			if tt.reason == "" {
 				want := tables.AudioFeature{TrackID: id, Danceability: 0.5, Energy: 0.6, Key: 5, Loudness: -7.5, Mode: 1,
-					Speechiness: 0.05, Acousticness: 0.1, Liveness: 0.2, Valence: 0.4, Tempo: 120, DurationMS: 200000, TimeSignature: 4}
+					Speechiness: 0.05, Acousticness: 0.1, Liveness: 0.2, Valence: 0.4, Tempo: 120, DurationMS: 200000, TimeSignature: 4, FetchedAt: t0}
 				if k, ok := tt.data["key"].(int); ok {
 					want.Key = int32(k)
 				}

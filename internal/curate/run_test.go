@@ -116,7 +116,7 @@ func checkScenario(t *testing.T, s lake.Store, rep Report) {
 	for _, a := range readTable[tables.Artist](t, s, tables.Artists) {
 		artists[a.ArtistID] = a
 	}
-	if artists[a1].Name != "Latest" || artists[a1].FetchedAt != t0.Add(time.Hour).Format(time.RFC3339Nano) {
+	if artists[a1].Name != "Latest" || !artists[a1].FetchedAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("a1 = %+v; want the latest fetch to win", artists[a1])
 	}
 	if a := artists[a3]; a.Popularity != nil || a.Followers != nil {
@@ -158,9 +158,10 @@ func checkScenario(t *testing.T, s lake.Store, rep Report) {
 
 	top := readTable[tables.ArtistTopTrack](t, s, tables.ArtistTopTracks)
 	wantTop := []tables.ArtistTopTrack{
-		{ArtistID: a1, Market: "US", Rank: 1, TrackID: tr(11)},
-		{ArtistID: a1, Market: "US", Rank: 2, TrackID: tr(12)},
-		{ArtistID: a2, Market: "US", Rank: 1, TrackID: tr(1)},
+		// Each list carries the fetch time of the record it came from.
+		{ArtistID: a1, Market: "US", Rank: 1, TrackID: tr(11), FetchedAt: t0.Add(time.Hour)},
+		{ArtistID: a1, Market: "US", Rank: 2, TrackID: tr(12), FetchedAt: t0.Add(time.Hour)},
+		{ArtistID: a2, Market: "US", Rank: 1, TrackID: tr(1), FetchedAt: t0.Add(-2 * time.Hour)},
 	}
 	if !reflect.DeepEqual(top, wantTop) {
 		t.Errorf("top tracks\n got %+v\nwant %+v", top, wantTop)

@@ -21,7 +21,7 @@ const segmentMaxRows = 50_000
 
 // checkpointVersion changes whenever the staged format does, so that an
 // attempt never resumes from state an older build wrote.
-const checkpointVersion = 1
+const checkpointVersion = 2
 
 // listingsName is the staged table of album listings (not a curated table).
 const listingsName = "album_listings"
@@ -46,11 +46,12 @@ type stage struct {
 	cp      checkpoint
 	pending objectOutput // rows of the open segment; rejects are written at once
 	objects int          // objects in the open segment
+	late    bool         // Options.LateCapture
 }
 
 func startStage(ctx context.Context, store lake.Store, dt string, objects []rawObject, opts Options) (*stage, error) {
-	st := &stage{store: store, dt: dt, prefix: StagingPrefix(dt), tempDir: opts.TempDir}
-	inputs := fingerprint(objects)
+	st := &stage{store: store, dt: dt, prefix: StagingPrefix(dt), tempDir: opts.TempDir, late: opts.LateCapture}
+	inputs := fingerprint(objects, opts.LateCapture)
 	if opts.ResumeAfter > 0 {
 		cp, ok, err := st.loadCheckpoint(ctx)
 		if err != nil {
@@ -69,11 +70,14 @@ func startStage(ctx context.Context, store lake.Store, dt string, objects []rawO
 	return st, nil
 }
 
-func fingerprint(objects []rawObject) string {
+// fingerprint identifies what staged rows are made of: the raw objects and
+// the late-capture flag every row carries.
+func fingerprint(objects []rawObject, late bool) string {
 	h := sha256.New()
 	for _, o := range objects {
 		fmt.Fprintf(h, "%s\n", o.Key)
 	}
+	fmt.Fprintf(h, "late_capture=%t\n", late)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -141,6 +145,22 @@ func (st *stage) clean(ctx context.Context, objects []rawObject, opts Options) e
 }
 
 func (st *stage) add(o *objectOutput) {
+	// The flag is the date's, not the record's: set here once for all rows.
+	for i := range o.artists {
+		o.artists[i].Row.LateCapture = st.late
+	}
+	for i := range o.albums {
+		o.albums[i].Row.LateCapture = st.late
+	}
+	for i := range o.tracks {
+		o.tracks[i].Row.LateCapture = st.late
+	}
+	for i := range o.topTracks {
+		o.topTracks[i].Row.LateCapture = st.late
+	}
+	for i := range o.features {
+		o.features[i].Row.LateCapture = st.late
+	}
 	p := &st.pending
 	p.artists = append(p.artists, o.artists...)
 	p.albums = append(p.albums, o.albums...)

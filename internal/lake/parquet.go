@@ -265,17 +265,25 @@ func Publish(ctx context.Context, store Store, src, dst string) error {
 	return nil
 }
 
+// writerOptions are the parquet-go options of every file the lake writes.
+// Data Page V1, not parquet-go's default V2: Snowflake and several Spark and
+// Trino versions reject or mis-read V2 pages, and DuckDB writes V1 too.
+func writerOptions(codec compress.Codec, rowGroupRows int64) []parquet.WriterOption {
+	return []parquet.WriterOption{
+		parquet.Compression(codec),
+		parquet.DataPageVersion(1),
+		parquet.MaxRowsPerRowGroup(rowGroupRows),
+		parquet.CreatedBy("metronome", "", ""),
+	}
+}
+
 func (w *PartitionWriter[T]) startPart() error {
 	f, err := os.CreateTemp(w.cfg.tempDir, "metronome-part-*.parquet")
 	if err != nil {
 		return fmt.Errorf("write partition %q: %w", w.prefix, err)
 	}
 	w.file = f
-	w.writer = parquet.NewGenericWriter[T](f,
-		parquet.Compression(w.codec),
-		parquet.MaxRowsPerRowGroup(w.cfg.rowGroupRows),
-		parquet.CreatedBy("metronome", "", ""),
-	)
+	w.writer = parquet.NewGenericWriter[T](f, writerOptions(w.codec, w.cfg.rowGroupRows)...)
 	w.partRows = 0
 	return nil
 }
@@ -322,8 +330,7 @@ func WriteParquet[T any](ctx context.Context, store Store, key string, rows []T,
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	pw := parquet.NewGenericWriter[T](f, parquet.Compression(codec),
-		parquet.MaxRowsPerRowGroup(max(cfg.rowGroupRows, 1)), parquet.CreatedBy("metronome", "", ""))
+	pw := parquet.NewGenericWriter[T](f, writerOptions(codec, max(cfg.rowGroupRows, 1))...)
 	if _, err := pw.Write(rows); err != nil {
 		return fmt.Errorf("write parquet %q: %w", key, err)
 	}

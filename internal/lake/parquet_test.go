@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -22,22 +23,25 @@ func TestParquetRoundTripNulls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Never the zero time: parquet-go reads a TIMESTAMP back through
+			// Unix nanoseconds, which year 1 overflows.
+			at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 			artists := []tables.Artist{
 				{ArtistID: "4Z8W4fKeB5YxbusRsdQVPb", Name: "Radiohead", Genres: []string{"art rock", "alternative rock"},
 					Popularity: ptr[int32](0), Followers: ptr[int64](0), ImageURL: ptr("https://i.scdn.co/image/x"),
-					SpotifyURL: ptr("https://open.spotify.com/artist/4Z8W4fKeB5YxbusRsdQVPb"), FetchedAt: "2026-11-01T10:00:00Z"},
+					SpotifyURL: ptr("https://open.spotify.com/artist/4Z8W4fKeB5YxbusRsdQVPb"), FetchedAt: time.Date(2026, 11, 1, 10, 0, 0, 123456000, time.UTC), LateCapture: true},
 				{ArtistID: "0oSGxfWSnnOXhD2fKuz2Gy", Name: "David Bowie", Genres: []string{},
-					Popularity: nil, Followers: nil, ImageURL: nil, SpotifyURL: nil, FetchedAt: "2026-11-01T10:00:01Z"},
+					Popularity: nil, Followers: nil, ImageURL: nil, SpotifyURL: nil, FetchedAt: time.Date(2026, 11, 1, 10, 0, 1, 0, time.UTC)},
 			}
 			albums := []tables.Album{
 				{AlbumID: "6dVIqQ8qmQ5GBnJ9shOYGE", ArtistID: "4Z8W4fKeB5YxbusRsdQVPb", Name: "OK Computer", AlbumType: "album",
-					ReleaseDate: "1997-05-21", ReleaseDatePrecision: "day", TotalTracks: 12,
-					Label: nil, Popularity: ptr[int32](77), AvailableMarkets: []string{"DE", "US"}},
+					ReleaseDate: tables.DateOf(time.Date(1997, 5, 21, 0, 0, 0, 0, time.UTC)), ReleaseDatePrecision: "day", TotalTracks: 12,
+					Label: nil, Popularity: ptr[int32](77), AvailableMarkets: []string{"DE", "US"}, FetchedAt: at, LateCapture: true},
 				{AlbumID: "2fGCAYUMssLKiUAoNdxGLx", ArtistID: "4Z8W4fKeB5YxbusRsdQVPb", Name: "Kid A", AlbumType: "album",
-					ReleaseDate: "2000-01-01", ReleaseDatePrecision: "year", AvailableMarkets: nil},
+					ReleaseDate: tables.DateOf(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)), ReleaseDatePrecision: "year", AvailableMarkets: nil, FetchedAt: at},
 				// Available nowhere: an empty list, which is not NULL (unknown).
 				{AlbumID: "1bt6q2SruMsBtcerNVtpZB", ArtistID: "4Z8W4fKeB5YxbusRsdQVPb", Name: "Amnesiac", AlbumType: "album",
-					ReleaseDate: "2001-06-05", ReleaseDatePrecision: "day", AvailableMarkets: []string{}},
+					ReleaseDate: tables.DateOf(time.Date(2001, 6, 5, 0, 0, 0, 0, time.UTC)), ReleaseDatePrecision: "day", AvailableMarkets: []string{}, FetchedAt: at},
 			}
 			prefix := lake.CuratedPrefix(tables.Artists, "2026-11-01")
 			w, err := lake.NewPartitionWriter[tables.Artist](s, prefix, lake.WithCompression(c))
