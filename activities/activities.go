@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
@@ -33,6 +34,9 @@ type Activities struct {
 	Metrics *metrics.Pipeline
 	// Replies configure how Notify answers on-demand requests.
 	Replies ReplySettings
+	// Temporal is the worker's client, with which RunPipeline starts or
+	// joins pipeline-D; nil fails RunPipeline.
+	Temporal client.Client
 }
 
 // Settings are the knobs of the activities, from config.

@@ -58,6 +58,9 @@ type PipelineInput struct {
 	// SpotifyTaskQueue carries the activities that call Spotify; default
 	// "metronome-spotify".
 	SpotifyTaskQueue string `json:"spotify_task_queue,omitempty"`
+	// CaptureGrace is how long after the end of the date Spotify may still
+	// be called for it; 0 takes DefaultCaptureGrace.
+	CaptureGrace time.Duration `json:"capture_grace,omitempty"`
 }
 
 // PipelineResult summarizes a finished run.
@@ -95,6 +98,12 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	date, err := LogicalDate(ctx, in)
 	if err != nil {
 		return PipelineResult{}, err
+	}
+	// A schedule created before ScheduledPipelineWorkflow starts this
+	// workflow under pipeline-<scheduled time>: hand the date to pipeline-D
+	// (workflows/scheduled.go), the one writer of the date.
+	if res, joined, err := joinPipelineOfScheduledRun(ctx, in, date); joined {
+		return res, err
 	}
 	if in.Parallelism <= 0 {
 		in.Parallelism = 4

@@ -267,16 +267,20 @@ func TestLogicalDate(t *testing.T) {
 			if !tt.scheduled.IsZero() {
 				require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStart.ValueSet(tt.scheduled))))
 			}
-			env.ExecuteWorkflow(PipelineWorkflow, tt.in)
 			if tt.wantErr != "" {
+				env.ExecuteWorkflow(PipelineWorkflow, tt.in)
 				require.ErrorContains(t, env.GetWorkflowError(), tt.wantErr)
 				require.Zero(t, rec.count("Resolve"))
 				return
 			}
+			// The date alone: a scheduled PipelineWorkflow under a
+			// timestamped ID hands its date to pipeline-D (scheduled.go).
+			env.RegisterWorkflow(logicalDateWorkflow)
+			env.ExecuteWorkflow(logicalDateWorkflow, tt.in)
 			require.NoError(t, env.GetWorkflowError())
-			var res PipelineResult
-			require.NoError(t, env.GetWorkflowResult(&res))
-			require.Equal(t, tt.want, res.Date)
+			var date string
+			require.NoError(t, env.GetWorkflowResult(&date))
+			require.Equal(t, tt.want, date)
 		})
 	}
 }

@@ -1,0 +1,125 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// PipelineWorkflowType is the registered name of the workflow RunPipeline
+// starts. The activities do not import the workflows, so it goes by name.
+const PipelineWorkflowType = "PipelineWorkflow"
+
+// ErrPipelineFailed is the error type of a RunPipeline whose pipeline-D
+// failed, was cancelled or was terminated. It does not retry: a retry
+// would start pipeline-D again.
+const ErrPipelineFailed = "PipelineFailed"
+
+// pipelineDateKey is workflows.PipelineDateKey, which the activities cannot
+// import.
+var pipelineDateKey = temporal.NewSearchAttributeKeyTime("PipelineDate")
+
+// RunPipelineInput names the one execution of a date and what to start it
+// with if it is not running.
+type RunPipelineInput struct {
+	// Date is the logical date YYYY-MM-DD; the workflow ID is pipeline-Date.
+	Date string `json:"date"`
+	// TaskQueue of the pipeline's workflow tasks.
+	TaskQueue string `json:"task_queue"`
+	// Input is the PipelineInput, encoded, with Date set.
+	Input json.RawMessage `json:"input"`
+}
+
+// RunPipelineResult is the execution of pipeline-D that ran the date.
+type RunPipelineResult struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	// Attached is true when pipeline-D was running already (a manual run,
+	// a backfill, another schedule), so this call only waited for it.
+	Attached bool `json:"attached"`
+	// Result is the pipeline's PipelineResult, encoded.
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// runPipelinePulse is RunPipeline's heartbeat detail: the run it started or
+// attached to, so that an attempt after a worker crash waits for that run
+// instead of starting another one once it has closed.
+type runPipelinePulse struct {
+	RunID    string `json:"run_id"`
+	Attached bool   `json:"attached"`
+}
+
+// PipelineWorkflowID is workflows.PipelineWorkflowID.
+func PipelineWorkflowID(date string) string { return "pipeline-" + date }
+
+// RunPipeline starts pipeline-D, or attaches to it when it is running, and
+// waits for it. Every writer of a date goes through pipeline-D this way:
+// the conflict policy USE_EXISTING makes a start of a running ID return
+// that run, so a schedule never runs beside a manual run or a backfill of
+// the same date; a closed pipeline-D may run again (ALLOW_DUPLICATE), as a
+// manual re-run may.
+//
+// It heartbeats while it waits, with the run's ID as the detail; a retry
+// after a lost worker waits for that same run rather than starting a new
+// one. Cancelling the activity stops the wait, not pipeline-D, which others
+// may be waiting for too.
+func (a *Activities) RunPipeline(ctx context.Context, in RunPipelineInput) (RunPipelineResult, error) {
+	if a.Temporal == nil {
+		return RunPipelineResult{}, temporal.NewNonRetryableApplicationError(
+			"RunPipeline needs a Temporal client: the worker built its activities without one", ErrBadInput, nil)
+	}
+	day, err := time.Parse("2006-01-02", in.Date)
+	if err != nil {
+		return RunPipelineResult{}, badInput("RunPipeline date %q is not a date of the form YYYY-MM-DD", in.Date)
+	}
+	id := PipelineWorkflowID(in.Date)
+	ctx, stop := keepAlive(ctx, keepAliveEvery)
+	defer stop()
+
+	var run client.WorkflowRun
+	prev := resumePoint[runPipelinePulse](ctx)
+	attached := prev.Attached
+	if prev.RunID != "" {
+		run = a.Temporal.GetWorkflow(ctx, id, prev.RunID)
+	} else {
+		// Only to report attached; the start below is what prevents a
+		// second run, whatever this says.
+		if desc, err := a.Temporal.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
+			desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			attached = true
+		}
+		run, err = a.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                       id,
+			TaskQueue:                in.TaskQueue,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			TypedSearchAttributes:    temporal.NewSearchAttributes(pipelineDateKey.ValueSet(day)),
+		}, PipelineWorkflowType, in.Input)
+		if err != nil {
+			return RunPipelineResult{}, fmt.Errorf("start or attach to %s on task queue %s: %w", id, in.TaskQueue, err)
+		}
+	}
+	heartbeat(ctx, runPipelinePulse{RunID: run.GetRunID(), Attached: attached})
+	a.logger(ctx).Info("waiting for the pipeline run of the date")
+
+	res := RunPipelineResult{WorkflowID: id, RunID: run.GetRunID(), Attached: attached}
+	if err := run.Get(ctx, &res.Result); err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		var failed *temporal.WorkflowExecutionError
+		if errors.As(err, &failed) {
+			return res, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s (run %s) failed: %v", id, run.GetRunID(), err), ErrPipelineFailed, err)
+		}
+		// Not the run's outcome (the server unreachable, say): retry the wait.
+		return res, fmt.Errorf("wait for %s (run %s): %w", id, run.GetRunID(), err)
+	}
+	return res, nil
+}
