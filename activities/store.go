@@ -107,10 +107,10 @@ type (
 		Popularity *int32  `parquet:"popularity,optional"`
 	}
 	releaseRow struct {
-		AlbumID     string `parquet:"album_id"`
-		ArtistID    string `parquet:"artist_id"`
-		Name        string `parquet:"name"`
-		AlbumType   string `parquet:"album_type"`
+		AlbumID     string      `parquet:"album_id"`
+		ArtistID    string      `parquet:"artist_id"`
+		Name        string      `parquet:"name"`
+		AlbumType   string      `parquet:"album_type"`
 		ReleaseDate tables.Date `parquet:"release_date,date"`
 	}
 )
