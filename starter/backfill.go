@@ -34,16 +34,21 @@ func newBackfillCommand(g *globalFlags) *cobra.Command {
 	f := &backfillFlags{}
 	cmd := &cobra.Command{
 		Use:   "backfill --from DATE --to DATE",
-		Short: "Run the pipeline for every date of a past range, a few dates at once",
-		Long: `backfill starts BackfillWorkflow (ID backfill-FROM-TO), which runs a child
-PipelineWorkflow (ID pipeline-D) for each date from --from to --to, oldest
-first, with at most --parallel at once. It survives worker restarts,
+		Short: "Reprocess every captured date of a past range from its raw data, a few dates at once",
+		Long: `backfill starts BackfillWorkflow (ID backfill-FROM-TO), which reprocesses each
+date from --from to --to that has a complete capture: a child PipelineWorkflow
+(ID pipeline-D) rebuilds its curated tables, serving items and marts from the
+raw objects captured on that date, oldest first, with at most --parallel at
+once, and calls Spotify not once. Spotify keeps no history, so a date that was
+never captured is listed as "not captured" and stays a gap (see "starter run
+--capture-now" for a first load). It survives worker restarts,
 continues-as-new on long ranges, and reports progress to "starter status".
 
-Starting the same range again attaches while it runs; once it has ended it
-runs only the dates not completed yet (failed or cancelled ones), unless
---rerun asks to replace the data of every date. Cancel it with
-"starter cancel backfill-FROM-TO": its children are cancelled cleanly.
+Dates already processed are skipped unless --rerun asks to rebuild them (after
+a change of the cleaning rules, for example). Starting the same range again
+attaches while it runs. Cancel it with "starter cancel backfill-FROM-TO": its
+children are cancelled cleanly. Exit code 0 when every captured date was
+rebuilt or skipped, 1 when a rebuild failed.
 
 Ranges reaching into the future, reversed ranges and ranges longer than
 --max-days are refused.`,
@@ -84,8 +89,11 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 					return jerr
 				}
 			} else {
-				fmt.Fprintf(out, "\nbackfill %s .. %s: %d completed, %d skipped (done before), %d failed\n",
-					res.From, res.To, len(res.Completed), len(res.Skipped), len(res.Failed))
+				fmt.Fprintf(out, "\nbackfill %s .. %s: %d completed, %d skipped (done before), %d not captured, %d failed\n",
+					res.From, res.To, len(res.Completed), len(res.Skipped), len(res.NotCaptured), len(res.Failed))
+				for _, d := range res.NotCaptured {
+					fmt.Fprintf(out, "  not captured  %s  (no raw data of that day: a gap)\n", d)
+				}
 				for _, fl := range res.Failed {
 					fmt.Fprintf(out, "  failed  %s  %s\n", fl.Date, firstLine(fl.Error))
 				}
@@ -97,8 +105,8 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 	cmd.Flags().StringVar(&f.to, "to", "", "last logical date YYYY-MM-DD, inclusive (required)")
 	cmd.Flags().IntVar(&f.parallel, "parallel", workflows.DefaultBackfillParallel, "dates run at once")
 	cmd.Flags().IntVar(&f.maxDays, "max-days", defaultMaxBackfillDays, "refuse ranges longer than this many days")
-	cmd.Flags().StringSliceVar(&f.artists, "artists", nil, "artist names or Spotify IDs, comma-separated (default: the tracked set)")
-	cmd.Flags().BoolVar(&f.rerun, "rerun", false, "run dates that already completed again, replacing their data")
+	cmd.Flags().StringSliceVar(&f.artists, "artists", nil, "refused: a backfill rebuilds the artists each date captured")
+	cmd.Flags().BoolVar(&f.rerun, "rerun", false, "rebuild dates already processed from their raw data")
 	cmd.Flags().BoolVar(&f.wait, "wait", false, "show progress until the backfill ends, and exit 1 if a date failed")
 	return cmd
 }
@@ -134,8 +142,10 @@ func (f *backfillFlags) validate() error {
 			artists = append(artists, a)
 		}
 	}
-	if len(f.artists) > 0 && len(artists) == 0 {
-		return usagef("--artists %q names no artist", strings.Join(f.artists, ","))
+	if len(f.artists) > 0 {
+		return usagef("--artists %q: a backfill reprocesses what each date captured and calls no Spotify API, "+
+			"so it cannot add artists to past dates; capture them today with `starter run --artists …`",
+			strings.Join(f.artists, ","))
 	}
 	f.artists = artists
 	return nil
@@ -174,8 +184,9 @@ func watchBackfill(ctx context.Context, c client.Client, run client.WorkflowRun,
 			return
 		}
 		settled := p.Settled()
-		line := fmt.Sprintf("  %s %d/%d dates  completed %d  skipped %d  failed %d  running %s",
-			bar(settled, p.Total, 30), settled, p.Total, len(p.Completed), len(p.Skipped), len(p.Failed), strings.Join(p.Running, " "))
+		line := fmt.Sprintf("  %s %d/%d dates  completed %d  skipped %d  not captured %d  failed %d  running %s",
+			bar(settled, p.Total, 30), settled, p.Total, len(p.Completed), len(p.Skipped), len(p.NotCaptured), len(p.Failed),
+			strings.Join(p.Running, " "))
 		if line != last {
 			fmt.Fprintln(out, line)
 			last = line

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -25,15 +26,30 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 		artists     []string
 		artistsFile string
 		wait        bool
+		captureNow  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Start the pipeline run of a date, or attach to it if it is running",
-		Long: `run starts PipelineWorkflow with ID pipeline-DATE. Re-running a finished date
-is allowed and replaces that date's data; when the date is running, run
-attaches to it instead of starting a second one.`,
+		Long: `run starts PipelineWorkflow with ID pipeline-DATE, the one writer of the date;
+when the date is running, run attaches to it instead of starting a second one.
+
+Spotify keeps no history, so what a run does depends on the date:
+  - today (from the start of the date until its end plus pipeline.capture_grace,
+    default 24h): a capture: Spotify is called and raw/…/dt=DATE is written,
+    replacing an earlier capture of the same date;
+  - an older date that was captured: a reprocess: curated tables, serving store
+    and marts are rebuilt from the raw objects captured that day, with no
+    Spotify call (after a change of the cleaning rules, for example);
+  - an older date never captured: refused with exit code 2, since Spotify's
+    numbers of today are not that date's. --capture-now captures them anyway
+    and labels them with the date as a late capture: every row and the manifest
+    say so, and the marts' day-over-day columns do not compare across it. Use
+    it for a first load or a demo, never to fill gaps of a real history.`,
 		Example: `  starter run --wait
-  starter run --date 2026-11-01 --artists "Daft Punk,4tZwfgrHOc3mvqYlEYSvVi" --wait`,
+  starter run --artists "Daft Punk,4tZwfgrHOc3mvqYlEYSvVi" --wait
+  starter run --date 2026-11-01 --wait                 # reprocess a captured date
+  starter run --date 2026-11-01 --capture-now --wait   # first load: today's numbers labelled 2026-11-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, g, nil)
@@ -44,6 +60,7 @@ attaches to it instead of starting a second one.`,
 			if err != nil {
 				return err
 			}
+			in.CaptureNow = captureNow
 			logger, err := newLogger(cfg)
 			if err != nil {
 				return err
@@ -55,6 +72,9 @@ attaches to it instead of starting a second one.`,
 			defer c.Close()
 			run, attached, err := startPipeline(cmd.Context(), c, cfg, in)
 			if err != nil {
+				return err
+			}
+			if err := awaitPlan(cmd.Context(), c, run, in); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -83,12 +103,53 @@ attaches to it instead of starting a second one.`,
 	cmd.Flags().StringSliceVar(&artists, "artists", nil, "artist names or Spotify IDs, comma-separated (default: the tracked set)")
 	cmd.Flags().StringVar(&artistsFile, "artists-file", "", "file of artist names or Spotify IDs, one a line")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run, showing each stage, and exit 1 if it fails")
+	cmd.Flags().BoolVar(&captureNow, "capture-now", false,
+		"outside the date's capture window, call Spotify now and label the result with the date as a late capture")
 	return cmd
+}
+
+// awaitPlan waits, for a date outside its capture window, until the run has
+// decided what it does: a run that may not capture the date and has no
+// capture to reprocess is refused by the workflow before it calls or
+// writes anything, and that is bad usage (exit 2), not a failed run. The
+// workflow decides, not the CLI: only the worker is sure to see the lake
+// the run writes.
+func awaitPlan(ctx context.Context, c client.Client, run client.WorkflowRun, in workflows.PipelineInput) error {
+	window, err := workflows.CaptureWindowOf(in.Date, in.TimeZone, in.CaptureGrace)
+	if err != nil || window.Contains(time.Now()) {
+		return nil // a capture, or bad input the run reports itself
+	}
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, nil) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && (appErr.Type() == workflows.ErrCaptureRefused || appErr.Type() == workflows.ErrNotCaptured) {
+				return usagef("%s", appErr.Message())
+			}
+			return nil // the run's outcome is reported as usual
+		case <-tick.C:
+			v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.ProgressQuery)
+			if err != nil {
+				continue
+			}
+			var p workflows.Progress
+			if v.Get(&p) == nil && p.Kind != "" {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // pipelineInput validates the run flags into the workflow's input.
 func pipelineInput(cfg *config.Config, date string, artists []string, artistsFile string) (workflows.PipelineInput, error) {
-	in := workflows.PipelineInput{Trigger: "manual", Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue}
+	in := workflows.PipelineInput{Trigger: "manual", Parallelism: cfg.Pipeline.Parallelism,
+		SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue, CaptureGrace: cfg.Pipeline.CaptureGrace}
 	if date == "" {
 		date = time.Now().UTC().Format(workflows.DateLayout)
 	}
@@ -225,13 +286,21 @@ func printResult(out io.Writer, format string, res workflows.PipelineResult, lin
 	if format == "json" {
 		return writeJSON(out, map[string]any{"result": res, "ui": links.ui, "lake": links.lake, "serving": links.serving})
 	}
-	fmt.Fprintf(out, "\nrun of %s finished (%s API mode)\n", res.Date, res.Mode)
+	fmt.Fprintf(out, "\nrun of %s finished (%s, %s API mode)\n", res.Date, kindName(res.Kind), res.Mode)
 	fmt.Fprintf(out, "  artists      %d (%d unresolved)\n", res.Artists, len(res.Unresolved))
 	fmt.Fprintf(out, "  tracks       %d\n", res.Quality.RowsOut["tracks"])
 	fmt.Fprintf(out, "  rows         %s\n", formatCounts(res.Quality.RowsOut))
 	fmt.Fprintf(out, "  rejected     %d\n", res.Quality.RejectedTotal())
 	fmt.Fprintf(out, "  marts        %s\n", formatCounts64(res.Aggregate.Rows))
-	fmt.Fprintf(out, "  spotify      %s\n", formatCounts(res.Collect.Calls))
+	switch {
+	case res.Kind == workflows.KindReprocess:
+		fmt.Fprintf(out, "  spotify      no call: rebuilt from the capture of %s\n", res.Capture.CapturedAt)
+	default:
+		fmt.Fprintf(out, "  spotify      %s\n", formatCounts(res.Collect.Calls))
+	}
+	if res.Capture.LateCapture {
+		fmt.Fprintf(out, "  late capture the numbers are those of %s, labelled %s\n", res.Capture.CapturedAt, res.Date)
+	}
 	if len(res.Collect.Unavailable) > 0 {
 		fmt.Fprintf(out, "  unavailable  %s (not offered in this API mode)\n", strings.Join(res.Collect.Unavailable, ", "))
 	}
@@ -244,6 +313,19 @@ func printResult(out io.Writer, format string, res workflows.PipelineResult, lin
 		fmt.Fprintf(out, "  serving   %s\n", links.serving)
 	}
 	return nil
+}
+
+// kindName names a run's kind of work for people.
+func kindName(kind string) string {
+	switch kind {
+	case workflows.KindReprocess:
+		return "reprocess"
+	case workflows.KindLateCapture:
+		return "late capture"
+	case workflows.KindCapture:
+		return "capture"
+	}
+	return "kind unknown"
 }
 
 func formatCounts(m map[string]int) string {

@@ -262,12 +262,12 @@ func renderWorkflow(out io.Writer, v workflowView) {
 	}
 	switch r := v.Result.(type) {
 	case *workflows.PipelineResult:
-		fmt.Fprintf(out, "  date      %s (%s API mode)\n  artists   %d (%d unresolved)\n  rows      %s\n  rejected  %d\n  manifest  %s\n",
-			r.Date, r.Mode, r.Artists, len(r.Unresolved), formatCounts(r.Quality.RowsOut), r.Quality.RejectedTotal(), r.ManifestKey)
+		fmt.Fprintf(out, "  date      %s (%s, %s API mode)\n  artists   %d (%d unresolved)\n  rows      %s\n  rejected  %d\n  manifest  %s\n",
+			r.Date, kindName(r.Kind), r.Mode, r.Artists, len(r.Unresolved), formatCounts(r.Quality.RowsOut), r.Quality.RejectedTotal(), r.ManifestKey)
 	case *workflows.BackfillResult:
 		renderBackfillProgress(out, workflows.BackfillProgress{
 			From: r.From, To: r.To, Total: r.Total, Completed: r.Completed, Skipped: r.Skipped,
-			Failed: r.Failed, PeakRunning: r.PeakRunning, Executions: r.Executions, Done: true,
+			NotCaptured: r.NotCaptured, Failed: r.Failed, PeakRunning: r.PeakRunning, Executions: r.Executions, Done: true,
 		})
 	case *workflows.RequestRunResult:
 		fmt.Fprintf(out, "  date      %s\n  artists   %d stored in %s\n", r.Date, r.Store.Artists, r.Scope)
@@ -282,7 +282,11 @@ func renderWorkflow(out io.Writer, v workflowView) {
 }
 
 func renderPipelineProgress(out io.Writer, p workflows.Progress) {
-	fmt.Fprintf(out, "  date      %s\n  stage     %s", p.Date, p.Stage)
+	fmt.Fprintf(out, "  date      %s\n", p.Date)
+	if p.Kind != "" {
+		fmt.Fprintf(out, "  kind      %s\n", kindName(p.Kind))
+	}
+	fmt.Fprintf(out, "  stage     %s", p.Stage)
 	if len(p.StagesDone) > 0 {
 		fmt.Fprintf(out, "  (done: %s)", strings.Join(p.StagesDone, ", "))
 	}
@@ -299,8 +303,11 @@ func renderPipelineProgress(out io.Writer, p workflows.Progress) {
 func renderBackfillProgress(out io.Writer, p workflows.BackfillProgress) {
 	settled := p.Settled()
 	fmt.Fprintf(out, "  range     %s .. %s (%d dates, %d at once)\n", p.From, p.To, p.Total, max(p.Parallel, p.PeakRunning))
-	fmt.Fprintf(out, "  progress  %s %d/%d dates  completed %d  skipped %d  failed %d  running %d\n",
-		bar(settled, p.Total, 30), settled, p.Total, len(p.Completed), len(p.Skipped), len(p.Failed), len(p.Running))
+	fmt.Fprintf(out, "  progress  %s %d/%d dates  completed %d  skipped %d  not captured %d  failed %d  running %d\n",
+		bar(settled, p.Total, 30), settled, p.Total, len(p.Completed), len(p.Skipped), len(p.NotCaptured), len(p.Failed), len(p.Running))
+	if len(p.NotCaptured) > 0 {
+		fmt.Fprintf(out, "  gaps      %s (never captured: Spotify keeps no history)\n", joinFirstN(p.NotCaptured, 10))
+	}
 	if len(p.Running) > 0 {
 		fmt.Fprintf(out, "  running   %s\n", strings.Join(p.Running, ", "))
 	}
@@ -471,4 +478,12 @@ func rowOf(e *workflowpb.WorkflowExecutionInfo) runRow {
 		}
 	}
 	return r
+}
+
+// joinFirstN joins the first n items and says how many more there are.
+func joinFirstN(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }

@@ -69,6 +69,9 @@ type BackfillState struct {
 	// Skipped are the dates whose pipeline-D had already completed, or was
 	// running outside this backfill, so no child was started.
 	Skipped []string `json:"skipped,omitempty"`
+	// NotCaptured are the dates without a complete capture: a backfill
+	// reprocesses raw and never calls Spotify, so they stay gaps.
+	NotCaptured []string `json:"not_captured,omitempty"`
 	// Failed are the dates whose child run failed, with the error.
 	Failed []DateFailure `json:"failed,omitempty"`
 	// PeakRunning is the largest number of child runs in flight at once.
@@ -95,6 +98,7 @@ type BackfillProgress struct {
 	Running     []string      `json:"running"`
 	Completed   []string      `json:"completed"`
 	Skipped     []string      `json:"skipped"`
+	NotCaptured []string      `json:"not_captured"`
 	Failed      []DateFailure `json:"failed"`
 	PeakRunning int           `json:"peak_running"`
 	StartedAt   time.Time     `json:"started_at"`
@@ -106,8 +110,11 @@ type BackfillProgress struct {
 	Done bool `json:"done"`
 }
 
-// Settled is the number of dates completed, skipped or failed.
-func (p BackfillProgress) Settled() int { return len(p.Completed) + len(p.Skipped) + len(p.Failed) }
+// Settled is the number of dates completed, skipped, not captured or
+// failed.
+func (p BackfillProgress) Settled() int {
+	return len(p.Completed) + len(p.Skipped) + len(p.NotCaptured) + len(p.Failed)
+}
 
 // BackfillResult summarizes a backfill.
 type BackfillResult struct {
@@ -116,6 +123,7 @@ type BackfillResult struct {
 	Total       int           `json:"total"`
 	Completed   []string      `json:"completed"`
 	Skipped     []string      `json:"skipped"`
+	NotCaptured []string      `json:"not_captured"`
 	Failed      []DateFailure `json:"failed"`
 	PeakRunning int           `json:"peak_running"`
 	Executions  int           `json:"executions"`
@@ -155,13 +163,16 @@ func BackfillDates(from, to string) ([]string, error) {
 	return dates, nil
 }
 
-// BackfillWorkflow runs a child PipelineWorkflow (ID pipeline-D) for every
-// date of the range, oldest first, with at most Parallel in flight. A
-// failed date does not stop the others; the backfill fails at the end,
+// BackfillWorkflow reprocesses the dates of the range: a child
+// PipelineWorkflow (ID pipeline-D, ReprocessOnly) rebuilds each date that
+// has a complete capture from its raw objects, oldest first, with at most
+// Parallel in flight, and never calls Spotify. A date without a capture is
+// listed as not captured: Spotify keeps no history, so it stays a gap. A
+// date already processed (it has a run manifest) is skipped unless Rerun.
+// A failed date does not stop the others; the backfill fails at the end,
 // naming the failed dates, and a new start of the same range runs only the
-// dates not completed: the children's WorkflowIDReusePolicy
-// (ALLOW_DUPLICATE_FAILED_ONLY) makes the server refuse a second run of a
-// completed date, so it is skipped. Cancelling the backfill cancels its
+// dates not completed. A date whose pipeline-D is running elsewhere is
+// skipped: that run is the date's one writer. Cancelling the backfill cancels its
 // children and waits for them. Before its history grows large it stops
 // starting children, lets those in flight finish and continues as new with
 // its state. The progress query answers BackfillProgress.
@@ -191,7 +202,7 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 		return BackfillProgress{
 			From: in.From, To: in.To, Total: len(dates), Parallel: in.Parallel,
 			Running: append([]string{}, running...), Completed: orEmpty(st.Completed),
-			Skipped: orEmpty(st.Skipped), Failed: append([]DateFailure{}, st.Failed...),
+			Skipped: orEmpty(st.Skipped), NotCaptured: orEmpty(st.NotCaptured), Failed: append([]DateFailure{}, st.Failed...),
 			PeakRunning: st.PeakRunning, StartedAt: st.StartedAt, Now: workflow.Now(ctx),
 			Executions: st.Executions, Done: st.Next >= len(dates) && len(running) == 0,
 		}, nil
@@ -202,6 +213,23 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 	logger := workflow.GetLogger(ctx)
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	if in.Rerun {
+		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	}
+	// A backfill reprocesses: it rebuilds the dates the lake holds a
+	// complete capture of and lists the others. Backfills recorded before
+	// this collected every date, and replay so.
+	reprocess := workflow.GetVersion(ctx, backfillReprocessChangeID, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	var lakeDates lakePartitions
+	if reprocess {
+		var a *activities.Activities
+		var parts activities.PartitionsResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()), a.Partitions,
+			activities.PartitionsInput{From: in.From, To: in.To}).Get(ctx, &parts); err != nil {
+			return BackfillResult{}, fmt.Errorf("list the partitions of %s..%s: %w", in.From, in.To, err)
+		}
+		lakeDates = newLakePartitions(parts)
+		// Which dates are done is the lake's word (a manifest), not the
+		// server's: executions outlive neither retention nor a new server.
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 	}
 	settle := func(date string, err error) {
@@ -232,6 +260,14 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 			}
 			date := dates[st.Next]
 			st.Next++
+			if reprocess && !lakeDates.captured[date] {
+				st.NotCaptured = append(st.NotCaptured, date)
+				continue
+			}
+			if reprocess && !in.Rerun && lakeDates.processed[date] {
+				st.Skipped = append(st.Skipped, date)
+				continue
+			}
 			startedHere++
 			running = append(running, date)
 			st.PeakRunning = max(st.PeakRunning, len(running))
@@ -246,6 +282,7 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 			f := workflow.ExecuteChildWorkflow(childCtx, PipelineWorkflow, PipelineInput{
 				Date: date, Artists: in.Artists, Trigger: "backfill",
 				Parallelism: in.Parallelism, SpotifyTaskQueue: in.SpotifyTaskQueue,
+				ReprocessOnly: reprocess,
 			})
 			selector.AddFuture(f, func(f workflow.Future) { settle(date, f.Get(ctx, nil)) })
 		}
@@ -257,7 +294,8 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 
 	res := BackfillResult{
 		From: in.From, To: in.To, Total: len(dates), Completed: orEmpty(st.Completed),
-		Skipped: orEmpty(st.Skipped), Failed: st.Failed, PeakRunning: st.PeakRunning, Executions: st.Executions,
+		Skipped: orEmpty(st.Skipped), NotCaptured: orEmpty(st.NotCaptured), Failed: st.Failed,
+		PeakRunning: st.PeakRunning, Executions: st.Executions,
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -301,4 +339,25 @@ func joinFirst(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// backfillReprocessChangeID versions the backfill's look at the lake:
+// backfills recorded before it collected every date.
+const backfillReprocessChangeID = "backfill-reprocess"
+
+// lakePartitions are the dates of a backfill's range with a complete
+// capture and with a run manifest.
+type lakePartitions struct {
+	captured, processed map[string]bool
+}
+
+func newLakePartitions(r activities.PartitionsResult) lakePartitions {
+	p := lakePartitions{captured: map[string]bool{}, processed: map[string]bool{}}
+	for _, d := range r.Captured {
+		p.captured[d] = true
+	}
+	for _, d := range r.Processed {
+		p.processed[d] = true
+	}
+	return p
 }

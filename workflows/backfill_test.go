@@ -1,17 +1,21 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/metronome-data/metronome/activities"
 )
 
 // childRuns records the child pipeline runs of a backfill test: which
@@ -22,6 +26,14 @@ type childRuns struct {
 	inFlight int
 	peak     int
 	canceled []string
+	// processed are the dates whose run completed: they have a manifest.
+	processed []string
+}
+
+func (c *childRuns) processedDates() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string{}, c.processed...)
 }
 
 func (c *childRuns) start(date string) {
@@ -49,11 +61,21 @@ func newBackfillEnv(t *testing.T, fail ...string) (*testsuite.TestWorkflowEnviro
 	env := s.NewTestWorkflowEnvironment()
 	runs := &childRuns{}
 	env.RegisterWorkflow(BackfillWorkflow)
+	// Every date of the range was captured; the processed ones are those
+	// whose child run completed, as their manifests would say.
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.Partitions, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PartitionsInput) (activities.PartitionsResult, error) {
+			dates, err := BackfillDates(in.From, in.To)
+			return activities.PartitionsResult{Captured: dates, Processed: runs.processedDates()}, err
+		}).Maybe()
 	// A stand-in registered under PipelineWorkflow's name, so cancellation
 	// reaches it as it would a real child.
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
 		require.Equal(t, PipelineWorkflowID(in.Date), workflow.GetInfo(ctx).WorkflowExecution.ID)
 		require.Equal(t, "backfill", in.Trigger)
+		require.True(t, in.ReprocessOnly, "a backfill reprocesses")
 		runs.start(in.Date)
 		err := workflow.Sleep(ctx, time.Hour)
 		runs.end(in.Date, err != nil)
@@ -65,6 +87,9 @@ func newBackfillEnv(t *testing.T, fail ...string) (*testsuite.TestWorkflowEnviro
 				return PipelineResult{}, temporal.NewNonRetryableApplicationError("spotify said no", "BadCredentials", nil)
 			}
 		}
+		runs.mu.Lock()
+		runs.processed = append(runs.processed, in.Date)
+		runs.mu.Unlock()
 		return PipelineResult{Date: in.Date}, nil
 	}, workflow.RegisterOptions{Name: "PipelineWorkflow"})
 	return env, runs
@@ -272,6 +297,50 @@ func TestBackfillRefusesBadInput(t *testing.T) {
 			env.ExecuteWorkflow(BackfillWorkflow, tt.in)
 			require.ErrorContains(t, env.GetWorkflowError(), tt.wantErr)
 			require.Empty(t, runs.dates)
+		})
+	}
+}
+
+func TestBackfillReprocessesOnlyCapturedDates(t *testing.T) {
+	tests := []struct {
+		name            string
+		rerun           bool
+		wantRuns        []string
+		wantSkipped     []string
+		wantNotCaptured []string
+	}{
+		{name: "dates never captured are gaps; processed ones are skipped",
+			wantRuns: []string{"2026-10-03"}, wantSkipped: []string{"2026-10-01"},
+			wantNotCaptured: []string{"2026-10-02", "2026-10-04"}},
+		{name: "rerun rebuilds processed dates too",
+			rerun: true, wantRuns: []string{"2026-10-01", "2026-10-03"}, wantSkipped: []string{},
+			wantNotCaptured: []string{"2026-10-02", "2026-10-04"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			env.RegisterWorkflow(BackfillWorkflow)
+			var a *activities.Activities
+			env.RegisterActivity(a)
+			env.OnActivity(a.Partitions, mock.Anything, activities.PartitionsInput{From: "2026-10-01", To: "2026-10-04"}).Return(
+				activities.PartitionsResult{Captured: []string{"2026-10-01", "2026-10-03"}, Processed: []string{"2026-10-01"}}, nil)
+			var ran []string
+			env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
+				require.True(t, in.ReprocessOnly)
+				ran = append(ran, in.Date)
+				return PipelineResult{Date: in.Date, Kind: KindReprocess}, nil
+			}, workflow.RegisterOptions{Name: "PipelineWorkflow"})
+
+			env.ExecuteWorkflow(BackfillWorkflow, BackfillInput{From: "2026-10-01", To: "2026-10-04", Parallel: 2, Rerun: tt.rerun})
+			require.NoError(t, env.GetWorkflowError(), "not captured dates do not fail a backfill")
+			var res BackfillResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.ElementsMatch(t, tt.wantRuns, ran)
+			require.ElementsMatch(t, tt.wantRuns, res.Completed)
+			require.Equal(t, tt.wantSkipped, res.Skipped)
+			require.Equal(t, tt.wantNotCaptured, res.NotCaptured)
+			require.Equal(t, 4, len(res.Completed)+len(res.Skipped)+len(res.NotCaptured))
 		})
 	}
 }

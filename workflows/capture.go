@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/activities"
 )
@@ -86,4 +87,78 @@ func location(tz string) (*time.Location, error) {
 			fmt.Sprintf("time zone %q is not an IANA zone such as Europe/Berlin", tz), activities.ErrBadInput, err)
 	}
 	return l, nil
+}
+
+// ErrNotCaptured is the error type of a reprocess of a date that has no
+// complete capture in the lake.
+const ErrNotCaptured = "NotCaptured"
+
+// captureKindsChangeID versions PipelineWorkflow's plan step: runs recorded
+// before it always captured and replay without it.
+const captureKindsChangeID = "capture-kinds"
+
+// runPlan is what one run of a date does.
+type runPlan struct {
+	Kind      string
+	Window    CaptureWindow
+	Partition activities.PartitionState
+}
+
+// reprocessed is the resolve result a reprocess takes from the capture it
+// rebuilds: the mode and batches of the capture, no Spotify call.
+func (p runPlan) reprocessed() activities.ResolveResult {
+	c := p.Partition.Capture
+	return activities.ResolveResult{Mode: c.Mode, Artists: c.Artists, Batches: c.Batches, BatchSize: c.BatchSize}
+}
+
+// planRun decides the kind of work of a run on date from the run's wishes,
+// the workflow clock against the date's capture window, and what the lake
+// holds of the date:
+//   - ReprocessOnly reprocesses, or fails with NotCaptured;
+//   - inside the window a run captures;
+//   - outside it, CaptureNow captures as a late capture (refused over a
+//     capture made inside the window: that one is the true state of D);
+//   - else a date with a complete capture is reprocessed, and one without
+//     is refused with CaptureRefused before anything is called or written.
+func planRun(ctx workflow.Context, in PipelineInput, date string) (runPlan, error) {
+	window, err := CaptureWindowOf(date, in.TimeZone, in.CaptureGrace)
+	if err != nil {
+		return runPlan{}, err
+	}
+	var a *activities.Activities
+	var st activities.PartitionState
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()),
+		a.Partition, date).Get(ctx, &st); err != nil {
+		return runPlan{}, fmt.Errorf("read the partition of %s: %w", date, err)
+	}
+	plan := runPlan{Window: window, Partition: st}
+	now := workflow.Now(ctx)
+	switch {
+	case in.ReprocessOnly:
+		if !st.Captured {
+			return plan, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s has no complete capture to reprocess (no %s): it was never captured, or its capture did not finish",
+					date, "manifests/dt="+date+"/capture.json"), ErrNotCaptured, nil)
+		}
+		plan.Kind = KindReprocess
+	case window.Contains(now):
+		plan.Kind = KindCapture
+	case now.Before(window.Start):
+		return plan, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s has not begun (its capture window opens at %s): a run cannot capture a future date",
+				date, window.Start.UTC().Format(time.RFC3339)), ErrCaptureRefused, nil)
+	case in.CaptureNow:
+		if st.Captured && !st.Capture.LateCapture {
+			return plan, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s was captured during its own window (at %s): --capture-now would replace that true state with today's numbers; "+
+					"reprocess it instead (starter run --date %s, without --capture-now)", date, st.Capture.CapturedAt, date),
+				ErrCaptureRefused, nil)
+		}
+		plan.Kind = KindLateCapture
+	case st.Captured:
+		plan.Kind = KindReprocess
+	default:
+		return plan, temporal.NewNonRetryableApplicationError(window.refusal(date, now), ErrCaptureRefused, nil)
+	}
+	return plan, nil
 }

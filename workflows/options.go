@@ -85,3 +85,12 @@ func manifestOptions() workflow.ActivityOptions {
 		RetryPolicy:         retry(time.Second, 30*time.Second, 10),
 	}
 }
+
+// partitionOptions are those of the small lake reads and writes around a
+// capture: the plan's look at the partition, removing a capture record.
+func partitionOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         retry(time.Second, 30*time.Second, 10),
+	}
+}

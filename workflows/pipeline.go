@@ -61,11 +61,21 @@ type PipelineInput struct {
 	// CaptureGrace is how long after the end of the date Spotify may still
 	// be called for it; 0 takes DefaultCaptureGrace.
 	CaptureGrace time.Duration `json:"capture_grace,omitempty"`
+	// CaptureNow captures the present state even outside the date's
+	// capture window and labels it with the date, as a late capture.
+	CaptureNow bool `json:"capture_now,omitempty"`
+	// ReprocessOnly rebuilds the date from its raw capture and never calls
+	// Spotify; a date without a complete capture fails with NotCaptured.
+	ReprocessOnly bool `json:"reprocess_only,omitempty"`
 }
 
 // PipelineResult summarizes a finished run.
 type PipelineResult struct {
-	Date        string                     `json:"date"`
+	Date string `json:"date"`
+	// Kind is capture, late_capture or reprocess.
+	Kind string `json:"kind"`
+	// Capture is the capture the run made or reprocessed.
+	Capture     activities.CaptureSummary  `json:"capture"`
 	Mode        string                     `json:"mode"`
 	Artists     int                        `json:"artists"`
 	Collect     activities.CollectSummary  `json:"collect"`
@@ -78,7 +88,9 @@ type PipelineResult struct {
 
 // Progress is what the progress query answers.
 type Progress struct {
-	Date         string         `json:"date"`
+	Date string `json:"date"`
+	// Kind is capture, late_capture or reprocess once the run has planned.
+	Kind         string         `json:"kind,omitempty"`
 	Stage        string         `json:"stage"`
 	StagesDone   []string       `json:"stages_done"`
 	Artists      int            `json:"artists"`
@@ -144,39 +156,86 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	var a *activities.Activities
 	spotifyCtx := workflow.WithActivityOptions(ctx, spotifyOptions(in.SpotifyTaskQueue))
 
-	// 1 resolve
-	done := stage(StageResolve)
-	var resolved activities.ResolveResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, resolveOptions(in.SpotifyTaskQueue)),
-		a.Resolve, activities.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
-		return fail(StageResolve, err)
+	// 0 plan: capture, late capture or reprocess. Runs recorded before
+	// kinds existed were all captures.
+	plan := runPlan{Kind: KindCapture}
+	kinds := workflow.GetVersion(ctx, captureKindsChangeID, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	if kinds {
+		if plan, err = planRun(ctx, in, date); err != nil {
+			progress.Errors = append(progress.Errors, err.Error())
+			return PipelineResult{}, err
+		}
 	}
-	done()
-	progress.Artists = resolved.Artists
-	progress.BatchesTotal = resolved.Batches
-	if err := workflow.UpsertTypedSearchAttributes(ctx, ArtistCountKey.ValueSet(int64(resolved.Artists))); err != nil {
-		return PipelineResult{}, fmt.Errorf("set ArtistCount: %w", err)
-	}
+	progress.Kind = plan.Kind
 
-	// 2 collect: batches of ≤50 artists, at most Parallelism in flight.
-	done = stage(StageCollect)
+	var resolved activities.ResolveResult
 	var summary activities.CollectSummary
-	if err := collect(ctx, spotifyCtx, in, date, resolved, &summary, &progress); err != nil {
-		return fail(StageCollect, err)
+	var capture activities.CaptureSummary
+	if plan.Kind == KindReprocess {
+		resolved, capture = plan.reprocessed(), plan.Partition.Capture
+		skipped := "skipped: reprocess of the capture of " + capture.CapturedAt
+		progress.Artists, progress.BatchesTotal = resolved.Artists, resolved.Batches
+		progress.StagesDone = append(progress.StagesDone, StageResolve, StageCollect)
+		progress.Details[StageResolve], progress.Details[StageCollect] = skipped, skipped
+	} else {
+		if kinds {
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()),
+				a.BeginCapture, date).Get(ctx, nil); err != nil {
+				return fail(StageResolve, err)
+			}
+		}
+
+		// 1 resolve
+		done := stage(StageResolve)
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, resolveOptions(in.SpotifyTaskQueue)),
+			a.Resolve, activities.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
+			return fail(StageResolve, err)
+		}
+		done()
+		progress.Artists = resolved.Artists
+		progress.BatchesTotal = resolved.Batches
+		if err := workflow.UpsertTypedSearchAttributes(ctx, ArtistCountKey.ValueSet(int64(resolved.Artists))); err != nil {
+			return PipelineResult{}, fmt.Errorf("set ArtistCount: %w", err)
+		}
+
+		// 2 collect: batches of ≤50 artists, at most Parallelism in flight.
+		done = stage(StageCollect)
+		if err := collect(ctx, spotifyCtx, in, date, resolved, &summary, &progress); err != nil {
+			return fail(StageCollect, err)
+		}
+		if summary.Records["artists"] == 0 {
+			// Cleaning nothing would publish empty tables over the date.
+			return fail(StageCollect, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("Spotify knows none of the %d artists of the run (e.g. %s): check the IDs; the date's data is left as it was",
+					resolved.Artists, strings.Join(firstN(summary.Missing, 3), ", ")), activities.ErrBadInput, nil))
+		}
+		if kinds {
+			// Seal the capture: from here on the date can be reprocessed.
+			info := workflow.GetInfo(ctx)
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
+				a.CompleteCapture, activities.CaptureInput{
+					Date: date, Kind: plan.Kind, Mode: resolved.Mode, Artists: resolved.Artists,
+					Batches: resolved.Batches, BatchSize: resolved.BatchSize, Calls: summary.Calls,
+					WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+				}).Get(ctx, &capture); err != nil {
+				return fail(StageCollect, err)
+			}
+			progress.Details[StageCollect] = fmt.Sprintf("%d raw objects, fetched %s .. %s",
+				capture.Objects, capture.Window.First, capture.Window.Last)
+		}
+		done()
 	}
-	if summary.Records["artists"] == 0 {
-		// Cleaning nothing would publish empty tables over the date.
-		return fail(StageCollect, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("Spotify knows none of the %d artists of the run (e.g. %s): check the IDs; the date's data is left as it was",
-				resolved.Artists, strings.Join(firstN(summary.Missing, 3), ", ")), activities.ErrBadInput, nil))
-	}
-	done()
 
 	// 3 clean
-	done = stage(StageClean)
+	done := stage(StageClean)
+	cleanIn := activities.CleanInput{Date: date, Mode: resolved.Mode, Batches: resolved.Batches}
+	if kinds {
+		// The capture removed stale batches already; raw stays as sealed.
+		cleanIn.Batches, cleanIn.LateCapture = 0, capture.LateCapture
+	}
 	var cleaned activities.CleanResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
-		a.Clean, activities.CleanInput{Date: date, Mode: resolved.Mode, Batches: resolved.Batches}).Get(ctx, &cleaned); err != nil {
+		a.Clean, cleanIn).Get(ctx, &cleaned); err != nil {
 		return fail(StageClean, err)
 	}
 	progress.Rejected = cleaned.Report.RejectedTotal()
@@ -212,6 +271,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 			Trigger: in.Trigger, StartedAt: started.UTC().Format(time.RFC3339),
 			Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored,
 			Aggregate: aggregated, StageMillis: stageMillis,
+			Kind: plan.Kind, TimeZone: in.TimeZone, Capture: capture,
 		}).Get(ctx, &manifest); err != nil {
 		return fail(StageManifest, err)
 	}
@@ -220,7 +280,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	progress.Stage = StageDone
 
 	return PipelineResult{
-		Date: date, Mode: resolved.Mode, Artists: resolved.Artists, Collect: summary,
+		Date: date, Kind: plan.Kind, Capture: capture, Mode: resolved.Mode, Artists: resolved.Artists, Collect: summary,
 		Quality: cleaned.Report, Store: stored, Aggregate: aggregated,
 		ManifestKey: manifest.Key, Unresolved: resolved.Unresolved,
 	}, nil

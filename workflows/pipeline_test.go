@@ -52,6 +52,11 @@ func newEnv(t *testing.T, batches int, mockedByTest ...string) (*testsuite.TestW
 		over[name] = true
 	}
 
+	// The workflow clock is inside the capture window of 2026-11-01, the
+	// date of most tests, so runs of it capture.
+	env.SetStartTime(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	mockCaptureActivities(env, rec, batches, over)
+
 	if !over["Resolve"] {
 		env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
 			func(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
@@ -112,8 +117,8 @@ func TestPipelineRunsStagesInOrder(t *testing.T) {
 
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	require.Equal(t, []string{"Resolve", "CollectBatch", "CollectBatch", "CollectBatch",
-		"Clean", "Store", "Aggregate", "WriteManifest"}, rec.calls)
+	require.Equal(t, []string{"Partition", "BeginCapture", "Resolve", "CollectBatch", "CollectBatch", "CollectBatch",
+		"CompleteCapture", "Clean", "Store", "Aggregate", "WriteManifest"}, rec.calls)
 
 	var res PipelineResult
 	require.NoError(t, env.GetWorkflowResult(&res))
