@@ -84,7 +84,7 @@ func capturedState(date string, late bool) activities.PartitionState {
 
 func TestPipelineKinds(t *testing.T) {
 	const date = "2026-11-01"
-	inWindow := time.Date(2026, 11, 2, 18, 0, 0, 0, time.UTC)  // the grace of 2026-11-01
+	inWindow := time.Date(2026, 11, 2, 18, 0, 0, 0, time.UTC)   // the grace of 2026-11-01
 	afterWindow := time.Date(2026, 11, 3, 0, 0, 1, 0, time.UTC) // one second past it
 	tests := []struct {
 		name      string
