@@ -45,12 +45,19 @@ func (b *Backends) Close() error {
 // StartFake serves the built-in sample catalog in-process when enabled and
 // points cfg's Spotify client at it. It returns a stop function.
 func StartFake(ctx context.Context, cfg *config.Config) (stop func(), err error) {
+	_, stop, err = StartFakeServer(ctx, cfg)
+	return stop, err
+}
+
+// StartFakeServer is StartFake that also returns the fake, whose Stats
+// count the requests it served.
+func StartFakeServer(ctx context.Context, cfg *config.Config) (*spotifyfake.Server, func(), error) {
 	f := cfg.Spotify.Fake
-	url, stop, err := spotifyfake.Start(ctx, spotifyfake.Options{
+	url, srv, stop, err := spotifyfake.StartServer(ctx, spotifyfake.Options{
 		Artists: f.Artists, Seed: f.Seed, Mode: f.Mode, Latency: f.Latency,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start the sample Spotify catalog: %w", err)
+		return nil, nil, fmt.Errorf("start the sample Spotify catalog: %w", err)
 	}
 	cfg.Spotify.BaseURL = url + "/v1/"
 	cfg.Spotify.TokenURL = url + "/api/token"
@@ -61,7 +68,7 @@ func StartFake(ctx context.Context, cfg *config.Config) (stop func(), err error)
 			cfg.Artists.Seeds = append(cfg.Artists.Seeds, a.Name)
 		}
 	}
-	return stop, nil
+	return srv, stop, nil
 }
 
 // OpenBackends opens the lake, serving store, analytics engine and Spotify
@@ -176,6 +183,11 @@ func isPrintable(s string) bool {
 // ready, when not nil, turns ready once both workers poll and not ready
 // when they stop.
 func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities, ready *metrics.Readiness) error {
+	if acts.Temporal == nil {
+		// RunPipeline starts or joins pipeline-D with the worker's own
+		// client.
+		acts.Temporal = c
+	}
 	main := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
 		WorkerStopTimeout:                  workerStopTimeout,
