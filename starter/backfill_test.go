@@ -22,39 +22,68 @@ import (
 	"github.com/metronome-data/metronome/workflows"
 )
 
-// fakeStages stand in for the pipeline's activities under their names: a
-// run is "in flight" from its Resolve to its WriteManifest, and each
-// collect batch takes delay.
+// fakeStages stand in for the pipeline's activities under their names.
+// Every date counts as captured, so backfills reprocess it; a run is "in
+// flight" from its Clean (the first stage of every kind of run) to its
+// WriteManifest, and each clean takes delay. A date whose WriteManifest ran
+// is processed.
 type fakeStages struct {
 	delay time.Duration
 
-	mu       sync.Mutex
-	inFlight map[string]bool
-	peak     int
-	runs     map[string]int // Resolve calls per date
+	mu        sync.Mutex
+	inFlight  map[string]bool
+	peak      int
+	runs      map[string]int // Clean calls per date
+	processed map[string]bool
 }
 
 func newFakeStages(delay time.Duration) *fakeStages {
-	return &fakeStages{delay: delay, inFlight: map[string]bool{}, runs: map[string]int{}}
+	return &fakeStages{delay: delay, inFlight: map[string]bool{}, runs: map[string]int{}, processed: map[string]bool{}}
 }
 
 func (f *fakeStages) resolve(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.runs[in.Date]++
-	f.inFlight[in.Date] = true
-	f.peak = max(f.peak, len(f.inFlight))
 	return activities.ResolveResult{ArtistsKey: activities.ArtistsListKey(in.Date), Artists: 1, Batches: 1, BatchSize: 50, Mode: "extended"}, nil
 }
 
 func (f *fakeStages) collect(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
-	// Ignores cancellation, like an activity finishing its batch while its
-	// worker stops gracefully.
-	time.Sleep(f.delay)
 	return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}}, nil
 }
 
-func (f *fakeStages) clean(context.Context, activities.CleanInput) (activities.CleanResult, error) {
+func (f *fakeStages) partitions(_ context.Context, in activities.PartitionsInput) (activities.PartitionsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	dates, err := workflows.BackfillDates(in.From, in.To)
+	res := activities.PartitionsResult{Captured: dates, Processed: []string{}}
+	for _, d := range dates {
+		if f.processed[d] {
+			res.Processed = append(res.Processed, d)
+		}
+	}
+	return res, err
+}
+
+func (f *fakeStages) partition(_ context.Context, date string) (activities.PartitionState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return activities.PartitionState{Date: date, Captured: true, Processed: f.processed[date],
+		Capture: activities.CaptureSummary{Kind: activities.KindCapture, Mode: "extended", Artists: 1, Batches: 1, BatchSize: 50}}, nil
+}
+
+func (f *fakeStages) beginCapture(context.Context, string) error { return nil }
+
+func (f *fakeStages) completeCapture(_ context.Context, in activities.CaptureInput) (activities.CaptureSummary, error) {
+	return activities.CaptureSummary{Kind: in.Kind, Mode: in.Mode, Artists: in.Artists, Batches: in.Batches}, nil
+}
+
+func (f *fakeStages) clean(_ context.Context, in activities.CleanInput) (activities.CleanResult, error) {
+	f.mu.Lock()
+	f.runs[in.Date]++
+	f.inFlight[in.Date] = true
+	f.peak = max(f.peak, len(f.inFlight))
+	f.mu.Unlock()
+	// Ignores cancellation, like an activity finishing its work while its
+	// worker stops gracefully.
+	time.Sleep(f.delay)
 	return activities.CleanResult{}, nil
 }
 
@@ -70,6 +99,7 @@ func (f *fakeStages) manifest(_ context.Context, in activities.ManifestInput) (a
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.inFlight, in.Date)
+	f.processed[in.Date] = true
 	return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
 }
 
@@ -95,7 +125,8 @@ func startFakeWorker(t *testing.T, c client.Client, f *fakeStages) (stop func())
 		}
 		for name, fn := range map[string]any{
 			"Resolve": f.resolve, "CollectBatch": f.collect, "Clean": f.clean, "Store": f.store,
-			"Aggregate": f.aggregate, "WriteManifest": f.manifest,
+			"Aggregate": f.aggregate, "WriteManifest": f.manifest, "Partitions": f.partitions,
+			"Partition": f.partition, "BeginCapture": f.beginCapture, "CompleteCapture": f.completeCapture,
 		} {
 			w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
@@ -182,7 +213,7 @@ func TestBackfillEndToEnd(t *testing.T) {
 
 	r := <-first
 	require.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
-	require.Contains(t, r.stdout, "10 completed, 0 skipped (done before), 0 failed")
+	require.Contains(t, r.stdout, "10 completed, 0 skipped (done before), 0 not captured, 0 failed")
 	peak, runs := stages.counts()
 	require.LessOrEqual(t, peak, 3, "runs in flight at once (activities' view)")
 	require.GreaterOrEqual(t, peak, 2, "runs never overlapped")
@@ -220,7 +251,7 @@ func TestBackfillEndToEnd(t *testing.T) {
 	require.Equal(t, 4, strings.Count(recent.stdout, "\npipeline-"), "--limit 4:\n%s", recent.stdout)
 	show := starter("status", id)
 	require.Equal(t, 0, show.code, show.stderr)
-	require.Contains(t, show.stdout, "10/10 dates  completed 0  skipped 10  failed 0")
+	require.Contains(t, show.stdout, "10/10 dates  completed 0  skipped 10  not captured 0  failed 0")
 	run := starter("status", workflows.PipelineWorkflowID(from))
 	require.Equal(t, 0, run.code, run.stderr)
 	require.Contains(t, run.stdout, "Completed")

@@ -15,6 +15,7 @@ import (
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/spotifyfake"
 	"github.com/metronome-data/metronome/internal/tables"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
@@ -25,11 +26,19 @@ import (
 // in the test's data directory. It returns the worker's config.
 func startRealWorker(t *testing.T, c client.Client, artists int) *config.Config {
 	t.Helper()
+	cfg, _ := startRealWorkerWithFake(t, c, artists)
+	return cfg
+}
+
+// startRealWorkerWithFake is startRealWorker that also returns the sample
+// catalog's server, whose Stats count the Spotify requests served.
+func startRealWorkerWithFake(t *testing.T, c client.Client, artists int) (*config.Config, *spotifyfake.Server) {
+	t.Helper()
 	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", strconv.Itoa(artists))
 	cfg, err := config.NewLoader().Load()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	stopFake, err := app.StartFake(ctx, cfg)
+	fake, stopFake, err := app.StartFakeServer(ctx, cfg)
 	require.NoError(t, err)
 	cfg.Spotify.RequestsPerSecond = 1000
 	b, err := app.OpenBackends(ctx, cfg, zap.NewNop(), nil)
@@ -42,7 +51,7 @@ func startRealWorker(t *testing.T, c client.Client, artists int) *config.Config 
 		require.NoError(t, b.Close())
 		stopFake()
 	})
-	return cfg
+	return cfg, fake
 }
 
 func describeScheduleInfo(t *testing.T, c client.Client, id string) *client.ScheduleDescription {
