@@ -314,6 +314,9 @@ func startRun(ctx context.Context, c client.Client, date, taskQueue, spotifyTask
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, workflows.PipelineWorkflow, workflows.PipelineInput{
 		Date: date, Parallelism: parallelism, SpotifyTaskQueue: spotifyTaskQueue, Trigger: "manual",
+		// runDate is fixed and past: every run captures it again, as a late
+		// capture, so each scenario runs the whole pipeline.
+		CaptureNow: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", id, err)
