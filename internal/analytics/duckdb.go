@@ -298,7 +298,10 @@ func (d *DuckDB) writeMart(ctx context.Context, root, mart, dt, dir string) ([]s
 		}
 		file := fmt.Sprintf("part-%05d.parquet", slice)
 		err = d.session(ctx, root, func(conn *sql.Conn) error {
-			res, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+quote(filepath.Join(dir, file))+" (FORMAT parquet)")
+			// Said rather than left to DuckDB's defaults: Data Page V1 and
+			// Snappy, which every engine reads (see lake.PartitionWriter).
+			res, err := conn.ExecContext(ctx, "COPY ("+query+") TO "+quote(filepath.Join(dir, file))+
+				" (FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V1)")
 			if err != nil {
 				return err
 			}

@@ -224,7 +224,7 @@ func refArtistDaily(ds dataset, dt string) []map[string]any {
 		row := map[string]any{
 			"artist_id": a.ArtistID, "name": a.Name, "genres": stringList(a.Genres),
 			"popularity": optInt32(a.Popularity), "followers": optInt64(a.Followers),
-			"previous_dt": nil, "previous_popularity": nil, "previous_followers": nil,
+			"late_capture": a.LateCapture, "previous_dt": nil, "previous_popularity": nil, "previous_followers": nil,
 			"popularity_change": nil, "followers_change": nil,
 			"top_track_count": nil, "mean_track_popularity": nil, "audio_feature_tracks": nil,
 		}
@@ -238,6 +238,9 @@ func refArtistDaily(ds dataset, dt string) []map[string]any {
 			prev, ok := currentArtists(ds, dates[i])[id]
 			if !ok {
 				continue
+			}
+			if a.LateCapture || prev.LateCapture {
+				break // no comparison across a late capture
 			}
 			row["previous_dt"] = dates[i]
 			row["previous_popularity"] = optInt32(prev.Popularity)

@@ -734,3 +734,46 @@ func TestBuildMartsCanceled(t *testing.T) {
 		t.Errorf("a canceled build published marts (stat: %v)", err)
 	}
 }
+
+// artist_daily never compares across a late capture: when the date's row or
+// the previous date's row is one, the previous_* and *_change columns are
+// NULL; late_capture says which rows are late.
+func TestArtistDailyLateCapture(t *testing.T) {
+	ds := extendedLake()
+	for i := range ds[day2].artists {
+		ds[day2].artists[i].LateCapture = true
+	}
+	d := newTestDuckDB(t)
+	root, _ := buildLake(t, d, ds, day3)
+	got := martRows(t, d, root, ArtistDaily, day3)
+	checkRows(t, ArtistDaily, got, refArtistDaily(ds, day3))
+	byID := map[string]map[string]any{}
+	for _, r := range got {
+		byID[r["artist_id"].(string)] = r
+	}
+	// a1 and a2 appeared last on day2, a late capture; a3 on day1.
+	for _, id := range []string{"a1", "a2"} {
+		r := byID[id]
+		for _, c := range []string{"previous_dt", "previous_popularity", "previous_followers", "popularity_change", "followers_change"} {
+			if r[c] != nil {
+				t.Errorf("%s: %s = %v after a late capture, want NULL", id, c, r[c])
+			}
+		}
+		if r["late_capture"] != false {
+			t.Errorf("%s: late_capture = %v, want false", id, r["late_capture"])
+		}
+	}
+	if r := byID["a3"]; r["previous_dt"] != day1 || r["popularity_change"] != int64(5) {
+		t.Errorf("a3 = %v; want the comparison with %s", r, day1)
+	}
+
+	// The late date itself compares with nothing either.
+	if _, err := d.BuildMarts(context.Background(), root, day2); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range martRows(t, d, root, ArtistDaily, day2) {
+		if r["late_capture"] != true || r["previous_dt"] != nil || r["followers_change"] != nil {
+			t.Errorf("late %s row %v; want late_capture and no comparison", day2, r)
+		}
+	}
+}

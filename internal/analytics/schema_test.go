@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metronome-data/metronome/internal/tables"
 )
@@ -109,6 +110,14 @@ func TestTableDDLColumnTypes(t *testing.T) {
 		{tables.AudioFeatures, "danceability", "double"},      // float64
 		{tables.AudioFeatures, "key", "int"},                  // a reserved word
 		{tables.ArtistTopTracks, "rank", "int"},
+		// Engine-neutral types: TIMESTAMP (µs, UTC), DATE, BOOLEAN.
+		{tables.Artists, "fetched_at", "timestamp"},
+		{tables.ArtistTopTracks, "fetched_at", "timestamp"},
+		{tables.AudioFeatures, "fetched_at", "timestamp"},
+		{tables.Albums, "release_date", "date"},
+		{tables.Albums, "release_date_precision", "string"},
+		{tables.Tracks, "late_capture", "boolean"},
+		{tables.AudioFeatures, "late_capture", "boolean"},
 	} {
 		if got := byTable[tc.table][tc.col]; got != tc.want {
 			t.Errorf("%s.%s: type %q, want %q", tc.table, tc.col, got, tc.want)
@@ -184,6 +193,19 @@ func TestRowColumnsRefusesTypeChangingTags(t *testing.T) {
 	}
 	if _, err := rowColumns(row{}); err == nil || !strings.Contains(err.Error(), `"timestamp"`) {
 		t.Errorf("err = %v, want the timestamp option refused", err)
+	}
+	// Only microseconds on a time.Time and date on an int32 are known.
+	type millis struct {
+		At time.Time `parquet:"at,timestamp(millisecond)"`
+	}
+	if _, err := rowColumns(millis{}); err == nil {
+		t.Error("timestamp(millisecond) accepted")
+	}
+	type timeDate struct {
+		D time.Time `parquet:"d,date"`
+	}
+	if _, err := rowColumns(timeDate{}); err == nil {
+		t.Error("date on a time.Time accepted (parquet-go mis-writes it)")
 	}
 	type ok struct {
 		A string   `parquet:"a,optional,zstd"`

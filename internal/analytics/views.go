@@ -23,24 +23,25 @@ var curatedRow = map[string]any{
 }
 
 // bindCurated creates a temporary view per curated table over all its
-// partitions, dt being a VARCHAR column. It returns the views created, also
-// when it fails, so the caller can drop them.
+// partitions, dt being a VARCHAR column. Every view has the columns and
+// types of the table's row type, whatever the partitions hold (see
+// conformedView). It returns the views created, also when it fails, so the
+// caller can drop them.
 func bindCurated(ctx context.Context, conn *sql.Conn, root string) ([]string, error) {
 	var views []string
 	for _, table := range tables.All {
-		pattern := filepath.Join(root, "curated", table, "dt=*", "part-*.parquet")
-		body, err := partitionsView(pattern)
-		if err != nil {
-			return views, err
+		row, ok := curatedRow[table]
+		if !ok {
+			return views, fmt.Errorf("curated table %q: no row type known", table)
 		}
-		if body == "" {
-			row, ok := curatedRow[table]
-			if !ok {
-				return views, fmt.Errorf("curated table %q: no row type known", table)
-			}
-			if body, err = emptyView(row); err != nil {
-				return views, fmt.Errorf("curated table %q: %w", table, err)
-			}
+		empty, err := emptyView(row)
+		if err != nil {
+			return views, fmt.Errorf("curated table %q: %w", table, err)
+		}
+		pattern := filepath.Join(root, "curated", table, "dt=*", "part-*.parquet")
+		body, err := conformedView(ctx, conn, pattern, empty)
+		if err != nil {
+			return views, fmt.Errorf("curated table %q: %w", table, err)
 		}
 		if err := createView(ctx, conn, table, body); err != nil {
 			return views, err
@@ -50,24 +51,22 @@ func bindCurated(ctx context.Context, conn *sql.Conn, root string) ([]string, er
 	return views, nil
 }
 
-// bindMarts creates a temporary view per mart over all its partitions. A mart
-// without partitions gets an empty view with the mart's columns; it needs the
+// bindMarts creates a temporary view per mart over all its partitions, with
+// the columns and types of the mart's SQL (see conformedView). It needs the
 // curated views.
 func bindMarts(ctx context.Context, conn *sql.Conn, root string) ([]string, error) {
 	var views []string
 	for _, mart := range Marts {
-		pattern := filepath.Join(root, "marts", mart, "dt=*", "part-*.parquet")
-		body, err := partitionsView(pattern)
+		// Any valid date does: the view has no rows.
+		query, err := MartSQL(mart, MartParams{DT: "1970-01-01"})
 		if err != nil {
 			return views, err
 		}
-		if body == "" {
-			// Any valid date does: the view has no rows.
-			query, err := MartSQL(mart, MartParams{DT: "1970-01-01"})
-			if err != nil {
-				return views, err
-			}
-			body = "SELECT m.*, CAST(NULL AS VARCHAR) AS dt FROM (" + query + ") AS m WHERE 1 = 0"
+		empty := "SELECT m.*, CAST(NULL AS VARCHAR) AS dt FROM (" + query + ") AS m WHERE 1 = 0"
+		pattern := filepath.Join(root, "marts", mart, "dt=*", "part-*.parquet")
+		body, err := conformedView(ctx, conn, pattern, empty)
+		if err != nil {
+			return views, fmt.Errorf("mart %q: %w", mart, err)
 		}
 		if err := createView(ctx, conn, mart, body); err != nil {
 			return views, err
@@ -77,20 +76,82 @@ func bindMarts(ctx context.Context, conn *sql.Conn, root string) ([]string, erro
 	return views, nil
 }
 
-// partitionsView returns the SELECT over the Hive-partitioned files matching
-// pattern, or "" when no file matches (read_parquet fails on an empty glob).
-func partitionsView(pattern string) (string, error) {
+// conformedView returns the SELECT over the Hive-partitioned files matching
+// pattern with exactly the columns, in order, and types of the query empty
+// (which has no rows): a column the files hold with another type is cast, a
+// column no file holds is NULL, a column only the files hold is left out.
+// Without any file, it is empty itself (read_parquet fails on an empty
+// glob).
+//
+// So partitions written by an older build stay readable next to new ones:
+// fetched_at written as RFC 3339 text becomes a TIMESTAMP WITH TIME ZONE,
+// release_date and previous_dt written as text become DATE, and
+// late_capture, absent from them, is NULL.
+func conformedView(ctx context.Context, conn *sql.Conn, pattern, empty string) (string, error) {
 	files, err := filepath.Glob(pattern)
 	if err != nil {
 		return "", fmt.Errorf("list %q: %w", pattern, err)
 	}
 	if len(files) == 0 {
-		return "", nil
+		return empty, nil
 	}
-	// hive_types_autocast = false keeps dt a VARCHAR, as on Athena; union_by_name
-	// tolerates partitions written before a column was added.
-	return "SELECT * FROM read_parquet(" + quote(pattern) +
-		", hive_partitioning = true, hive_types_autocast = false, union_by_name = true)", nil
+	want, err := describe(ctx, conn, empty)
+	if err != nil {
+		return "", err
+	}
+	// hive_types_autocast = false keeps dt a VARCHAR, as on Athena;
+	// union_by_name reads partitions whose columns differ (a column added
+	// later, a type changed), giving a mixed column a common type (VARCHAR
+	// for text and timestamps), which the casts below undo.
+	scan := "read_parquet(" + quote(pattern) +
+		", hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
+	have, err := describe(ctx, conn, "SELECT * FROM "+scan)
+	if err != nil {
+		return "", err
+	}
+	types := make(map[string]string, len(have))
+	for _, c := range have {
+		types[c.name] = c.typ
+	}
+	cols := make([]string, len(want))
+	for i, c := range want {
+		name := quoteIdent(c.name)
+		switch typ, ok := types[c.name]; {
+		case !ok:
+			cols[i] = "CAST(NULL AS " + c.typ + ") AS " + name
+		case typ != c.typ:
+			cols[i] = "CAST(" + name + " AS " + c.typ + ") AS " + name
+		default:
+			cols[i] = name
+		}
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + scan, nil
+}
+
+// describe returns the columns of query's result, with their DuckDB types.
+func describe(ctx context.Context, conn *sql.Conn, query string) ([]column, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE "+query+")")
+	if err != nil {
+		return nil, fmt.Errorf("describe: %w", err)
+	}
+	defer rows.Close()
+	var cols []column
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.name, &c.typ); err != nil {
+			return nil, fmt.Errorf("describe: %w", err)
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe: %w", err)
+	}
+	return cols, nil
+}
+
+// quoteIdent quotes a column name for DuckDB (key, rank … are keywords).
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 func createView(ctx context.Context, conn *sql.Conn, name, body string) error {

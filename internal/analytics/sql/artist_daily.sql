@@ -2,11 +2,18 @@
 -- Change columns compare with the artist's previous available partition
 -- (the latest earlier dt in which the artist appears), so a skipped day does
 -- not erase the change. Columns the API mode cannot fill stay NULL.
+--
+-- A late capture (captured after its date's window, --capture-now) holds
+-- the values of the day it was captured, not of its date: when the date's
+-- row or the previous date's row is one, the previous_* and *_change
+-- columns are NULL rather than a change over the wrong interval. A row
+-- written before late_capture existed counts as on time.
 WITH
 current_artist AS (
-  SELECT artist_id, name, genres, popularity, followers
+  SELECT artist_id, name, genres, popularity, followers, late_capture
   FROM (
     SELECT artist_id, name, genres, popularity, followers,
+           COALESCE(late_capture, FALSE) AS late_capture,
            ROW_NUMBER() OVER (PARTITION BY artist_id ORDER BY fetched_at DESC) AS pos
     FROM artists
     WHERE dt = '{{dt}}'
@@ -14,14 +21,22 @@ current_artist AS (
   WHERE pos = 1
 ),
 previous_artist AS (
-  SELECT artist_id, dt, popularity, followers
+  SELECT artist_id, dt, popularity, followers, late_capture
   FROM (
     SELECT artist_id, dt, popularity, followers,
+           COALESCE(late_capture, FALSE) AS late_capture,
            ROW_NUMBER() OVER (PARTITION BY artist_id ORDER BY dt DESC, fetched_at DESC) AS pos
     FROM artists
     WHERE dt < '{{dt}}'
   ) p
   WHERE pos = 1
+),
+-- The previous row, when comparing with it is meaningful.
+comparable_previous AS (
+  SELECT p.artist_id, p.dt, p.popularity, p.followers
+  FROM previous_artist p
+  JOIN current_artist c ON c.artist_id = p.artist_id
+  WHERE NOT c.late_capture AND NOT p.late_capture
 ),
 top_track AS (
   SELECT DISTINCT artist_id, track_id
@@ -72,7 +87,8 @@ SELECT
   c.genres,
   c.popularity,
   c.followers,
-  p.dt AS previous_dt,
+  c.late_capture,
+  CAST(p.dt AS DATE) AS previous_dt,
   p.popularity AS previous_popularity,
   p.followers AS previous_followers,
   c.popularity - p.popularity AS popularity_change,
@@ -91,6 +107,6 @@ SELECT
   s.mean_valence,
   s.mean_tempo
 FROM current_artist c
-LEFT JOIN previous_artist p ON p.artist_id = c.artist_id
+LEFT JOIN comparable_previous p ON p.artist_id = c.artist_id
 LEFT JOIN top_track_stats s ON s.artist_id = c.artist_id
 ORDER BY c.artist_id

@@ -15,8 +15,10 @@ current_artist AS (
   ) a
   WHERE pos = 1
 ),
+-- Release facts are keyed by release_date (real history), never by dt: dt
+-- only picks the latest version of each album.
 album AS (
-  SELECT artist_id, album_id, album_type, TRY_CAST(release_date AS DATE) AS release_date
+  SELECT artist_id, album_id, album_type, release_date
   FROM (
     SELECT artist_id, album_id, album_type, release_date,
            ROW_NUMBER() OVER (PARTITION BY artist_id, album_id ORDER BY dt DESC, fetched_at DESC) AS pos
