@@ -11,6 +11,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 	"github.com/metronome-data/metronome/internal/tables"
 	"github.com/metronome-data/metronome/workflows"
@@ -144,5 +145,21 @@ func TestCaptureAndReprocessEndToEnd(t *testing.T) {
 	_, rows := countRows[tables.Artist](t, store, tables.Artists, today)
 	for _, row := range rows {
 		require.False(t, row.LateCapture, "artist %s of a capture on its day", row.ArtistID)
+	}
+
+	// Reprocessing the older date leaves the serving store on today's view.
+	r = starter("run", "--date", past, "--wait")
+	require.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	srv, err := serving.Open(ctx, cfg.Serving.URL)
+	require.NoError(t, err)
+	defer srv.Close()
+	for _, row := range rows {
+		view, found, err := srv.Artist(ctx, row.ArtistID)
+		require.NoError(t, err)
+		require.True(t, found, row.ArtistID)
+		require.Equal(t, today, view.DT, "artist %s: a reprocess of %s replaced the newer snapshot", row.ArtistID, past)
+		if view.TopTracksDT != "" {
+			require.Equal(t, today, view.TopTracksDT, "artist %s: top tracks", row.ArtistID)
+		}
 	}
 }
