@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/workflows"
@@ -26,10 +27,17 @@ const (
 	defaultScheduleID = "daily-pipeline"
 	// defaultScheduleCron runs every day at 03:00 in the schedule's zone.
 	defaultScheduleCron = "0 3 * * *"
-	// scheduleActionID is the workflow ID of the schedule's action; the
-	// server appends the scheduled time, so runs are named
-	// pipeline-2026-11-01T03:00:00Z and their date is in the ID.
-	scheduleActionID = "pipeline"
+	// scheduleActionID is the workflow ID of the schedule's action,
+	// ScheduledPipelineWorkflow; the server appends the scheduled time, so
+	// scheduled runs are named scheduled-pipeline-2026-11-01T03:00:00Z. Each
+	// starts or joins pipeline-2026-11-01, the one run of the date.
+	scheduleActionID = "scheduled-pipeline"
+	// legacyActionWorkflow is the action of schedules created before
+	// ScheduledPipelineWorkflow: PipelineWorkflow itself, under
+	// pipeline-<scheduled time>. Such runs hand their date to pipeline-D
+	// too; `schedule update` moves the schedule to the new action.
+	legacyActionWorkflow   = "PipelineWorkflow"
+	scheduleActionWorkflow = "ScheduledPipelineWorkflow"
 )
 
 // overlapPolicies are the --overlap values.
@@ -73,11 +81,20 @@ func newScheduleCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule",
 		Short: "Create and operate the Temporal Schedule that runs the pipeline",
-		Long: `schedule manages a Temporal Schedule whose action is PipelineWorkflow. Each
-run's logical date is its scheduled time in the schedule's time zone (the
-TemporalScheduledStartTime search attribute), never the wall clock, so a
-run caught up or backfilled later still writes its own date. Runs are named
-pipeline-<scheduled time>.`,
+		Long: `schedule manages a Temporal Schedule whose action is ScheduledPipelineWorkflow,
+named scheduled-pipeline-<scheduled time>. Each action's logical date D is
+its scheduled time in the schedule's time zone (the TemporalScheduledStartTime
+search attribute), never the wall clock. The action starts pipeline-D, or
+waits for it when a manual run or a backfill of D is running already, so a
+date never has two runs at once.
+
+An action for a date whose capture window has ended (the date plus
+pipeline.capture_grace, default 24h) is refused and reported as failed, not
+run: Spotify keeps no history, so a late catch-up cannot capture the date.
+A catch-up within the grace captures as usual. Schedules created before
+ScheduledPipelineWorkflow (action PipelineWorkflow, runs named
+pipeline-<scheduled time>) behave the same; "schedule update" moves them to
+the new action.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usagef("schedule needs a subcommand: create, update, describe, list, pause, unpause, trigger, delete or backfill")
@@ -184,12 +201,13 @@ func (f *scheduleFlags) spec() client.ScheduleSpec {
 	return spec
 }
 
-// scheduleAction starts pipeline-<scheduled time> with the schedule's zone,
-// so the run takes its logical date from TemporalScheduledStartTime.
+// scheduleAction starts scheduled-pipeline-<scheduled time> with the
+// schedule's zone, so the run takes its logical date from
+// TemporalScheduledStartTime, and hands the date to pipeline-D.
 func scheduleAction(cfg *config.Config, in workflows.PipelineInput) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{
 		ID:        scheduleActionID,
-		Workflow:  workflows.PipelineWorkflow,
+		Workflow:  workflows.ScheduledPipelineWorkflow,
 		Args:      []any{in},
 		TaskQueue: cfg.Temporal.TaskQueue,
 	}
@@ -220,6 +238,7 @@ func newScheduleCreateCommand(g *globalFlags, id *string) *cobra.Command {
 			in := workflows.PipelineInput{
 				TimeZone: f.tz, Artists: f.artists, Trigger: "schedule",
 				Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+				CaptureGrace: cfg.Pipeline.CaptureGrace,
 			}
 			_, err = c.ScheduleClient().Create(cmd.Context(), client.ScheduleOptions{
 				ID: *id, Spec: f.spec(), Action: scheduleAction(cfg, in),
@@ -244,6 +263,10 @@ func newScheduleUpdateCommand(g *globalFlags, id *string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update [--id ID] [flags]",
 		Short: "Change the spec, policies or artists of the schedule; flags not given stay as they are",
+		Long: `update changes what its flags say and keeps the rest. A schedule created
+before ScheduledPipelineWorkflow (action PipelineWorkflow) gets the new
+action with any update, and the capture grace of pipeline.capture_grace
+when it has none.`,
 		Example: `  starter schedule update --cron "0 5 * * *"
   starter schedule update --overlap buffer-one --catchup-window 72h`,
 		Args: cobra.NoArgs,
@@ -301,20 +324,23 @@ func newScheduleUpdateCommand(g *globalFlags, id *string) *cobra.Command {
 						}
 						s.State.Note = f.note
 					}
-					if changed("tz") || changed("artists") {
-						action, in, err := pipelineAction(s.Action)
-						if err != nil {
-							return nil, err
-						}
-						if changed("tz") {
-							in.TimeZone = f.tz
-						}
-						if changed("artists") {
-							in.Artists = f.artists
-						}
-						action.Args = []any{in}
-						s.Action = action
+					// Every update writes the action, which moves a
+					// schedule of the old action to the new one.
+					action, in, err := pipelineAction(s.Action)
+					if err != nil {
+						return nil, err
 					}
+					if changed("tz") {
+						in.TimeZone = f.tz
+					}
+					if changed("artists") {
+						in.Artists = f.artists
+					}
+					if in.CaptureGrace == 0 {
+						in.CaptureGrace = cfg.Pipeline.CaptureGrace
+					}
+					action.ID, action.Workflow, action.Args = scheduleActionID, scheduleActionWorkflow, []any{in}
+					s.Action = action
 					return &client.ScheduleUpdate{Schedule: &s}, nil
 				},
 			})
@@ -328,12 +354,17 @@ func newScheduleUpdateCommand(g *globalFlags, id *string) *cobra.Command {
 	return cmd
 }
 
-// pipelineAction returns the schedule's action and its PipelineInput.
+// pipelineAction returns the schedule's action and its PipelineInput. Both
+// the action of today (ScheduledPipelineWorkflow) and the one of schedules
+// created before it (PipelineWorkflow) take one PipelineInput.
 func pipelineAction(a client.ScheduleAction) (*client.ScheduleWorkflowAction, workflows.PipelineInput, error) {
 	var in workflows.PipelineInput
 	action, ok := a.(*client.ScheduleWorkflowAction)
 	if !ok || len(action.Args) != 1 {
-		return nil, in, fmt.Errorf("the schedule's action is not a PipelineWorkflow start with one argument: recreate the schedule")
+		return nil, in, fmt.Errorf("the schedule's action is not a %s start with one argument: recreate the schedule", scheduleActionWorkflow)
+	}
+	if name := actionWorkflowName(action); name != scheduleActionWorkflow && name != legacyActionWorkflow {
+		return nil, in, fmt.Errorf("the schedule's action starts %s, not %s: recreate the schedule", name, scheduleActionWorkflow)
 	}
 	switch arg := action.Args[0].(type) {
 	case *commonpb.Payload:
@@ -346,6 +377,20 @@ func pipelineAction(a client.ScheduleAction) (*client.ScheduleWorkflowAction, wo
 		return nil, in, fmt.Errorf("the schedule's action argument is a %T, not a PipelineInput: recreate the schedule", arg)
 	}
 	return action, in, nil
+}
+
+// actionWorkflowName is the workflow type an action starts: a name when
+// described by the server, a function when built here.
+func actionWorkflowName(a *client.ScheduleWorkflowAction) string {
+	switch w := a.Workflow.(type) {
+	case string:
+		return w
+	case func(workflow.Context, workflows.PipelineInput) (workflows.ScheduledResult, error):
+		return scheduleActionWorkflow
+	case func(workflow.Context, workflows.PipelineInput) (workflows.PipelineResult, error):
+		return legacyActionWorkflow
+	}
+	return fmt.Sprintf("%T", a.Workflow)
 }
 
 func newScheduleDescribeCommand(g *globalFlags, id *string) *cobra.Command {
@@ -387,6 +432,75 @@ type recentAction struct {
 	Scheduled  time.Time `json:"scheduled"`
 	Actual     time.Time `json:"actual"`
 	WorkflowID string    `json:"workflow_id"`
+	// Date is the action's logical date: its scheduled time in the zone.
+	Date string `json:"date,omitempty"`
+	// Pipeline is the run of the date the action started or joined,
+	// pipeline-Date; empty when it was refused.
+	Pipeline string `json:"pipeline,omitempty"`
+	// Outcome is running, completed, joined (completed, waiting for a
+	// pipeline-D already running), refused (outside the capture window)
+	// or the action's closing status.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// actionOutcome describes what the action run id/runID did for date.
+func actionOutcome(ctx context.Context, c client.Client, ra *recentAction, runID string) {
+	ra.Pipeline = workflows.PipelineWorkflowID(ra.Date)
+	desc, err := c.DescribeWorkflowExecution(ctx, ra.WorkflowID, runID)
+	if err != nil {
+		ra.Outcome = "unknown (" + firstLine(err.Error()) + ")"
+		return
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	switch info.GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		ra.Outcome = "running"
+		return
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+	default:
+		ra.Outcome = strings.ToLower(strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+		return
+	}
+	run := c.GetWorkflow(ctx, ra.WorkflowID, runID)
+	if info.GetType().GetName() != scheduleActionWorkflow {
+		// A schedule of the old action: its result is the pipeline's.
+		ra.Outcome = "completed"
+		if err := run.Get(ctx, nil); err != nil {
+			ra.Outcome = "failed"
+			if isErrorType(err, workflows.ErrCaptureRefused) {
+				ra.Outcome, ra.Pipeline = "refused", ""
+			}
+		}
+		return
+	}
+	var res workflows.ScheduledResult
+	if err := run.Get(ctx, &res); err != nil {
+		ra.Outcome = "failed"
+		if isErrorType(err, workflows.ErrCaptureRefused) {
+			ra.Outcome, ra.Pipeline = "refused", ""
+		}
+		return
+	}
+	ra.Pipeline, ra.Outcome = res.WorkflowID, "completed"
+	if res.Attached {
+		ra.Outcome = "joined"
+	}
+}
+
+// isErrorType reports whether an application error of type typ is in
+// err's chain.
+func isErrorType(err error, typ string) bool {
+	for err != nil {
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) {
+			return false
+		}
+		if appErr.Type() == typ {
+			return true
+		}
+		err = appErr.Unwrap()
+	}
+	return false
 }
 
 func describeSchedule(ctx context.Context, out io.Writer, format string, c client.Client, cfg *config.Config, id, verb string) error {
@@ -411,16 +525,30 @@ func describeSchedule(ctx context.Context, out io.Writer, format string, c clien
 	if st := d.Schedule.State; st != nil {
 		v.Paused, v.Note = st.Paused, st.Note
 	}
+	actionZone := v.TimeZone
 	if _, in, err := pipelineAction(d.Schedule.Action); err == nil {
 		v.Artists = in.Artists
+		if in.TimeZone != "" {
+			actionZone = in.TimeZone
+		}
+	}
+	loc, err := time.LoadLocation(v.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	dateLoc, err := time.LoadLocation(actionZone)
+	if err != nil {
+		dateLoc = loc
 	}
 	for _, r := range d.Info.RunningWorkflows {
 		v.Running = append(v.Running, r.WorkflowID)
 	}
 	for _, r := range d.Info.RecentActions {
-		ra := recentAction{Scheduled: r.ScheduleTime, Actual: r.ActualTime}
+		ra := recentAction{Scheduled: r.ScheduleTime, Actual: r.ActualTime,
+			Date: r.ScheduleTime.In(dateLoc).Format(workflows.DateLayout)}
 		if r.StartWorkflowResult != nil {
 			ra.WorkflowID = r.StartWorkflowResult.WorkflowID
+			actionOutcome(ctx, c, &ra, r.StartWorkflowResult.FirstExecutionRunID)
 		}
 		v.Recent = append(v.Recent, ra)
 	}
@@ -429,10 +557,6 @@ func describeSchedule(ctx context.Context, out io.Writer, format string, c clien
 	}
 	if verb != "" {
 		fmt.Fprintf(out, "%s schedule %s\n", verb, id)
-	}
-	loc, err := time.LoadLocation(v.TimeZone)
-	if err != nil {
-		loc = time.UTC
 	}
 	paused := "no"
 	if v.Paused {
@@ -464,7 +588,12 @@ func describeSchedule(ctx context.Context, out io.Writer, format string, c clien
 		if i == 0 {
 			label = "recent"
 		}
-		fmt.Fprintf(out, "  %-11s %s → %s\n", label, r.Scheduled.In(loc).Format("2006-01-02 15:04:05 MST"), r.WorkflowID)
+		ran := "not started"
+		if r.Pipeline != "" {
+			ran = "→ " + r.Pipeline
+		}
+		fmt.Fprintf(out, "  %-11s %s → %s %s (%s)\n", label, r.Scheduled.In(loc).Format("2006-01-02 15:04:05 MST"),
+			r.WorkflowID, ran, r.Outcome)
 	}
 	fmt.Fprintf(out, "  Web UI      %s/namespaces/%s/schedules/%s\n", uiBase(cfg), cfg.Temporal.Namespace, id)
 	return nil
@@ -688,12 +817,16 @@ func newScheduleBackfillCommand(g *globalFlags, id *string) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "backfill [--id ID] --from DATE --to DATE",
-		Short: "Have the schedule start the runs it would have started for past dates",
+		Short: "Have the schedule take the actions it would have taken for past dates (within the capture grace)",
 		Long: `backfill asks the schedule to take the actions its spec gives for the days
 --from to --to (inclusive, in the schedule's time zone), with the schedule's
-backfill API. Each run is named pipeline-<scheduled time> and writes the
-date of its scheduled time. With --overlap buffer-all (the default) the runs
-go one after another.`,
+backfill API. Each action is named scheduled-pipeline-<scheduled time> and
+runs the date of its scheduled time through pipeline-D. Only dates whose
+capture window is still open (the date plus pipeline.capture_grace) are
+captured; older ones are refused and counted as failed actions, not run,
+since Spotify keeps no history: reprocess dates captured before with
+"starter backfill". With --overlap buffer-all (the default) the actions go
+one after another.`,
 		Example: `  starter schedule backfill --from 2026-11-01 --to 2026-11-03`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -62,9 +63,11 @@ func describeScheduleInfo(t *testing.T, c client.Client, id string) *client.Sche
 }
 
 // A schedule with an every-second interval fires runs whose logical date is
-// their scheduled time's; pause stops them; the schedule's backfill over
-// three past dates produces three runs whose lake partitions carry those
-// dates.
+// their scheduled time's, each handing its date to pipeline-D; pause stops
+// them; the schedule's backfill over three past dates captures the one
+// still inside its capture window and refuses the two outside it, starting
+// no pipeline for them; a schedule of the old action (PipelineWorkflow)
+// joins pipeline-D too, and an update moves it to the new action.
 func TestScheduleEndToEnd(t *testing.T) {
 	_, c := testServer(t, devserver.Options{})
 	cfg := startRealWorker(t, c, 10)
@@ -84,10 +87,13 @@ func TestScheduleEndToEnd(t *testing.T) {
 		return describeScheduleInfo(t, c, "every-second").Info.NumActions >= 2
 	}, time.Minute, 200*time.Millisecond)
 	first := describeScheduleInfo(t, c, "every-second").Info.RecentActions[0]
-	var res workflows.PipelineResult
+	var res workflows.ScheduledResult
 	require.NoError(t, c.GetWorkflow(ctx, first.StartWorkflowResult.WorkflowID, "").Get(ctx, &res))
-	require.Equal(t, first.ScheduleTime.UTC().Format(workflows.DateLayout), res.Date)
-	require.Regexp(t, `^pipeline-\d{4}-\d\d-\d\dT`, first.StartWorkflowResult.WorkflowID)
+	firstDate := first.ScheduleTime.UTC().Format(workflows.DateLayout)
+	require.Equal(t, firstDate, res.Date)
+	require.Equal(t, workflows.PipelineWorkflowID(firstDate), res.WorkflowID)
+	require.Equal(t, firstDate, res.Pipeline.Date)
+	require.Regexp(t, `^scheduled-pipeline-\d{4}-\d\d-\d\dT`, first.StartWorkflowResult.WorkflowID)
 
 	// Pause stops them.
 	p := starter("schedule", "pause", "--id", "every-second", "--note", "enough for now")
@@ -104,8 +110,9 @@ func TestScheduleEndToEnd(t *testing.T) {
 		return len(describeScheduleInfo(t, c, "every-second").Info.RunningWorkflows) == 0
 	}, time.Minute, 200*time.Millisecond)
 
-	// The schedule's own backfill over three past dates.
-	dates := []string{daysAgo(12), daysAgo(11), daysAgo(10)}
+	// The schedule's own backfill over three past dates: yesterday is a
+	// catch-up inside the grace and captures; the two before are refused.
+	dates := []string{daysAgo(3), daysAgo(2), daysAgo(1)}
 	r = starter("schedule", "create", "--id", "daily", "--paused", "--note", "backfill only")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "calendar hour=3 minute=0 second=0 in UTC")
@@ -113,31 +120,73 @@ func TestScheduleEndToEnd(t *testing.T) {
 	require.Equal(t, 0, b.code, b.stderr)
 	store, err := lake.Open(ctx, cfg.Lake.URL)
 	require.NoError(t, err)
-	for _, date := range dates {
-		id := "pipeline-" + date + "T03:00:00Z"
+	for i, date := range dates {
+		id := "scheduled-pipeline-" + date + "T03:00:00Z"
 		require.Eventually(t, func() bool {
 			_, err := c.DescribeWorkflowExecution(ctx, id, "")
 			return err == nil
-		}, time.Minute, 200*time.Millisecond, "run %s never started", id)
-		var res workflows.PipelineResult
-		require.NoError(t, c.GetWorkflow(ctx, id, "").Get(ctx, &res), id)
+		}, time.Minute, 200*time.Millisecond, "action %s never started", id)
+		var res workflows.ScheduledResult
+		err := c.GetWorkflow(ctx, id, "").Get(ctx, &res)
+		if i < 2 {
+			require.True(t, isErrorType(err, workflows.ErrCaptureRefused), "%s: %v", id, err)
+			require.ErrorContains(t, err, "scheduled run of "+date+" refused")
+			_, err := c.DescribeWorkflowExecution(ctx, workflows.PipelineWorkflowID(date), "")
+			var nf *serviceerror.NotFound
+			require.ErrorAs(t, err, &nf, "a refused action started pipeline-%s", date)
+			continue
+		}
+		require.NoError(t, err, id)
 		require.Equal(t, date, res.Date)
+		require.Equal(t, workflows.PipelineWorkflowID(date), res.WorkflowID)
 		m, err := activities.ReadManifest(ctx, store, date)
 		require.NoError(t, err)
-		require.Equal(t, id, m.WorkflowID)
+		require.Equal(t, workflows.PipelineWorkflowID(date), m.WorkflowID)
 		require.Equal(t, "schedule", m.Trigger)
+		require.Equal(t, workflows.KindCapture, m.Kind)
 		parts, err := store.List(ctx, lake.CuratedPrefix(tables.Artists, date))
 		require.NoError(t, err)
 		require.NotEmpty(t, parts, "curated artists of %s", date)
 	}
 	list := starter("status", "--from", dates[0], "--to", dates[2])
 	require.Equal(t, 0, list.code, list.stderr)
-	for _, date := range dates {
-		require.Regexp(t, `pipeline-`+date+`T03:00:00Z +`+date+` +Completed`, list.stdout)
-	}
+	require.Regexp(t, `pipeline-`+dates[2]+` +`+dates[2]+` +Completed`, list.stdout)
+	require.NotContains(t, list.stdout, "pipeline-"+dates[0])
 	d = starter("schedule", "describe", "--id", "daily")
 	require.Equal(t, 0, d.code, d.stderr)
-	require.Contains(t, d.stdout, "→ pipeline-"+dates[2]+"T03:00:00Z")
+	require.Contains(t, d.stdout, "→ scheduled-pipeline-"+dates[2]+"T03:00:00Z → pipeline-"+dates[2]+" (completed)")
+	require.Contains(t, d.stdout, "→ scheduled-pipeline-"+dates[0]+"T03:00:00Z not started (refused)")
+
+	// A schedule of the old action: PipelineWorkflow under
+	// pipeline-<scheduled time>. Its run hands the date to pipeline-D.
+	_, err = c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: "legacy", Spec: client.ScheduleSpec{CronExpressions: []string{"0 3 1 1 *"}},
+		Action: &client.ScheduleWorkflowAction{ID: "pipeline", Workflow: "PipelineWorkflow",
+			Args: []any{workflows.PipelineInput{Trigger: "schedule"}}, TaskQueue: cfg.Temporal.TaskQueue},
+	})
+	require.NoError(t, err)
+	tr := starter("schedule", "trigger", "--id", "legacy")
+	require.Equal(t, 0, tr.code, tr.stderr)
+	require.Eventually(t, func() bool {
+		return len(describeScheduleInfo(t, c, "legacy").Info.RecentActions) == 1
+	}, time.Minute, 200*time.Millisecond)
+	legacy := describeScheduleInfo(t, c, "legacy").Info.RecentActions[0].StartWorkflowResult
+	require.Regexp(t, `^pipeline-\d{4}-\d\d-\d\dT`, legacy.WorkflowID)
+	var legacyRes workflows.PipelineResult
+	require.NoError(t, c.GetWorkflow(ctx, legacy.WorkflowID, legacy.FirstExecutionRunID).Get(ctx, &legacyRes))
+	today := daysAgo(0)
+	require.Equal(t, today, legacyRes.Date)
+	m, err := activities.ReadManifest(ctx, store, today)
+	require.NoError(t, err)
+	require.Equal(t, workflows.PipelineWorkflowID(today), m.WorkflowID, "the legacy action's date was written by pipeline-D")
+	up := starter("schedule", "update", "--id", "legacy", "--note", "moved")
+	require.Equal(t, 0, up.code, up.stderr)
+	migrated := describeScheduleInfo(t, c, "legacy").Schedule.Action.(*client.ScheduleWorkflowAction)
+	require.Equal(t, "ScheduledPipelineWorkflow", migrated.Workflow)
+	require.Equal(t, "scheduled-pipeline", migrated.ID)
+	_, in, err := pipelineAction(migrated)
+	require.NoError(t, err)
+	require.Equal(t, cfg.Pipeline.CaptureGrace, in.CaptureGrace)
 
 	// Update keeps what is not given and moves the action's time zone
 	// with the spec's.
@@ -149,7 +198,7 @@ func TestScheduleEndToEnd(t *testing.T) {
 	require.Contains(t, view.Spec, "hour=5")
 	require.True(t, view.Paused)
 	require.Equal(t, "backfill only", view.Note)
-	_, in, err := pipelineAction(describeScheduleInfo(t, c, "daily").Schedule.Action)
+	_, in, err = pipelineAction(describeScheduleInfo(t, c, "daily").Schedule.Action)
 	require.NoError(t, err)
 	require.Equal(t, "Europe/Berlin", in.TimeZone)
 	require.Equal(t, "schedule", in.Trigger)
