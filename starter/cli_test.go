@@ -74,7 +74,7 @@ func TestOperateCommandsBadUsageExitsWithCode2(t *testing.T) {
 		{"backfill max-days limit", []string{"backfill", "--from", "2024-01-01", "--to", "2024-01-02", "--max-days", "0"}, nil, "--max-days 0"},
 		{"backfill parallel 0", []string{"backfill", "--from", "2026-03-01", "--to", "2026-03-02", "--parallel", "0"}, nil, "--parallel 0"},
 		{"backfill parallel huge", []string{"backfill", "--from", "2026-03-01", "--to", "2026-03-02", "--parallel", "65"}, nil, "--parallel 65"},
-		{"backfill blank artists", []string{"backfill", "--from", "2026-03-01", "--to", "2026-03-02", "--artists", ","}, nil, "names no artist"},
+		{"backfill artists", []string{"backfill", "--from", "2026-03-01", "--to", "2026-03-02", "--artists", "Santos Giants"}, nil, "cannot add artists to past dates"},
 		{"status bad date", []string{"status", "--from", "2026-13-01"}, nil, `--from "2026-13-01"`},
 		{"status reversed", []string{"status", "--from", "2026-03-02", "--to", "2026-03-01"}, nil, "is after --to"},
 		{"status filter with ID", []string{"status", "pipeline-2026-03-01", "--from", "2026-03-01"}, nil, "without a WORKFLOW_ID"},
