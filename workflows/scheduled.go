@@ -129,7 +129,7 @@ func runScheduled(ctx workflow.Context, in PipelineInput, date string) (Schedule
 	// The pipeline runs the date as given, not from the schedule's time:
 	// pipeline-D has no scheduled start time of its own.
 	in.Date = date
-	encoded, err := json.Marshal(in)
+	encoded, err := encodePipelineInput(in)
 	if err != nil {
 		return ScheduledResult{}, fmt.Errorf("encode the input of %s: %w", id, err)
 	}
@@ -144,7 +144,7 @@ func runScheduled(ctx workflow.Context, in PipelineInput, date string) (Schedule
 	}
 	res := ScheduledResult{Date: date, WorkflowID: ran.WorkflowID, RunID: ran.RunID, Attached: ran.Attached}
 	if len(ran.Result) > 0 {
-		if err := json.Unmarshal(ran.Result, &res.Pipeline); err != nil {
+		if err := decodePipelineResult(ran.Result, &res.Pipeline); err != nil {
 			return res, fmt.Errorf("read the result of %s (run %s): %w", ran.WorkflowID, ran.RunID, err)
 		}
 	}
@@ -164,6 +164,15 @@ func runPipelineOptions() workflow.ActivityOptions {
 		RetryPolicy:         retry(time.Second, time.Minute, 20),
 	}
 }
+
+// encodePipelineInput encodes the input RunPipeline starts pipeline-D with;
+// activities cannot import this package's types. A struct without maps
+// encodes the same every time.
+func encodePipelineInput(in PipelineInput) ([]byte, error) { return json.Marshal(in) }
+
+// decodePipelineResult decodes pipeline-D's result into a struct, which
+// does not depend on any iteration order.
+func decodePipelineResult(b []byte, res *PipelineResult) error { return json.Unmarshal(b, res) }
 
 // scheduledRefusal explains why a scheduled run of date at now is refused.
 func scheduledRefusal(date string, w CaptureWindow, now time.Time) string {
