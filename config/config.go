@@ -65,7 +65,10 @@ type SpotifyConfig struct {
 	APIMode           string        `mapstructure:"api_mode"`
 	RequestsPerSecond float64       `mapstructure:"requests_per_second"`
 	Timeout           time.Duration `mapstructure:"timeout"`
-	Fake              FakeConfig    `mapstructure:"fake"`
+	// QuotaWait is how long a run waits after a quota 429 that came
+	// without a Retry-After; it doubles, up to 6h, while the quota lasts.
+	QuotaWait time.Duration `mapstructure:"quota_wait"`
+	Fake      FakeConfig    `mapstructure:"fake"`
 }
 
 // FakeConfig configures the built-in sample catalog served in-process.

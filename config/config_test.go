@@ -44,6 +44,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "US", cfg.Spotify.Market)
 	require.Equal(t, 200, cfg.Spotify.Fake.Artists)
 	require.Equal(t, 10*time.Second, cfg.Spotify.Timeout)
+	require.Equal(t, time.Hour, cfg.Spotify.QuotaWait)
 	require.Nil(t, cfg.Spotify.Fake.Enabled)
 	require.True(t, cfg.FakeEnabled(true))
 	require.False(t, cfg.FakeEnabled(false))
@@ -112,6 +113,9 @@ func TestValidationNamesKeyAndValue(t *testing.T) {
 		{"METRONOME_ANALYTICS_ENGINE", "spark", "analytics.engine"},
 		{"METRONOME_SPOTIFY_API_MODE", "turbo", "spotify.api_mode"},
 		{"METRONOME_SPOTIFY_TIMEOUT", "ten seconds", "spotify.timeout"},
+		{"METRONOME_SPOTIFY_QUOTA_WAIT", "0s", "spotify.quota_wait"},
+		{"METRONOME_SPOTIFY_QUOTA_WAIT", "7h", "spotify.quota_wait"},
+		{"METRONOME_SPOTIFY_QUOTA_WAIT", "an hour", "spotify.quota_wait"},
 		{"METRONOME_SPOTIFY_FAKE_LATENCY", "-1s", "spotify.fake.latency"},
 		{"METRONOME_SPOTIFY_FAKE_ARTISTS", "5", "spotify.fake.artists"},
 		{"METRONOME_SPOTIFY_MARKET", "usa", "spotify.market"},

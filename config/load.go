@@ -49,6 +49,7 @@ var keys = []key{
 	// rolling 30 s window stays clear of 429s for a single app.
 	{"spotify.requests_per_second", 3.0, []string{"METRONOME_SPOTIFY_REQUESTS_PER_SECOND"}},
 	{"spotify.timeout", "10s", []string{"METRONOME_SPOTIFY_TIMEOUT"}},
+	{"spotify.quota_wait", "1h", []string{"METRONOME_SPOTIFY_QUOTA_WAIT"}},
 	{"spotify.fake.enabled", nil, []string{"METRONOME_SPOTIFY_FAKE"}},
 	{"spotify.fake.artists", 200, []string{"METRONOME_SPOTIFY_FAKE_ARTISTS"}},
 	{"spotify.fake.mode", "extended", []string{"METRONOME_SPOTIFY_FAKE_MODE"}},

@@ -61,6 +61,13 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error {
+			// The wait doubles up to 6h, so a longer first wait makes no sense.
+			if c.Spotify.QuotaWait <= 0 || c.Spotify.QuotaWait > 6*time.Hour {
+				return invalid("spotify.quota_wait", c.Spotify.QuotaWait, "a duration > 0 and at most 6h, such as 1h")
+			}
+			return nil
+		},
+		func() error {
 			if c.Spotify.Fake.Artists < 10 || c.Spotify.Fake.Artists > 200000 {
 				return invalid("spotify.fake.artists", c.Spotify.Fake.Artists, "a number of artists from 10 to 200000")
 			}
