@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -384,6 +386,13 @@ func FreePort(ip string) (int, error) {
 }
 
 // freePorts holds n listeners open at once so the ports differ.
+//
+// The ports come from below the kernel's ephemeral range when it can: a
+// port picked with ":0" is an ephemeral one, and between our close and the
+// server's bind any outgoing connection on the machine may take it. The
+// Temporal server cannot report such a lost bind for its internal services
+// (their Serve runs on a nil listener and the process crashes), so the
+// window matters most there.
 func freePorts(ip string, n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -391,9 +400,10 @@ func freePorts(ip string, n int) ([]int, error) {
 			l.Close()
 		}
 	}()
+	low := ephemeralLow()
 	ports := make([]int, 0, n)
 	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		l, err := listenBelow(ip, low)
 		if err != nil {
 			return nil, fmt.Errorf("find a free port on %s: %w", ip, err)
 		}
@@ -401,4 +411,41 @@ func freePorts(ip string, n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// minPickedPort is the lowest port freePorts picks outside the ephemeral
+// range: above the well-known and common service ports.
+const minPickedPort = 20000
+
+// listenBelow listens on a random free port in [minPickedPort, low), or on
+// an ephemeral one when none is found in a few tries.
+func listenBelow(ip string, low int) (net.Listener, error) {
+	for range 20 {
+		if low-minPickedPort < 1000 {
+			break
+		}
+		port := minPickedPort + rand.IntN(low-minPickedPort)
+		if l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port))); err == nil {
+			return l, nil
+		}
+	}
+	return net.Listen("tcp", net.JoinHostPort(ip, "0"))
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux),
+// or 0 when it cannot be read, which makes listenBelow use ":0".
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return 0
+	}
+	low, err := strconv.Atoi(fields[0])
+	if err != nil {
+		return 0
+	}
+	return low
 }

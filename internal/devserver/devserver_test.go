@@ -139,3 +139,26 @@ func TestTakenPortIsAnError(t *testing.T) {
 	_, err = Start(context.Background(), Options{Port: port})
 	require.ErrorContains(t, err, fmt.Sprintf("127.0.0.1:%d", port))
 }
+
+// Ports are picked below the ephemeral range, where no outgoing
+// connection of another process can take them before the server binds.
+func TestFreePortsAvoidTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	if low-minPickedPort < 1000 {
+		t.Skipf("ephemeral range starts at %d: nothing below it to pick from", low)
+	}
+	ports, err := freePorts("127.0.0.1", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < minPickedPort || p >= low {
+			t.Errorf("port %d outside [%d, %d)", p, minPickedPort, low)
+		}
+		if seen[p] {
+			t.Errorf("port %d picked twice", p)
+		}
+		seen[p] = true
+	}
+}
