@@ -43,11 +43,29 @@ type Image struct {
 	Width  int
 }
 
+// DevGenres says how development mode serves an artist's genres. Spotify's
+// February 2026 migration guide deprecates the field for development-mode
+// apps, and clients see it absent from some artist objects and null in
+// others; extended mode always serves the list.
+type DevGenres uint8
+
+const (
+	// GenresListed: the list, as extended mode serves it (about half the
+	// artists).
+	GenresListed DevGenres = iota
+	// GenresAbsent: no genres key at all (about a quarter).
+	GenresAbsent
+	// GenresNull: "genres": null (about a quarter, and every artist of a
+	// search result).
+	GenresNull
+)
+
 // Artist is a catalog artist with its full discography.
 type Artist struct {
 	ID         string
 	Name       string
 	Genres     []string
+	DevGenres  DevGenres // how development mode serves Genres
 	Popularity int
 	Followers  int
 	Images     []Image
@@ -88,6 +106,11 @@ type Track struct {
 	TrackNumber int
 	ISRC        string
 	Popularity  int
+	// LinkedFrom is the ID of the track Spotify relinked to this one, or
+	// "": extended mode serves it as linked_from on full tracks asked for
+	// a market (about one in twenty), development mode never. The ID names
+	// no track of the catalog (404): the original is gone from the market.
+	LinkedFrom string
 }
 
 // AudioFeatures are a track's audio features.
@@ -264,6 +287,18 @@ func artistGenres(r *rng) []string {
 	return out
 }
 
+// devGenres draws from a stream of its own, so the other attributes of
+// the artist are those of catalogs made before it existed.
+func devGenres(seed int64, i int) DevGenres {
+	switch newRNG(seed, uint64(kindArtist), uint64(i), 'g').intn(4) {
+	case 0:
+		return GenresAbsent
+	case 1:
+		return GenresNull
+	}
+	return GenresListed
+}
+
 func (c *Catalog) artist(i int, asOf time.Time) *Artist {
 	m := c.artists[i]
 	g := newRNG(c.seed, uint64(kindArtist), uint64(i), 'p')
@@ -272,6 +307,7 @@ func (c *Catalog) artist(i int, asOf time.Time) *Artist {
 		ID:         c.artistID(i),
 		Name:       m.name,
 		Genres:     artistGenres(g),
+		DevGenres:  devGenres(c.seed, i),
 		Popularity: int(m.popularity),
 	}
 	r := newRNG(c.seed, uint64(kindArtist), uint64(i), 'd')
@@ -460,6 +496,11 @@ func (c *Catalog) track(al albumInfo, k int) Track {
 	t.ISRC = fmt.Sprintf("%s%c%c%c%02d%05d", pick(r, []string{"US", "GB", "SE", "DE", "FR", "BR", "JP"}),
 		letters[r.intn(26)], letters[r.intn(26)], letters[r.intn(26)], al.Released.Year()%100, r.intn(100000))
 	t.Popularity = clamp(al.Popularity+r.between(-15, 10)-k/3, 0, 100)
+	// A stream of its own, as for devGenres.
+	if newRNG(c.seed, uint64(kindTrack), uint64(al.artist), uint64(al.index), uint64(k), 'l').chance(0.05) {
+		// The high bit makes a track number no album reaches.
+		t.LinkedFrom = c.ids.encode(ref{kind: kindTrack, artist: uint32(al.artist), album: uint16(al.index), track: uint16(k) | 0x8000})
+	}
 	return t
 }
 

@@ -294,7 +294,7 @@ func (h handler) search() response {
 			lo, hi := window(len(hits), offset, limit)
 			items := make([]artistObject, 0, hi-lo)
 			for _, i := range hits[lo:hi] {
-				items = append(items, h.render.artist(h.s.catalog.artist(i, h.s.opts.AsOf)))
+				items = append(items, h.render.artist(h.s.catalog.artist(i, h.s.opts.AsOf), true))
 			}
 			out["artists"] = h.page("/search", query, items, offset, limit, len(hits))
 		case "album", "track", "playlist", "show", "episode", "audiobook":
@@ -313,7 +313,7 @@ func (h handler) artist() response {
 	if bad != nil {
 		return *bad
 	}
-	return ok(h.render.artist(a))
+	return ok(h.render.artist(a, false))
 }
 
 func (h handler) artists() response {
@@ -324,7 +324,7 @@ func (h handler) artists() response {
 	out := make([]any, len(ids))
 	for i, id := range ids {
 		if a, found := h.s.catalog.ArtistAsOf(id, h.s.opts.AsOf); found {
-			out[i] = h.render.artist(a)
+			out[i] = h.render.artist(a, false)
 		}
 	}
 	return ok(map[string]any{"artists": out})
@@ -359,7 +359,7 @@ func (h handler) related() response {
 	out := make([]artistObject, len(refs))
 	for i, ref := range refs {
 		a, _ := h.s.catalog.ArtistAsOf(ref.ID, h.s.opts.AsOf)
-		out[i] = h.render.artist(a)
+		out[i] = h.render.artist(a, false)
 	}
 	return ok(map[string]any{"artists": out})
 }

@@ -1,8 +1,14 @@
 package spotifyfake
 
+import "encoding/json"
+
 // The JSON objects of the Spotify Web API, field for field. Fields that
-// development mode removes are pointers with omitempty, so they are absent
-// (not zero) there.
+// development mode removes (Spotify's February 2026 migration guide:
+// album_group on artist-album items; label, popularity, available_markets
+// on albums; popularity, available_markets, linked_from on tracks;
+// followers, popularity on artists) are pointers or omitempty, so they are
+// absent there, not zero or null. Genres are the exception: development
+// mode serves them absent, null or as a list (see DevGenres).
 
 type externalURLs struct {
 	Spotify string `json:"spotify"`
@@ -28,10 +34,30 @@ type simpleArtistObject struct {
 	URI          string       `json:"uri"`
 }
 
+// genresField is an artist's genres as served: absent (omitted by
+// omitzero), null, or a list.
+type genresField struct {
+	absent bool
+	null   bool
+	list   []string
+}
+
+func (g genresField) IsZero() bool { return g.absent }
+
+func (g genresField) MarshalJSON() ([]byte, error) {
+	if g.null {
+		return []byte("null"), nil
+	}
+	if g.list == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(g.list)
+}
+
 type artistObject struct {
 	ExternalURLs externalURLs     `json:"external_urls"`
 	Followers    *followersObject `json:"followers,omitempty"`
-	Genres       []string         `json:"genres"`
+	Genres       genresField      `json:"genres,omitzero"`
 	Href         string           `json:"href"`
 	ID           string           `json:"id"`
 	Images       []imageObject    `json:"images"`
@@ -74,7 +100,7 @@ type albumObject struct {
 	Href                 string               `json:"href"`
 	ID                   string               `json:"id"`
 	Images               []imageObject        `json:"images"`
-	Label                string               `json:"label"`
+	Label                *string              `json:"label,omitempty"`
 	Name                 string               `json:"name"`
 	Popularity           *int                 `json:"popularity,omitempty"`
 	ReleaseDate          string               `json:"release_date"`
@@ -115,12 +141,22 @@ type trackObject struct {
 	ID               string               `json:"id"`
 	IsLocal          bool                 `json:"is_local"`
 	IsPlayable       *bool                `json:"is_playable,omitempty"`
+	LinkedFrom       *linkedTrackObject   `json:"linked_from,omitempty"`
 	Name             string               `json:"name"`
 	Popularity       *int                 `json:"popularity,omitempty"`
 	PreviewURL       *string              `json:"preview_url"`
 	TrackNumber      int                  `json:"track_number"`
 	Type             string               `json:"type"`
 	URI              string               `json:"uri"`
+}
+
+// linkedTrackObject is the track a relinked track stands in for.
+type linkedTrackObject struct {
+	ExternalURLs externalURLs `json:"external_urls"`
+	Href         string       `json:"href"`
+	ID           string       `json:"id"`
+	Type         string       `json:"type"`
+	URI          string       `json:"uri"`
 }
 
 type audioFeaturesObject struct {
@@ -186,6 +222,14 @@ func (r render) markets() []string {
 	return markets
 }
 
+// text is s, or nil (absent) in development mode.
+func (r render) text(s string) *string {
+	if r.development {
+		return nil
+	}
+	return &s
+}
+
 func (r render) images(imgs []Image) []imageObject {
 	out := make([]imageObject, len(imgs))
 	for i, im := range imgs {
@@ -205,10 +249,12 @@ func (r render) simpleArtist(a ArtistRef) simpleArtistObject {
 	}
 }
 
-func (r render) artist(a *Artist) artistObject {
+// artist renders a full artist; fromSearch is true for the items of a
+// search result, whose genres development mode serves null.
+func (r render) artist(a *Artist, fromSearch bool) artistObject {
 	o := artistObject{
 		ExternalURLs: externalURLs{Spotify: "https://open.spotify.com/artist/" + a.ID},
-		Genres:       append([]string{}, a.Genres...),
+		Genres:       r.genres(a, fromSearch),
 		Href:         r.base + "/artists/" + a.ID,
 		ID:           a.ID,
 		Images:       r.images(a.Images),
@@ -223,6 +269,22 @@ func (r render) artist(a *Artist) artistObject {
 	return o
 }
 
+func (r render) genres(a *Artist, fromSearch bool) genresField {
+	list := append([]string{}, a.Genres...)
+	switch {
+	case !r.development:
+		return genresField{list: list}
+	case fromSearch || a.DevGenres == GenresNull:
+		return genresField{null: true}
+	case a.DevGenres == GenresAbsent:
+		return genresField{absent: true}
+	}
+	return genresField{list: list}
+}
+
+// simpleAlbum renders a simplified album; withGroup is true for the items
+// of an artist's albums listing, which carry album_group outside
+// development mode.
 func (r render) simpleAlbum(a *Album, withGroup bool) simpleAlbumObject {
 	o := simpleAlbumObject{
 		AlbumType:            a.Type,
@@ -239,7 +301,7 @@ func (r render) simpleAlbum(a *Album, withGroup bool) simpleAlbumObject {
 		Type:                 "album",
 		URI:                  "spotify:album:" + a.ID,
 	}
-	if withGroup {
+	if withGroup && !r.development {
 		o.AlbumGroup = a.Type
 	}
 	return o
@@ -261,7 +323,7 @@ func (r render) album(a *Album, tracks pagingObject) albumObject {
 		Href:                 r.base + "/albums/" + a.ID,
 		ID:                   a.ID,
 		Images:               r.images(a.Images),
-		Label:                a.Label,
+		Label:                r.text(a.Label),
 		Name:                 a.Name,
 		Popularity:           r.extended(a.Popularity),
 		ReleaseDate:          a.ReleaseDate,
@@ -322,6 +384,17 @@ func (r render) track(t *Track, al *Album, market string) trackObject {
 		playable := true
 		o.AvailableMarkets, o.IsPlayable = nil, &playable
 		o.Album.AvailableMarkets = nil
+		// Relinking happens for a market; development mode dropped the
+		// field.
+		if t.LinkedFrom != "" && !r.development {
+			o.LinkedFrom = &linkedTrackObject{
+				ExternalURLs: externalURLs{Spotify: "https://open.spotify.com/track/" + t.LinkedFrom},
+				Href:         r.base + "/tracks/" + t.LinkedFrom,
+				ID:           t.LinkedFrom,
+				Type:         "track",
+				URI:          "spotify:track:" + t.LinkedFrom,
+			}
+		}
 	}
 	return o
 }
