@@ -27,7 +27,9 @@ func newFakeSpotifyCommand() *cobra.Command {
 		Long: `fake-spotify serves a Spotify-Web-API-compatible server over a deterministic
 synthetic catalog until interrupted: POST /api/token (client credentials) and
 GET /v1/… in extended or development mode, with Spotify's rolling-window rate
-limit (--budget requests per --window), a daily --quota and injected --faults
+limit (--budget requests per --window), a daily --quota, a quota that runs
+out once (--quota-after requests, for --quota-for, with or without a
+Retry-After), an app refused on every endpoint (--refuse-app) and injected --faults
 (e.g. "5xx=0.02,429=0.05,slow=0.01,truncated=0.01,malformed=0.01,slow_delay=30s,
 retry_after=1s").
 
@@ -71,6 +73,12 @@ METRONOME_SPOTIFY_TOKEN_URL=http://ADDR/api/token and the client ID and secret
 			if o.Quota > 0 {
 				fmt.Fprintf(out, "  daily quota: %d requests\n", o.Quota)
 			}
+			if q := o.QuotaOutage; q.After > 0 {
+				fmt.Fprintf(out, "  quota runs out after %d requests for %v (Retry-After: %t)\n", q.After, q.For, !q.NoRetryAfter)
+			}
+			if o.RefuseApp {
+				fmt.Fprintln(out, "  every API request is refused with 403 (the app owner's Premium lapsed)")
+			}
 			<-cmd.Context().Done()
 			stop()
 			printFakeStats(cmd, srv.Stats())
@@ -86,6 +94,10 @@ METRONOME_SPOTIFY_TOKEN_URL=http://ADDR/api/token and the client ID and secret
 	fl.IntVar(&opts.Budget, "budget", 0, "requests allowed per --window (with --window)")
 	fl.DurationVar(&opts.Window, "window", 0, "rolling rate-limit window, e.g. 30s (0: no limit)")
 	fl.IntVar(&opts.Quota, "quota", 0, "requests allowed per UTC day (0: no quota)")
+	fl.IntVar(&opts.QuotaOutage.After, "quota-after", 0, "the quota runs out after this many API requests (0: never), for --quota-for")
+	fl.DurationVar(&opts.QuotaOutage.For, "quota-for", 0, "how long the quota stays exhausted after --quota-after requests")
+	fl.BoolVar(&opts.QuotaOutage.NoRetryAfter, "quota-no-retry-after", false, "answer the quota 429s of --quota-after without a Retry-After")
+	fl.BoolVar(&opts.RefuseApp, "refuse-app", false, "answer every API request 403, as Spotify answers a development-mode app whose owner has no Premium")
 	fl.StringVar(&faults, "faults", "", `fault spec, e.g. "5xx=0.02,429=0.05,slow=0.01,truncated=0.01,malformed=0.01,retry_after=1s"`)
 	fl.StringVar(&opts.ClientID, "client-id", spotifyfake.DefaultClientID, "client ID the token endpoint accepts")
 	fl.StringVar(&opts.ClientSecret, "client-secret", spotifyfake.DefaultClientSecret, "client secret the token endpoint accepts")

@@ -10,7 +10,7 @@
 // (Options.MaxAttempts) when it fails transiently: 5xx, timeouts, dropped
 // connections, truncated or malformed JSON, and 429s whose Retry-After is
 // at most the Gate's MaxWait. When the attempts are spent, or a 429 asks
-// for longer (a daily quota), the call returns the retryable *APIError so
+// for longer or is a quota, the call returns the retryable *APIError so
 // the caller (a Temporal activity) retries durably after RetryAfter.
 package spotify
 
@@ -244,7 +244,10 @@ func (c *Client) do(ctx context.Context, endpoint string, calls *callCounter, fn
 			return nil, &APIError{Endpoint: endpoint, Status: http.StatusOK,
 				Message: fmt.Sprintf("answer does not decode: %v", err)}
 		}
-		if !e.Retryable || attempt >= c.opts.MaxAttempts {
+		if !e.Retryable {
+			return nil, refused(endpoint, e)
+		}
+		if attempt >= c.opts.MaxAttempts {
 			return nil, e
 		}
 		if e.Status == http.StatusTooManyRequests {

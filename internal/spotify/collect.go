@@ -344,7 +344,7 @@ func (b *batch) extended(ctx context.Context) error {
 		return err
 	})
 	if forbidden(err) {
-		return fmt.Errorf("extended mode, but the ?ids= batch endpoint is refused (a development-mode app? set the API mode to auto or development): %w", err)
+		return b.batchRefused(ctx, err)
 	}
 	if err != nil {
 		return err

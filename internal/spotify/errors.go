@@ -21,8 +21,8 @@ type APIError struct {
 	Message string
 	// RetryAfter is the delay a 429 asked for; 0 otherwise.
 	RetryAfter time.Duration
-	// Quota marks a 429 of the daily quota ("reason":"QUOTA_EXCEEDED"),
-	// whose Retry-After is hours, as opposed to the rolling window.
+	// Quota marks a 429 of a quota ("reason":"QUOTA_EXCEEDED"), whose
+	// Retry-After is hours or absent, as opposed to the rolling window.
 	Quota bool
 	// Retryable says whether the same call may succeed later.
 	Retryable bool
@@ -43,9 +43,13 @@ func (e *APIError) Error() string {
 	if e.Status == 429 {
 		kind := "rate limit"
 		if e.Quota {
-			kind = "daily quota"
+			kind = "quota"
 		}
-		fmt.Fprintf(&b, " (%s, retry after %v)", kind, e.RetryAfter)
+		if e.RetryAfter > 0 {
+			fmt.Fprintf(&b, " (%s, retry after %v)", kind, e.RetryAfter)
+		} else {
+			fmt.Fprintf(&b, " (%s, no Retry-After)", kind)
+		}
 	}
 	return b.String()
 }
@@ -76,4 +80,30 @@ func asAPIError(err error) *APIError {
 // badRequest is an error for input refused before any request is sent.
 func badRequest(endpoint, format string, args ...any) *APIError {
 	return &APIError{Endpoint: endpoint, Status: 400, Message: fmt.Sprintf(format, args...)}
+}
+
+// AppRefusedError is a 403 from an endpoint that Spotify serves in both API
+// modes (search, a single artist, its albums, an album): Spotify refuses the
+// app itself, not an endpoint its mode lacks. That is what a development-mode
+// app gets once its owner's Premium subscription lapses, on every endpoint,
+// with a plain-text body. No retry and no API mode helps.
+type AppRefusedError struct {
+	Err *APIError
+}
+
+// Error implements error. The message says what to do, since a user sees it.
+func (e *AppRefusedError) Error() string {
+	return fmt.Sprintf("Spotify refuses this app on every endpoint (%v): a development-mode app is served "+
+		"only while its owner has an active Spotify Premium subscription; renew it (Spotify may take a few "+
+		"hours to let requests through again) or use an app with extended quota", e.Err)
+}
+
+// Unwrap returns the 403 itself.
+func (e *AppRefusedError) Unwrap() error { return e.Err }
+
+// IsAppRefused reports whether err says Spotify refuses the app on every
+// endpoint.
+func IsAppRefused(err error) bool {
+	var e *AppRefusedError
+	return errors.As(err, &e)
 }

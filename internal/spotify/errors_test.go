@@ -19,7 +19,9 @@ func TestAPIErrorMessage(t *testing.T) {
 		{&APIError{Endpoint: "artists", Status: 429, Message: "API rate limit exceeded", RetryAfter: 3 * time.Second, Retryable: true},
 			"spotify artists: HTTP 429: API rate limit exceeded (rate limit, retry after 3s)"},
 		{&APIError{Endpoint: "album", Status: 429, Message: "API rate limit exceeded", RetryAfter: 5 * time.Hour, Quota: true},
-			"spotify album: HTTP 429: API rate limit exceeded (daily quota, retry after 5h0m0s)"},
+			"spotify album: HTTP 429: API rate limit exceeded (quota, retry after 5h0m0s)"},
+		{&APIError{Endpoint: "search", Status: 429, Message: "API rate limit exceeded", Quota: true},
+			"spotify search: HTTP 429: API rate limit exceeded (quota, no Retry-After)"},
 		{&APIError{Endpoint: "top_tracks", Message: "no answer within 1s (timeout)", Retryable: true},
 			"spotify top_tracks: no answer within 1s (timeout)"},
 	}

@@ -94,6 +94,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode == http.StatusTooManyRequests {
 			retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
 			quota := bytes.Contains(body, []byte("QUOTA_EXCEEDED"))
+			if quota && resp.Header.Get("Retry-After") == "" {
+				// No Retry-After: how long to wait is the caller's to
+				// decide (spotify.quota_wait), not a guess of one second.
+				retryAfter = 0
+			}
 			t.gate.block(retryAfter, quota)
 			return nil, &APIError{
 				Endpoint: endpoint, Status: resp.StatusCode, Message: errorMessage(body, resp.Status),

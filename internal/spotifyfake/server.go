@@ -45,8 +45,14 @@ type Options struct {
 	Window time.Duration
 	// Quota requests are allowed per UTC day; more are answered 429 with
 	// "reason":"QUOTA_EXCEEDED" and a Retry-After until midnight. 0 = none.
-	Quota  int
-	Faults Faults
+	Quota int
+	// QuotaOutage runs the quota out after some requests, for a while.
+	QuotaOutage QuotaOutage
+	// RefuseApp answers every API request 403, as Spotify answers a
+	// development-mode app whose owner's Premium subscription lapsed; the
+	// token endpoint still issues tokens.
+	RefuseApp bool
+	Faults    Faults
 	// TokenTTL is how long an access token lives; default one hour.
 	TokenTTL time.Duration
 	// AsOf hides albums released after it (zero hides none), so a test can
@@ -86,6 +92,9 @@ func (o *Options) setDefaults() error {
 	if o.Quota < 0 {
 		return fmt.Errorf("quota=%d: must not be negative", o.Quota)
 	}
+	if err := o.QuotaOutage.validate(); err != nil {
+		return err
+	}
 	if o.TokenTTL == 0 {
 		o.TokenTTL = time.Hour
 	}
@@ -121,10 +130,12 @@ type Server struct {
 	admitted []time.Time
 	quotaDay time.Time
 	quotaN   int
+	outage   outage
 	// a Retry-After is in force from the moment the first 429 of a streak
 	// was written until the latest Retry-After given ends
 	raFrom, raUntil time.Time
 	stats           Stats
+	arrivals        arrivals // of every API request, for Arrivals
 }
 
 // Stats counts what a server was asked and how it answered.
@@ -230,6 +241,7 @@ func (s *Server) ResetStats() {
 
 func (s *Server) resetStatsLocked() {
 	s.stats = Stats{Requests: make(map[string]map[int]int), Faults: make(map[string]int)}
+	s.arrivals.reset()
 }
 
 // ExpireTokens makes every issued access token expired, as an hour passing
@@ -301,6 +313,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := route(r.URL.Path)
+	s.arrivals.add(arrival)
 	s.mu.Lock()
 	if !s.raUntil.IsZero() && !arrival.Before(s.raFrom) && arrival.Before(s.raUntil) {
 		s.stats.DuringRetryAfter++
@@ -317,11 +330,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // response is an answer being prepared.
 type response struct {
-	status     int
-	body       []byte
-	retryAfter time.Duration
-	delay      time.Duration
-	fault      faultKind
+	status int
+	body   []byte
+	// contentType is application/json unless set.
+	contentType string
+	retryAfter  time.Duration
+	delay       time.Duration
+	fault       faultKind
 }
 
 func (s *Server) serveAPI(r *http.Request, rt routed, arrival time.Time) response {
@@ -333,6 +348,9 @@ func (s *Server) serveAPI(r *http.Request, rt routed, arrival time.Time) respons
 	}
 	if resp, ok := s.authorize(r, arrival); !ok {
 		return resp
+	}
+	if s.opts.RefuseApp {
+		return appRefused()
 	}
 	refused, fault, ok := s.admit(arrival)
 	if !ok {
@@ -401,6 +419,10 @@ func (s *Server) authorize(r *http.Request, now time.Time) (response, bool) {
 func (s *Server) admit(now time.Time) (response, faultKind, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if retryAfter, refused := s.outageRefusesLocked(now); refused {
+		s.stats.QuotaExceeded++
+		return quotaExceeded(retryAfter), faultNone, false
+	}
 	if s.opts.Quota > 0 {
 		day := now.UTC().Truncate(24 * time.Hour)
 		if !day.Equal(s.quotaDay) {
@@ -408,11 +430,7 @@ func (s *Server) admit(now time.Time) (response, faultKind, bool) {
 		}
 		if s.quotaN >= s.opts.Quota {
 			s.stats.QuotaExceeded++
-			resp := jsonResponse(http.StatusTooManyRequests, errorObject{Error: errorBody{
-				Status: http.StatusTooManyRequests, Message: "API rate limit exceeded", Reason: "QUOTA_EXCEEDED",
-			}})
-			resp.retryAfter = ceilSecond(day.Add(24 * time.Hour).Sub(now))
-			return resp, faultNone, false
+			return quotaExceeded(ceilSecond(day.Add(24 * time.Hour).Sub(now))), faultNone, false
 		}
 	}
 	if s.opts.Window > 0 {
@@ -443,6 +461,7 @@ func (s *Server) admit(now time.Time) (response, faultKind, bool) {
 		s.admitted = append(s.admitted, now)
 	}
 	s.quotaN++
+	s.outage.admitted++
 	return response{}, fault, true
 }
 
@@ -466,7 +485,11 @@ func (s *Server) write(w http.ResponseWriter, endpoint string, resp response) {
 		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	if resp.contentType != "" {
+		h.Set("Content-Type", resp.contentType)
+	} else {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+	}
 	h.Set("Cache-Control", "private, max-age=0")
 	if resp.retryAfter > 0 {
 		h.Set("Retry-After", fmt.Sprint(int64(resp.retryAfter/time.Second)))
