@@ -74,6 +74,13 @@ type Gate struct {
 	// busyAt is the last time more than inFlightEvidence were.
 	inFlight int
 	busyAt   time.Time
+	// capInterval is the least time between two requests that the
+	// process's share of spotify.requests_per_second allows (0: no cap),
+	// and heldUntil the moment before which no request may be sent while
+	// the share is not yet known; see gate_share.go. The learned interval
+	// never goes below capInterval.
+	capInterval time.Duration
+	heldUntil   time.Time
 }
 
 // NewGate returns a gate.
@@ -124,10 +131,17 @@ func (g *Gate) resetLocked() {
 func (g *Gate) Pace() float64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.interval == 0 {
+	iv := g.paceLocked()
+	if iv == 0 {
 		return 0
 	}
-	return float64(time.Second) / float64(g.interval)
+	return float64(time.Second) / float64(iv)
+}
+
+// paceLocked is the time between two requests: the learned pace or the
+// cap, whichever is slower.
+func (g *Gate) paceLocked() time.Duration {
+	return max(g.interval, g.capInterval)
 }
 
 // Closed returns how long the gate stays closed and whether a quota closed
@@ -149,6 +163,14 @@ func (g *Gate) Wait(ctx context.Context) (time.Time, error) {
 	for {
 		g.mu.Lock()
 		now := time.Now()
+		if now.Before(g.heldUntil) {
+			d := g.heldUntil.Sub(now)
+			g.mu.Unlock()
+			if err := sleepCtx(ctx, d); err != nil {
+				return time.Time{}, err
+			}
+			continue
+		}
 		if now.Before(g.until) {
 			d, quota := g.until.Sub(now), g.quota
 			g.mu.Unlock()
@@ -163,11 +185,11 @@ func (g *Gate) Wait(ctx context.Context) (time.Time, error) {
 		g.learnLocked(now)
 		g.probeLocked(now)
 		slot := now
-		if g.interval > 0 {
+		if iv := g.paceLocked(); iv > 0 {
 			if g.next.After(slot) {
 				slot = g.next
 			}
-			g.next = slot.Add(g.interval)
+			g.next = slot.Add(iv)
 		}
 		g.mu.Unlock()
 		if d := slot.Sub(now); d > 0 {
@@ -176,7 +198,7 @@ func (g *Gate) Wait(ctx context.Context) (time.Time, error) {
 			}
 			// A 429 may have closed the gate meanwhile.
 			g.mu.Lock()
-			closed := time.Now().Before(g.until)
+			closed := time.Now().Before(g.until) || time.Now().Before(g.heldUntil)
 			g.mu.Unlock()
 			if closed {
 				continue
@@ -199,7 +221,8 @@ func (g *Gate) tooLong(ctx context.Context, now time.Time, d time.Duration, quot
 
 // probeLocked raises the pace a little after a long quiet spell.
 func (g *Gate) probeLocked(now time.Time) {
-	if g.interval == 0 || now.Sub(g.quiet) < quietWindows*g.opts.Window {
+	if g.interval <= g.capInterval || now.Sub(g.quiet) < quietWindows*g.opts.Window {
+		// No learned pace, or the cap is slower anyway: nothing to probe.
 		return
 	}
 	g.interval = time.Duration(float64(g.interval) / probeStep)

@@ -176,12 +176,19 @@ func isPrintable(s string) bool {
 }
 
 // RunWorkers runs the pipeline worker (workflows and storage activities) and
-// the Spotify worker (activities that call Spotify, capped task-queue-wide
-// at spotify.requests_per_second) until ctx is done, then stops them
-// gracefully: activities in flight get the stop timeout to finish, and any
-// that do not are retried by another worker.
-// ready, when not nil, turns ready once both workers poll and not ready
-// when they stop.
+// the Spotify worker (activities that call Spotify) until ctx is done, then
+// stops them gracefully: activities in flight get the stop timeout to
+// finish, and any that do not are retried by another worker.
+//
+// spotify.requests_per_second caps the requests of every worker process
+// together, in both API modes: the Spotify worker's gate sends at most its
+// share, the cap ÷ the workers polling the Spotify task queue (share.go;
+// docs/ARCHITECTURE.md, "The Spotify request cap"). A cap on activities
+// (TaskQueueActivitiesPerSecond) cannot do it: a collect batch costs from
+// about 56 requests (extended) to 420 (development, first capture), and
+// each starts them at once.
+// ready, when not nil, turns ready once both workers poll and the share is
+// known, and not ready when they stop.
 func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *activities.Activities, ready *metrics.Readiness) error {
 	if acts.Temporal == nil {
 		// RunPipeline starts or joins pipeline-D with the worker's own
@@ -195,15 +202,23 @@ func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *
 	workflows.Register(main)
 	activities.Register(main, acts)
 
+	identity := workerIdentity()
 	sp := worker.New(c, cfg.Temporal.SpotifyTaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
-		// The cap holds for every worker of the queue together. A batch
-		// costs about 1.12 calls per artist in extended mode, so the
-		// request budget becomes a batch budget.
-		TaskQueueActivitiesPerSecond: cfg.Spotify.RequestsPerSecond / (1.12 * float64(cfg.Pipeline.BatchSize)),
-		WorkerStopTimeout:            workerStopTimeout,
+		Identity:                           identity,
+		WorkerStopTimeout:                  workerStopTimeout,
 	})
 	activities.Register(sp, acts)
+	var share *capShare
+	if acts.Spotify != nil {
+		logger := acts.Logger
+		if logger == nil {
+			logger = zap.NewNop()
+		}
+		share = newCapShare(c, cfg.Temporal.SpotifyTaskQueue, identity, cfg.Spotify.RequestsPerSecond,
+			acts.Spotify.Gate(), logger)
+		share.hold()
+	}
 
 	if err := main.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.TaskQueue, err)
@@ -213,6 +228,17 @@ func RunWorkers(ctx context.Context, c client.Client, cfg *config.Config, acts *
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.Temporal.SpotifyTaskQueue, err)
 	}
 	defer sp.Stop()
+	if share != nil {
+		if ready != nil {
+			ready.SetNotReady("learning this worker's share of spotify.requests_per_second")
+		}
+		go share.run(ctx)
+		select {
+		case <-share.settled:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	if ready != nil {
 		ready.SetReady()
 		defer ready.SetNotReady("stopping")
