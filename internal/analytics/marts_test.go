@@ -54,7 +54,7 @@ func feature(track string, base float64) tables.AudioFeature {
 // top tracks and audio features, plus albums for the discography.
 func extendedLake() dataset {
 	artist := func(id, name, dt string, pop int32, followers *int64, genres ...string) tables.Artist {
-		return tables.Artist{ArtistID: id, Name: name, Genres: genres, Popularity: i32(pop), Followers: followers, FetchedAt: fetched(dt, 6)}
+		return tables.Artist{ArtistID: id, Name: name, Genres: append([]string{}, genres...), Popularity: i32(pop), Followers: followers, FetchedAt: fetched(dt, 6)}
 	}
 	track := func(id, artist, album string, pop *int32) tables.Track {
 		return tables.Track{TrackID: id, Name: "track " + id, ArtistID: artist, AlbumID: album, DurationMS: 180000, Popularity: pop, FetchedAt: fetched(day3, 6)}
@@ -153,7 +153,7 @@ func extendedLake() dataset {
 // no top tracks, no audio features (those tables have no partition at all).
 func developmentLake() dataset {
 	artist := func(id, name, dt string, genres ...string) tables.Artist {
-		return tables.Artist{ArtistID: id, Name: name, Genres: genres, FetchedAt: fetched(dt, 6)}
+		return tables.Artist{ArtistID: id, Name: name, Genres: append([]string{}, genres...), FetchedAt: fetched(dt, 6)}
 	}
 	album := func(id, artist, typ, day, dt string) tables.Album {
 		return tables.Album{AlbumID: id, ArtistID: artist, Name: "album " + id, AlbumType: typ, ReleaseDate: date(day), ReleaseDatePrecision: "day", TotalTracks: 1, FetchedAt: fetched(dt, 6)}

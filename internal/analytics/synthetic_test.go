@@ -22,7 +22,7 @@ func syntheticLake(n int, seed uint64, featureShare float64) dataset {
 		for range r.IntN(4) {
 			genres = append(genres, fmt.Sprintf("genre-%03d", int(float64(genreCount)*math.Pow(r.Float64(), 3))))
 		}
-		a := tables.Artist{ArtistID: id, Name: "Artist " + id, Genres: genres, Followers: i64(r.Int64N(10_000_000)), FetchedAt: fetched(day3, 6)}
+		a := tables.Artist{ArtistID: id, Name: "Artist " + id, Genres: append([]string{}, genres...), Followers: i64(r.Int64N(10_000_000)), FetchedAt: fetched(day3, 6)}
 		if r.Float64() >= 0.1 {
 			a.Popularity = i32(int32(r.IntN(101)))
 		}

@@ -98,9 +98,13 @@ func optionalText(s *string) *string {
 }
 
 // normGenres lower-cases, normalizes and de-duplicates genres, keeping the
-// order of first appearance (Spotify's order). It never returns nil: an
-// artist without genres has an empty list.
+// order of first appearance (Spotify's order). Absent or null (nil: what
+// development mode serves for many artists) stays NULL; a list Spotify
+// served empty stays an empty list, an artist known to have no genre.
 func normGenres(in []string) []string {
+	if in == nil {
+		return nil
+	}
 	out := make([]string, 0, len(in))
 	for _, g := range in {
 		g = norm.NFC.String(strings.ToLower(normText(g)))

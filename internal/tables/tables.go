@@ -79,7 +79,7 @@ var All = []string{Artists, Albums, Tracks, ArtistTopTracks, AudioFeatures}
 type Artist struct {
 	ArtistID    string    `parquet:"artist_id" json:"artist_id"`
 	Name        string    `parquet:"name" json:"name"`
-	Genres      []string  `parquet:"genres,list" json:"genres"`
+	Genres      []string  `parquet:"genres,list,optional" json:"genres"` // NULL when Spotify served none (development mode), [] when it served an empty list
 	Popularity  *int32    `parquet:"popularity,optional" json:"popularity"`
 	Followers   *int64    `parquet:"followers,optional" json:"followers"`
 	ImageURL    *string   `parquet:"image_url,optional" json:"image_url"`
