@@ -28,7 +28,14 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	if err != nil {
 		return AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)
 	}
-	res := AggregateResult{Rows: report.Rows, Keys: report.Keys}
+	res := AggregateResult{Rows: report.Rows, Keys: report.Keys, Skipped: report.Skipped}
+	if why, skipped := report.Skipped[analytics.ArtistSimilarity]; skipped {
+		// No mart to read similar artists from; the serving store keeps
+		// none for the date.
+		a.logger(ctx).Info("aggregated", zap.String("date", in.Date), zap.Any("rows", res.Rows),
+			zap.String("skipped "+analytics.ArtistSimilarity, why))
+		return res, nil
+	}
 	batch := newListBatch(func(byArtist map[string][]serving.Similar) error {
 		return a.Serving.PutSimilarBatch(ctx, in.Date, byArtist)
 	})

@@ -128,6 +128,10 @@ type AggregateResult struct {
 	Rows    map[string]int64 `json:"rows"`
 	Keys    []string         `json:"keys"`
 	Similar int              `json:"similar"`
+	// Skipped names the marts not published for the date, with why: a
+	// genre mart when no artist of the date has genres (development mode),
+	// rather than an empty mart that would read as "no genre".
+	Skipped map[string]string `json:"skipped,omitempty"`
 }
 
 // ManifestInput is everything the run learned, for manifests/dt=D.

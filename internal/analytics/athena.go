@@ -356,10 +356,38 @@ func (a *Athena) buildMarts(ctx context.Context, store lake.Store, lakeURL, stag
 	if err := store.DeletePrefix(ctx, staging+"unload/"); err != nil {
 		return MartsReport{}, fmt.Errorf("remove unloaded files of dt=%s: %w", dt, err)
 	}
+	report.Skipped, err = skipGenreMarts(ctx, report.Rows, func(ctx context.Context) (genreCoverage, error) {
+		return a.genreCoverage(ctx, dt)
+	})
+	if err != nil {
+		return MartsReport{}, fmt.Errorf("build marts of dt=%s: %w", dt, err)
+	}
+	for mart := range report.Skipped {
+		// Nothing staged: publishing empties the partition.
+		report.drop(mart)
+		if err := store.DeletePrefix(ctx, staging+lake.MartPrefix(mart, dt)); err != nil {
+			return MartsReport{}, fmt.Errorf("discard mart %s for dt=%s: %w", mart, dt, err)
+		}
+	}
 	if err := publishMarts(ctx, store, staging, dt, hb); err != nil {
 		return MartsReport{}, err
 	}
 	return report, nil
+}
+
+// genreCoverage counts the artists of dt and those with genres. A result
+// without a row counts nothing, and so skips nothing.
+func (a *Athena) genreCoverage(ctx context.Context, dt string) (genreCoverage, error) {
+	res, err := a.Query(ctx, genreCoverageSQL(dt))
+	if err != nil || len(res.Rows) == 0 {
+		return genreCoverage{}, err
+	}
+	artists, ok1 := res.Rows[0][0].(int64)
+	with, ok2 := res.Rows[0][1].(int64)
+	if !ok1 || !ok2 {
+		return genreCoverage{}, fmt.Errorf("genre coverage of dt=%s: want two bigints, got %v", dt, res.Rows[0])
+	}
+	return genreCoverage{artists: artists, withGenres: with}, nil
 }
 
 // unloadSQL wraps query into an UNLOAD to location. The query goes into a

@@ -214,6 +214,10 @@ type MartsReport struct {
 	Rows map[string]int64
 	// Keys are the lake keys written, relative to the lake root, slash-separated.
 	Keys []string
+	// Skipped names the marts not published, with why (see
+	// skipGenreMarts); their partition of the date is removed, and they
+	// have no Rows.
+	Skipped map[string]string
 }
 
 // BuildMarts builds every mart for the logical date dt from the curated tables
@@ -256,6 +260,20 @@ func (d *DuckDB) BuildMarts(ctx context.Context, lakeRoot, dt string) (MartsRepo
 		report.Rows[mart] = n
 		for _, f := range files {
 			report.Keys = append(report.Keys, path.Join("marts", mart, "dt="+dt, f))
+		}
+	}
+
+	report.Skipped, err = skipGenreMarts(ctx, report.Rows, func(ctx context.Context) (genreCoverage, error) {
+		return d.genreCoverage(ctx, root, dt)
+	})
+	if err != nil {
+		return MartsReport{}, fmt.Errorf("build marts of dt=%s: %w", dt, err)
+	}
+	for mart := range report.Skipped {
+		report.drop(mart)
+		// What replaces the partition is nothing.
+		if err := os.RemoveAll(filepath.Join(staging, mart, "dt="+dt)); err != nil {
+			return MartsReport{}, fmt.Errorf("discard mart %s for dt=%s: %w", mart, dt, err)
 		}
 	}
 
@@ -318,7 +336,8 @@ func (d *DuckDB) writeMart(ctx context.Context, root, mart, dt, dir string) ([]s
 }
 
 // publish moves the directory staged to final, moving an existing final out
-// of the way to replaced first (removed with the staging dir).
+// of the way to replaced first (removed with the staging dir). Without a
+// staged directory (a skipped mart) final is only moved away.
 func publish(staged, final, replaced string) error {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return fmt.Errorf("create %q: %w", filepath.Dir(final), err)
@@ -330,6 +349,9 @@ func publish(staged, final, replaced string) error {
 		}
 		hadOld = false
 	}
+	if _, err := os.Stat(staged); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err := os.Rename(staged, final); err != nil {
 		if hadOld {
 			// Put the old partition back rather than leave none.
@@ -338,6 +360,16 @@ func publish(staged, final, replaced string) error {
 		return fmt.Errorf("move %q to %q: %w", staged, final, err)
 	}
 	return nil
+}
+
+// genreCoverage counts the artists of dt in the lake at root and those
+// with genres.
+func (d *DuckDB) genreCoverage(ctx context.Context, root, dt string) (genreCoverage, error) {
+	var c genreCoverage
+	err := d.session(ctx, root, func(conn *sql.Conn) error {
+		return conn.QueryRowContext(ctx, genreCoverageSQL(dt)).Scan(&c.artists, &c.withGenres)
+	})
+	return c, err
 }
 
 // SimilarArtist is one entry of an artist's similar artists.
