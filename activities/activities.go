@@ -54,6 +54,10 @@ type Settings struct {
 	// StoreGroup is the most artists whose rows the store stage holds in
 	// memory at once; default DefaultStoreGroup.
 	StoreGroup int
+	// QuotaWait is spotify.quota_wait: how long a run first waits after a
+	// quota 429 without Retry-After. It travels to the workflow in the
+	// QuotaExceeded error's details; 0 leaves it to the workflow's default.
+	QuotaWait time.Duration
 }
 
 // Register registers every activity method of a on w.
@@ -95,8 +99,16 @@ func resumePoint[T any](ctx context.Context) T {
 
 // spotifyError classifies an error of the Spotify client for Temporal's
 // retries: a 429 retries after its Retry-After, 5xx and timeouts retry with
-// backoff, bad requests, credentials and unknown IDs do not retry.
-func spotifyError(op string, err error) error {
+// backoff, bad requests, credentials, unknown IDs and an app Spotify
+// refuses do not retry.
+//
+// A quota 429 is a QuotaExceeded error with a QuotaWait in its details:
+// the workflow, whose retry policy lists the type as non-retryable, waits
+// durably and runs the activity again with a fresh retry budget
+// (workflows/quota.go). It stays retryable here, with the Retry-After as
+// its next retry delay, so that a run started before quota waits existed
+// keeps retrying as it did.
+func (a *Activities) spotifyError(op string, err error) error {
 	var apiErr *spotify.APIError
 	if !errors.As(err, &apiErr) {
 		if errors.Is(err, context.Canceled) {
@@ -107,12 +119,20 @@ func spotifyError(op string, err error) error {
 	}
 	msg := fmt.Sprintf("%s: %v", op, err)
 	switch {
-	case apiErr.Status == 429:
-		typ := ErrRateLimited
-		if apiErr.Quota {
-			typ = ErrQuotaExceeded
+	case spotify.IsAppRefused(err):
+		return temporal.NewNonRetryableApplicationError(msg, ErrAppRefused, err)
+	case apiErr.Status == 429 && apiErr.Quota:
+		wait := QuotaWait{RetryAfter: apiErr.RetryAfter, QuotaWait: a.Settings.QuotaWait}
+		if d := wait.First(); d > 0 {
+			a.Metrics.RecordQuotaWait(time.Now().Add(d))
 		}
-		return temporal.NewApplicationErrorWithOptions(msg, typ, temporal.ApplicationErrorOptions{
+		return temporal.NewApplicationErrorWithOptions(msg, ErrQuotaExceeded, temporal.ApplicationErrorOptions{
+			Cause:          err,
+			NextRetryDelay: apiErr.RetryAfter,
+			Details:        []any{wait},
+		})
+	case apiErr.Status == 429:
+		return temporal.NewApplicationErrorWithOptions(msg, ErrRateLimited, temporal.ApplicationErrorOptions{
 			Cause:          err,
 			NextRetryDelay: apiErr.RetryAfter,
 		})

@@ -41,7 +41,7 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 	}
 	got, err := a.Spotify.CollectBatch(ctx, req)
 	if err != nil {
-		return CollectResult{}, spotifyError(fmt.Sprintf("collect batch %d of %s", in.Batch, in.Date), err)
+		return CollectResult{}, a.spotifyError(fmt.Sprintf("collect batch %d of %s", in.Batch, in.Date), err)
 	}
 
 	byEntity := map[string][]lake.RawRecord{}

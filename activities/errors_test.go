@@ -31,10 +31,12 @@ func TestSpotifyErrorClassification(t *testing.T) {
 		{"unknown ID", &spotify.APIError{Status: 404}, ErrNotFound, true, 0},
 		{"bad request", &spotify.APIError{Status: 400}, ErrBadInput, true, 0},
 		{"forbidden", &spotify.APIError{Status: 403}, ErrBadInput, true, 0},
+		{"refused on every endpoint", &spotify.AppRefusedError{Err: &spotify.APIError{Endpoint: "artist", Status: 403}}, ErrAppRefused, true, 0},
 	}
+	a := &Activities{Settings: Settings{QuotaWait: time.Hour}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := spotifyError("collect batch 3", fmt.Errorf("wrapped: %w", tt.err))
+			err := a.spotifyError("collect batch 3", fmt.Errorf("wrapped: %w", tt.err))
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "got %T %v", err, err)
 			require.Equal(t, tt.wantType, appErr.Type())
@@ -45,8 +47,37 @@ func TestSpotifyErrorClassification(t *testing.T) {
 	}
 
 	// Errors without a Spotify answer stay plain errors, which retry.
-	plain := spotifyError("probe", errors.New("connection reset"))
+	plain := a.spotifyError("probe", errors.New("connection reset"))
 	var appErr *temporal.ApplicationError
 	require.False(t, errors.As(plain, &appErr))
-	require.ErrorIs(t, spotifyError("probe", context.Canceled), context.Canceled)
+	require.ErrorIs(t, a.spotifyError("probe", context.Canceled), context.Canceled)
+}
+
+// A quota 429 carries what the worker knows of the wait to the workflow:
+// Spotify's Retry-After, or none and the configured spotify.quota_wait.
+func TestQuotaExceededCarriesTheWait(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		want       QuotaWait
+		first      time.Duration
+	}{
+		{"with Retry-After", 3 * time.Hour, QuotaWait{RetryAfter: 3 * time.Hour, QuotaWait: 20 * time.Minute}, 3 * time.Hour},
+		{"without Retry-After", 0, QuotaWait{QuotaWait: 20 * time.Minute}, 20 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &Activities{Settings: Settings{QuotaWait: 20 * time.Minute}}
+			err := a.spotifyError("search artist \"x\"", &spotify.APIError{Status: 429, RetryAfter: tt.retryAfter, Quota: true, Retryable: true})
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr))
+			require.Equal(t, ErrQuotaExceeded, appErr.Type())
+			require.False(t, appErr.NonRetryable(), "retryable for runs recorded before quota waits; new runs list the type as non-retryable")
+			var got QuotaWait
+			require.NoError(t, appErr.Details(&got))
+			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.first, got.First())
+			require.Contains(t, err.Error(), "quota")
+		})
+	}
 }

@@ -104,7 +104,7 @@ func (a *Activities) apiMode(ctx context.Context) (spotify.Mode, error) {
 	}
 	mode, err := a.Spotify.ProbeMode(ctx)
 	if err != nil {
-		return "", spotifyError("probe Spotify API mode", err)
+		return "", a.spotifyError("probe Spotify API mode", err)
 	}
 	return mode, nil
 }
@@ -122,7 +122,7 @@ func (a *Activities) resolveOne(ctx context.Context, mode spotify.Mode, entry st
 	}
 	r, err := a.Spotify.ResolveArtist(ctx, mode, entry)
 	if err != nil {
-		return "", false, true, spotifyError(fmt.Sprintf("search artist %q", entry), err)
+		return "", false, true, a.spotifyError(fmt.Sprintf("search artist %q", entry), err)
 	}
 	if err := a.Serving.PutName(ctx, norm, r.ArtistID, r.Status); err != nil {
 		return "", false, true, fmt.Errorf("cache resolution of %q: %w", entry, err)

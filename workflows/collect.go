@@ -50,7 +50,7 @@ func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (activitie
 		return activities.CollectSummary{}, fmt.Errorf("register progress query: %w", err)
 	}
 	var summary activities.CollectSummary
-	err := collectBatches(ctx, workflow.WithActivityOptions(ctx, spotifyOptions(in.SpotifyTaskQueue)), in, func(r activities.CollectResult) {
+	err := collectBatches(ctx, newSpotifyCalls(ctx, &progress), in, func(r activities.CollectResult) {
 		summary.Add(r)
 		progress.BatchesDone = summary.Batches
 		progress.Records = summary.Records
@@ -61,12 +61,13 @@ func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (activitie
 	return summary, nil
 }
 
-// collectBatches runs the batches of in as CollectBatch activities, at most
-// in.Parallelism in flight, handing each result to done.
-func collectBatches(ctx, spotifyCtx workflow.Context, in CollectChunkInput, done func(activities.CollectResult)) error {
+// collectBatches runs the batches of in as CollectBatch activities through
+// calls, at most in.Parallelism in flight, handing each result to done.
+func collectBatches(ctx workflow.Context, calls *spotifyCalls, in CollectChunkInput, done func(activities.CollectResult)) error {
 	var a *activities.Activities
+	opts := spotifyOptions(in.SpotifyTaskQueue)
 	return forEachBounded(ctx, in.Batches, in.Parallelism, func(i int) workflow.Future {
-		return workflow.ExecuteActivity(spotifyCtx, a.CollectBatch, activities.CollectInput{
+		return calls.execute(ctx, opts, a.CollectBatch, activities.CollectInput{
 			Date: in.Date, ArtistsKey: in.ArtistsKey, Batch: in.FirstBatch + i,
 			BatchSize: in.BatchSize, Mode: in.Mode,
 		})
@@ -86,7 +87,7 @@ func collectBatches(ctx, spotifyCtx workflow.Context, in CollectChunkInput, done
 // runs them in CollectChunkWorkflow children of CollectChunkBatches each,
 // one child after another so the bound on batches in flight holds for the
 // whole run, and its progress advances a chunk at a time.
-func collect(ctx, spotifyCtx workflow.Context, in PipelineInput, date string, resolved activities.ResolveResult,
+func collect(ctx workflow.Context, calls *spotifyCalls, in PipelineInput, date string, resolved activities.ResolveResult,
 	summary *activities.CollectSummary, progress *Progress) error {
 	chunk := CollectChunkInput{
 		Date: date, ArtistsKey: resolved.ArtistsKey, Batches: resolved.Batches,
@@ -100,7 +101,7 @@ func collect(ctx, spotifyCtx workflow.Context, in PipelineInput, date string, re
 	}
 	if resolved.Batches <= CollectChunkBatches ||
 		workflow.GetVersion(ctx, collectChildrenVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return collectBatches(ctx, spotifyCtx, chunk, fold)
+		return collectBatches(ctx, calls, chunk, fold)
 	}
 
 	parentID := workflow.GetInfo(ctx).WorkflowExecution.ID

@@ -15,6 +15,7 @@ var nonRetryable = []string{
 	activities.ErrBadCredentials,
 	activities.ErrNotFound,
 	activities.ErrDataQuality,
+	activities.ErrAppRefused,
 }
 
 // heartbeatTimeout is how long Temporal waits for a heartbeat before it
@@ -35,9 +36,10 @@ func retry(initial, maximum time.Duration, attempts int32) *temporal.RetryPolicy
 }
 
 // spotifyOptions are those of a collect batch. A 429's Retry-After arrives
-// as the error's NextRetryDelay and overrides the backoff, so a quota wait
-// of hours is a durable retry rather than a failed run. No
-// ScheduleToCloseTimeout for the same reason.
+// as the error's NextRetryDelay and overrides the backoff. A quota 429 is
+// waited out by the workflow outside the retry budget (spotifyCalls in
+// quota.go); in runs recorded before that it is a retry after the
+// Retry-After. No ScheduleToCloseTimeout: a quota wait may last hours.
 func spotifyOptions(taskQueue string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		TaskQueue:           taskQueue,

@@ -101,6 +101,9 @@ type Progress struct {
 	Errors       []string       `json:"errors,omitempty"`
 	// Details is a one-line summary of each finished stage.
 	Details map[string]string `json:"details,omitempty"`
+	// QuotaWaitUntil is set while the run waits for the Spotify quota: the
+	// workflow time (UTC) at which it calls Spotify again.
+	QuotaWaitUntil time.Time `json:"quota_wait_until,omitzero"`
 }
 
 // PipelineWorkflow runs resolve → collect → clean → store → aggregate →
@@ -154,7 +157,6 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		return PipelineResult{}, fmt.Errorf("stage %s of %s: %w", name, date, err)
 	}
 	var a *activities.Activities
-	spotifyCtx := workflow.WithActivityOptions(ctx, spotifyOptions(in.SpotifyTaskQueue))
 
 	// 0 plan: capture, late capture or reprocess. Runs recorded before
 	// kinds existed were all captures.
@@ -187,7 +189,8 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 
 		// 1 resolve
 		done := stage(StageResolve)
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, resolveOptions(in.SpotifyTaskQueue)),
+		calls := newSpotifyCalls(ctx, &progress)
+		if err := calls.execute(ctx, resolveOptions(in.SpotifyTaskQueue),
 			a.Resolve, activities.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
 			return fail(StageResolve, err)
 		}
@@ -200,7 +203,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 
 		// 2 collect: batches of ≤50 artists, at most Parallelism in flight.
 		done = stage(StageCollect)
-		if err := collect(ctx, spotifyCtx, in, date, resolved, &summary, &progress); err != nil {
+		if err := collect(ctx, calls, in, date, resolved, &summary, &progress); err != nil {
 			return fail(StageCollect, err)
 		}
 		if summary.Records["artists"] == 0 {

@@ -379,7 +379,8 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 
 	// resolve
 	var resolved activities.ScopedResolveResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, resolveOptions(in.SpotifyTaskQueue)),
+	calls := newSpotifyCalls(ctx, &progress)
+	if err := calls.execute(ctx, resolveOptions(in.SpotifyTaskQueue),
 		a.ResolveRequested, activities.ScopedResolveInput{Scope: res.Scope, Date: in.Date, Artists: artists},
 	).Get(ctx, &resolved); err != nil {
 		return fail(StageResolve, err)
@@ -391,9 +392,9 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 	if resolved.Artists > 0 {
 		// collect
 		progress.Stage = StageCollect
-		spotifyCtx := workflow.WithActivityOptions(ctx, spotifyOptions(in.SpotifyTaskQueue))
+		opts := spotifyOptions(in.SpotifyTaskQueue)
 		err := forEachBounded(ctx, resolved.Batches, in.Parallelism, func(batch int) workflow.Future {
-			return workflow.ExecuteActivity(spotifyCtx, a.CollectRequested, activities.ScopedCollectInput{
+			return calls.execute(ctx, opts, a.CollectRequested, activities.ScopedCollectInput{
 				Scope: res.Scope, CollectInput: activities.CollectInput{
 					Date: in.Date, ArtistsKey: resolved.ArtistsKey, Batch: batch,
 					BatchSize: resolved.BatchSize, Mode: resolved.Mode,

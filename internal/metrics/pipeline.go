@@ -24,6 +24,7 @@ const (
 	spotifyRequestsName    = "metronome_spotify_requests_total"
 	spotifyRateLimitedName = "metronome_spotify_rate_limited_total"
 	spotifyBackoffName     = "metronome_spotify_backoff_seconds_total"
+	spotifyQuotaWaitName   = "metronome_spotify_quota_wait_seconds"
 	recordsCollectedName   = "metronome_records_collected_total"
 	recordsCleanedName     = "metronome_records_cleaned_total"
 	recordsRejectedName    = "metronome_records_rejected_total"
@@ -43,7 +44,7 @@ const (
 // Names returns the name of every pipeline metric family, sorted.
 func Names() []string {
 	names := []string{
-		spotifyRequestsName, spotifyRateLimitedName, spotifyBackoffName,
+		spotifyRequestsName, spotifyRateLimitedName, spotifyBackoffName, spotifyQuotaWaitName,
 		recordsCollectedName, recordsCleanedName, recordsRejectedName,
 		lakeBytesWrittenName, servingWritesName, servingRetriesName,
 		stageDurationName,
@@ -88,6 +89,7 @@ type Pipeline struct {
 	servingWrites      prometheus.Counter
 	servingRetries     prometheus.Counter
 	stageDuration      *prometheus.HistogramVec
+	quotaWait          quotaWait
 }
 
 // NewPipeline creates the pipeline's metrics and registers them with reg.
@@ -135,7 +137,9 @@ func NewPipeline(reg prometheus.Registerer) (*Pipeline, error) {
 			Buckets: stageBuckets,
 		}, []string{"stage"}),
 	}
+	p.quotaWait.now = time.Now
 	for _, c := range []prometheus.Collector{
+		p.quotaWait.gauge(),
 		p.spotifyRequests, p.spotifyRateLimited, p.spotifyBackoff,
 		p.collected, p.cleaned, p.rejected, p.lakeBytes,
 		p.servingWrites, p.servingRetries, p.stageDuration,

@@ -188,3 +188,33 @@ func TestNewPipelineRefusesASecondRegistration(t *testing.T) {
 	_, err = NewPipeline(reg)
 	require.ErrorContains(t, err, "register pipeline metrics")
 }
+
+// The quota wait gauge shows the seconds left of the latest wait, and 0
+// once it is over.
+func TestQuotaWaitGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p, err := NewPipeline(reg)
+	require.NoError(t, err)
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	p.quotaWait.now = func() time.Time { return now }
+	gauge := func() float64 {
+		families, err := reg.Gather()
+		require.NoError(t, err)
+		for _, f := range families {
+			if f.GetName() == spotifyQuotaWaitName {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatalf("no %s in /metrics", spotifyQuotaWaitName)
+		return 0
+	}
+	require.Zero(t, gauge(), "no wait before a quota 429")
+	p.RecordQuotaWait(now.Add(90 * time.Minute))
+	require.Equal(t, 5400.0, gauge())
+	now = now.Add(time.Hour)
+	require.Equal(t, 1800.0, gauge())
+	now = now.Add(time.Hour)
+	require.Zero(t, gauge(), "the wait is over")
+	var nilPipeline *Pipeline
+	require.NotPanics(t, func() { nilPipeline.RecordQuotaWait(now) })
+}
