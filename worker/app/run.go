@@ -117,7 +117,7 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger, m
 		Settings: activities.Settings{
 			APIMode: cfg.Spotify.APIMode, Market: cfg.Spotify.Market,
 			BatchSize: cfg.Pipeline.BatchSize, MaxRejectRate: cfg.Pipeline.MaxRejectRate,
-			Seeds: seeds,
+			Seeds: seeds, QuotaWait: cfg.Spotify.QuotaWait,
 		},
 		Replies: activities.ReplySettings{SlackBotToken: cfg.Slack.BotToken},
 	}
