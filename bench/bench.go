@@ -39,11 +39,13 @@ const (
 	PartRate     = "rate"
 	PartScaleOut = "scaleout" // also measures the worker's memory
 	PartScale    = "scale"
+	// PartCap runs worker processes against spotify.requests_per_second.
+	PartCap = "cap"
 )
 
 // AllParts are the parts Run runs by default; PartScale runs only with
 // Config.Scale set.
-var AllParts = []string{PartOverhead, PartRate, PartScaleOut, PartScale}
+var AllParts = []string{PartOverhead, PartRate, PartScaleOut, PartCap, PartScale}
 
 // Config says what to measure. Zero fields take the defaults of
 // DefaultConfig.
@@ -72,6 +74,13 @@ type Config struct {
 	// run spans several windows; default 1000 per 10 s.
 	RateBudget int
 	RateWindow time.Duration
+	// Cap is spotify.requests_per_second of the cap runs, whose worker
+	// processes (1, then 3) collect CapArtists artists in extended mode
+	// and CapDevArtists in development mode; defaults 20, 600 and 80
+	// (about 35 s of calls each).
+	Cap           float64
+	CapArtists    int
+	CapDevArtists int
 	// Scale is the size of the one run at scale; 0 skips it.
 	Scale int
 	// Workers is the number of worker processes of the scale-out run,
@@ -98,6 +107,7 @@ func DefaultConfig() Config {
 	return Config{
 		Artists: 2000, Sizes: []int{500, 2000}, Reps: 3, Latency: 20 * time.Millisecond,
 		Parallelism: 4, RateArtists: 2000, RateDevArtists: 500, RateBudget: 1000, RateWindow: 10 * time.Second, Workers: 2,
+		Cap: 20, CapArtists: 600, CapDevArtists: 80,
 	}
 }
 
@@ -134,10 +144,19 @@ func (c *Config) Validate() error {
 	if c.Workers == 0 {
 		c.Workers = d.Workers
 	}
+	if c.Cap == 0 {
+		c.Cap = d.Cap
+	}
+	if c.CapArtists == 0 {
+		c.CapArtists = d.CapArtists
+	}
+	if c.CapDevArtists == 0 {
+		c.CapDevArtists = d.CapDevArtists
+	}
 	if len(c.Parts) == 0 {
 		c.Parts = AllParts
 	}
-	for _, n := range append([]int{c.Artists, c.RateArtists, c.RateDevArtists, c.Scale}, c.Sizes...) {
+	for _, n := range append([]int{c.Artists, c.RateArtists, c.RateDevArtists, c.CapArtists, c.CapDevArtists, c.Scale}, c.Sizes...) {
 		if n != 0 && (n < spotifyfake.MinArtists || n > spotifyfake.MaxArtists) {
 			return fmt.Errorf("bench size %d: want %d to %d artists", n, spotifyfake.MinArtists, spotifyfake.MaxArtists)
 		}
@@ -151,6 +170,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench parallelism %d: want at least 1", c.Parallelism)
 	case c.RateBudget < 1 || c.RateWindow <= 0:
 		return fmt.Errorf("bench rate budget %d per %s: want a positive budget and window", c.RateBudget, c.RateWindow)
+	case c.Cap < 0:
+		return fmt.Errorf("bench cap %v: want a number of requests per second > 0", c.Cap)
 	case c.Scale < 0:
 		return fmt.Errorf("bench scale %d: want 0 (none) or a number of artists", c.Scale)
 	}
@@ -189,11 +210,16 @@ type Report struct {
 	ScaleOutRatio float64 `json:"scale_out_ratio"`
 	// ScaleSeconds is the wall time of the run at scale.
 	ScaleSeconds float64 `json:"scale_seconds"`
+	// CapWindowRatio is the highest requests/s over the worst 10 s window
+	// ÷ spotify.requests_per_second of the cap runs (the bound is 1.2:
+	// 1.1 × the cap plus a burst of one second's worth).
+	CapWindowRatio float64 `json:"cap_window_ratio"`
 
 	Machine  Machine          `json:"machine"`
 	Overhead []OverheadResult `json:"overhead,omitempty"`
 	Rate     []RateResult     `json:"rate,omitempty"`
 	ScaleOut *ScaleOutResult  `json:"scale_out,omitempty"`
+	Cap      []CapResult      `json:"cap,omitempty"`
 	Scale    *WorkerRun       `json:"scale,omitempty"`
 	Profiles []Profile        `json:"profiles,omitempty"`
 }
@@ -336,6 +362,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.has(PartScaleOut) {
 		if err := b.scaleOut(ctx); err != nil {
+			return b.report, err
+		}
+	}
+	if cfg.has(PartCap) {
+		if err := b.capPart(ctx); err != nil {
 			return b.report, err
 		}
 	}
@@ -653,15 +684,8 @@ func (b *bencher) profile(ctx context.Context, name string, artists int) error {
 // processes and follows their memory.
 func (b *bencher) workerRun(ctx context.Context, name string, n, workers int, latency time.Duration) (WorkerRun, error) {
 	res := WorkerRun{Artists: n, Workers: workers, Latency: latency.String()}
-	if b.bin == "" {
-		b.bin = b.cfg.WorkerBin
-		if b.bin == "" {
-			bin, err := BuildWorker(ctx, b.dir)
-			if err != nil {
-				return res, err
-			}
-			b.bin = bin
-		}
+	if _, err := b.workerBin(ctx); err != nil {
+		return res, err
 	}
 	f, err := startFake(ctx, spotifyfake.Options{
 		Artists: max(n, spotifyfake.MinArtists), Seed: 1, Mode: spotifyfake.ModeExtended, Latency: latency,

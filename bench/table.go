@@ -17,6 +17,9 @@ const (
 	TargetCallsRatio    = 1.05
 	TargetHistoryEvents = 10000
 	TargetPeakRSSMB     = 500
+	// TargetCapWindowRatio is the bound on the worst 10 s window:
+	// 1.1 × the cap, plus a burst of one second's worth (0.1 of 10 s).
+	TargetCapWindowRatio = 1.2
 )
 
 // WriteTable prints the report as tables: the headline figures against
@@ -39,6 +42,9 @@ func WriteTable(w io.Writer, r *Report) error {
 	if r.ScaleSeconds > 0 {
 		p("run at scale, wall time\t%.0f s\t", r.ScaleSeconds)
 	}
+	if len(r.Cap) > 0 {
+		p("Spotify cap: worst 10 s window ÷ cap (worst)\t%.3f\t≤ %.1f", r.CapWindowRatio, TargetCapWindowRatio)
+	}
 
 	if len(r.Overhead) > 0 {
 		p("")
@@ -58,6 +64,15 @@ func WriteTable(w io.Writer, r *Report) error {
 			p("%s, %s run\t%d\t%d\t%.1f s\t%.1f ÷ %.0f = %.3f\t%d (%.2f%%)\t%.3f\t%.3f\t%.3f", x.Mode, x.Run, x.Artists, x.Calls,
 				x.CollectSeconds, x.AchievedPerSec, x.AllowedPerSecond, x.Utilization, x.RateLimited, 100*x.Share429,
 				x.CallsPerArtist, x.MinPerArtist, x.CallsRatio)
+		}
+	}
+	if len(r.Cap) > 0 {
+		p("")
+		p("Spotify cap\tworkers\tartists\tcalls\tcollect\tworst 10 s window\t÷ cap\tutilization\t429s\tcalls ÷ min")
+		for _, x := range r.Cap {
+			p("%s, %.0f requests/s\t%d\t%d\t%d\t%.1f s\t%d (bound %d)\t%.3f\t%.3f\t%d (%.2f%%)\t%.3f", x.Mode, x.Cap, x.Workers,
+				x.Artists, x.Calls, x.CollectSeconds, x.WorstWindow, x.Bound, x.WindowRatio, x.Utilization,
+				x.RateLimited, 100*x.Share429, x.CallsRatio)
 		}
 	}
 	var runs []WorkerRun

@@ -36,6 +36,10 @@ server and measures, in one invocation:
   scaleout   --artists artists with one worker process, then with --workers,
              no latency and no rate limit: wall-time ratio, and each worker's
              peak RSS (from /proc) during clean, store and aggregate
+  cap        a first capture in each API mode with 1 and 3 worker processes
+             under spotify.requests_per_second --cap (--cap-artists,
+             --cap-dev-artists): calls over the worst 10 s window ÷ the cap,
+             utilization, share of 429s, calls per artist ÷ the minimum
   scale      one run at --scale artists with one worker process
 
 Every run also counts the history events of its workflow executions. Worker
@@ -102,11 +106,14 @@ tool from this module, so run bench from the module's directory).`,
 	f.IntVar(&cfg.RateDevArtists, "rate-dev-artists", cfg.RateDevArtists, "artists of the rate-limit runs in development mode")
 	f.IntVar(&cfg.RateBudget, "rate-budget", cfg.RateBudget, "requests the fake allows per --rate-window")
 	f.DurationVar(&cfg.RateWindow, "rate-window", cfg.RateWindow, "the fake's rolling rate-limit window (Spotify's is 30s)")
+	f.Float64Var(&cfg.Cap, "cap", cfg.Cap, "spotify.requests_per_second of the cap runs")
+	f.IntVar(&cfg.CapArtists, "cap-artists", cfg.CapArtists, "artists of the cap runs in extended mode")
+	f.IntVar(&cfg.CapDevArtists, "cap-dev-artists", cfg.CapDevArtists, "artists of the cap runs in development mode")
 	f.StringVar(&cfg.WorkerBin, "worker-bin", "", "a built worker binary (default: go build ./worker)")
 	f.StringVar(&cfg.Dir, "dir", "", "keep the runs' lakes, serving stores and worker logs here (default: a temporary directory, removed)")
 	f.StringVar(&cfg.ProfileDir, "profile", "", "write CPU profiles of clean, store and aggregate, re-run in-process over the scale-out and scale runs' data, here")
 	f.StringVar(&reportFile, "report", "", "also write the report as JSON to this file")
-	f.StringVar(&parts, "parts", strings.Join(bench.AllParts[:3], ","), "parts to run: overhead, rate, scaleout, scale")
+	f.StringVar(&parts, "parts", strings.Join(bench.AllParts[:4], ","), "parts to run: overhead, rate, scaleout, cap, scale")
 	return cmd
 }
 
