@@ -513,8 +513,8 @@ func (r *runBackends) release() {
 // rate runs, in each API mode, a first and an incremental run against the
 // fake's rolling-window limit. The in-process worker's Spotify client
 // paces itself with a gate over the fake's window, as the worker's does
-// over Spotify's 30 s, and the Spotify task queue is capped at the allowed
-// rate, as spotify.requests_per_second caps it.
+// over Spotify's 30 s, and spotify.requests_per_second is the allowed
+// rate, the whole share of the one worker.
 func (b *bencher) rate(ctx context.Context) error {
 	allowed := float64(b.cfg.RateBudget) / b.cfg.RateWindow.Seconds()
 	for _, mode := range []string{spotifyfake.ModeExtended, spotifyfake.ModeDevelopment} {

@@ -43,6 +43,7 @@ func tinyConfig(tb testing.TB) Config {
 	return Config{
 		Artists: 120, Sizes: []int{60, 120}, Reps: 1, Latency: time.Millisecond,
 		RateArtists: 60, RateDevArtists: 60, RateBudget: 400, RateWindow: time.Second,
+		Cap: 200, CapArtists: 60, CapDevArtists: 10,
 		Workers: 2, WorkerBin: testWorker(tb), Dir: tb.TempDir(),
 	}
 }
@@ -68,7 +69,7 @@ func TestRunReportsEveryFigure(t *testing.T) {
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(body, &got))
 	for _, key := range []string{"overhead_ratio", "rate_utilization", "share_429", "calls_per_artist_ratio",
-		"max_history_events", "peak_rss_mb", "scale_out_ratio"} {
+		"max_history_events", "peak_rss_mb", "scale_out_ratio", "cap_window_ratio"} {
 		require.IsType(t, float64(0), got[key], key)
 	}
 
@@ -121,6 +122,15 @@ func TestRunReportsEveryFigure(t *testing.T) {
 	require.Equal(t, 2, r.ScaleOut.Many.Workers)
 	require.InDelta(t, r.ScaleOut.Many.Seconds/r.ScaleOut.One.Seconds, r.ScaleOutRatio, 1e-9)
 	require.Equal(t, max(r.ScaleOut.One.PeakRSSMB, r.ScaleOut.Many.PeakRSSMB), r.PeakRSSMB)
+
+	require.Len(t, r.Cap, 4, "both modes with 1 and 3 workers")
+	for _, x := range r.Cap {
+		require.Positive(t, x.Calls, "%s %d", x.Mode, x.Workers)
+		require.Positive(t, x.WorstWindow)
+		require.LessOrEqual(t, x.WindowRatio, r.CapWindowRatio)
+		require.Positive(t, x.Utilization)
+		require.GreaterOrEqual(t, x.CallsRatio, 0.999)
+	}
 
 	require.Positive(t, r.MaxHistoryEvents)
 	require.Less(t, r.MaxHistoryEvents, TargetHistoryEvents)
