@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -19,7 +21,10 @@ import (
 const DynaliteVersion = "4.0.0"
 
 const (
-	dynaliteInstallTimeout = 10 * time.Minute
+	// npm builds dynalite's native LevelDB binding from source: minutes on
+	// a loaded two-core machine (ten were seen), and every test binary
+	// that needs dynalite waits for the one installing it.
+	dynaliteInstallTimeout = 25 * time.Minute
 	dynaliteStartTimeout   = 30 * time.Second
 	// A lock older than the longest install was left by a killed process.
 	dynaliteStaleLock = dynaliteInstallTimeout + time.Minute
@@ -141,7 +146,7 @@ func dynaliteLock(ctx context.Context, path string) (func(), error) {
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("create lock file %s: %w", path, err)
 		}
-		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > dynaliteStaleLock {
+		if fi, err := os.Stat(path); err == nil && (time.Since(fi.ModTime()) > dynaliteStaleLock || lockHolderDied(path)) {
 			os.Remove(path)
 			continue
 		}
@@ -151,6 +156,26 @@ func dynaliteLock(ctx context.Context, path string) (func(), error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// lockHolderDied reports whether the process whose PID the lock file holds
+// is gone, so a lock left by a killed test binary is taken over at once
+// instead of after dynaliteStaleLock. An unreadable or empty file (being
+// written) is not taken over.
+func lockHolderDied(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	return errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone)
 }
 
 type dynaliteServer struct {

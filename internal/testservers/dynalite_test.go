@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,5 +104,33 @@ func TestDynaliteLockWaitsForAFreshLock(t *testing.T) {
 	defer cancel()
 	if _, err := dynaliteLock(ctx, path); err == nil {
 		t.Fatal("dynaliteLock took a lock held by someone else")
+	}
+}
+
+func TestDynaliteLockTakesOverALockOfADeadProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skipf("no `true` to run: %v", err)
+	}
+	// The PID of a process that has exited.
+	if err := os.WriteFile(path, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	unlock, err := dynaliteLock(ctx, path)
+	if err != nil {
+		t.Fatalf("dynaliteLock over the lock of a dead process: %v", err)
+	}
+	unlock()
+	if lockHolderDied(path) {
+		t.Error("a missing lock file counts as a dead holder")
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if lockHolderDied(path) {
+		t.Error("the lock of a live process counts as dead")
 	}
 }
