@@ -246,6 +246,9 @@ func progressAndResult(workflowType string) (progress, result any) {
 		return &workflows.RequestProgress{}, nil
 	case "ArtistRequestRunWorkflow":
 		return &workflows.Progress{}, &workflows.RequestRunResult{}
+	case "CollectChunkWorkflow":
+		// The batches of a large run, and its quota waits.
+		return &workflows.Progress{}, nil
 	}
 	return nil, nil
 }
@@ -295,9 +298,32 @@ func renderPipelineProgress(out io.Writer, p workflows.Progress) {
 		fmt.Fprintf(out, "  records   %s\n", formatCounts(p.Records))
 	}
 	fmt.Fprintf(out, "  rejected  %d\n", p.Rejected)
+	if line := quotaWaitLine(p.QuotaWaitUntil, time.Now()); line != "" {
+		fmt.Fprintf(out, "  spotify   %s\n", line)
+	}
 	for _, e := range p.Errors {
 		fmt.Fprintf(out, "  failure   %s\n", e)
 	}
+}
+
+// quotaWaitLine says until when a run waits for the Spotify quota, in UTC
+// (the worker, the server and the reader may be in three time zones; the
+// run's dates are UTC too), with the date when it is not today's and how
+// long is left; "" when no wait is on.
+func quotaWaitLine(until, now time.Time) string {
+	if until.IsZero() {
+		return ""
+	}
+	until, now = until.UTC(), now.UTC()
+	at := until.Format("15:04") + " UTC"
+	if until.Format(workflows.DateLayout) != now.Format(workflows.DateLayout) {
+		at += " on " + until.Format(workflows.DateLayout)
+	}
+	left := "due now"
+	if d := until.Sub(now); d > 0 {
+		left = "in " + d.Round(time.Second).String()
+	}
+	return fmt.Sprintf("waiting for the Spotify quota until %s (%s)", at, left)
 }
 
 func renderBackfillProgress(out io.Writer, p workflows.BackfillProgress) {
