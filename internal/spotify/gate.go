@@ -164,7 +164,10 @@ func (g *Gate) Wait(ctx context.Context) (time.Time, error) {
 		g.mu.Lock()
 		now := time.Now()
 		if now.Before(g.heldUntil) {
-			d := g.heldUntil.Sub(now)
+			// Hold may move heldUntil earlier at any time (a worker holds
+			// its gate "until further notice", then for a few seconds), so
+			// a held request looks again every holdRecheck.
+			d := min(g.heldUntil.Sub(now), holdRecheck)
 			g.mu.Unlock()
 			if err := sleepCtx(ctx, d); err != nil {
 				return time.Time{}, err

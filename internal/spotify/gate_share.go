@@ -39,8 +39,13 @@ func (g *Gate) Cap() float64 {
 	return float64(time.Second) / float64(g.capInterval)
 }
 
+// holdRecheck is how often a request waiting on a held gate looks at the
+// hold again.
+const holdRecheck = 100 * time.Millisecond
+
 // Hold keeps every request from being sent before until (a zero time
-// releases it). Requests wait; they do not fail.
+// releases it), replacing the hold in force: a shorter hold releases the
+// requests already waiting sooner. Requests wait; they do not fail.
 func (g *Gate) Hold(until time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

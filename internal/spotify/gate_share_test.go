@@ -84,3 +84,25 @@ func TestGateHold(t *testing.T) {
 	_, held = g.Held()
 	require.False(t, held)
 }
+
+// A worker holds its gate until further notice, then for a few seconds
+// once it knows its share: a request already waiting goes when the shorter
+// hold ends, not when the first one would have (TestChaos hung on it).
+func TestGateShorterHoldReleasesWaitingRequests(t *testing.T) {
+	g := NewGate(GateOptions{})
+	g.Hold(time.Now().Add(100 * 365 * 24 * time.Hour))
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		_, err := g.Wait(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a request went through a held gate: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	g.Hold(time.Now())
+	require.NoError(t, <-done, "the waiting request was not released by the shorter hold")
+}
