@@ -33,15 +33,28 @@ func newDevCommand(g *globalFlags) *cobra.Command {
 		Long: `dev starts a real Temporal server persisted in DATA/temporal.db, its Web UI,
 a worker and, when no Spotify credentials are set, the built-in sample
 catalog; then it runs the pipeline for today over the sample artists and
-prints where to look. It keeps the server and UI up until Ctrl-C.`,
+prints where to look. It keeps the server and UI up until Ctrl-C.
+
+The sample catalog plays Spotify's extended quota mode, or with
+--spotify-mode development what a new Spotify app gets (no popularity,
+followers, top tracks or audio features; discographies by album). With
+Spotify credentials the mode is the app's own and the flag is refused.`,
 		Example: `  starter dev
+  starter dev --spotify-mode development
   starter dev --exit
   starter dev --no-worker --port 7233 --ui-port 8233`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := loadConfig(cmd, g, map[string]string{"data_dir": "data", "temporal.ui_port": "ui-port", "spotify.requests_per_second": "requests-per-second"})
+			if err := checkSpotifyModeFlag(cmd); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(cmd, g, map[string]string{"data_dir": "data", "temporal.ui_port": "ui-port",
+				"spotify.requests_per_second": "requests-per-second", "spotify.fake.mode": "spotify-mode"})
 			if err != nil {
+				return err
+			}
+			if err := checkSpotifyMode(cmd, cfg); err != nil {
 				return err
 			}
 			port, err := devPort(cmd, cfg.Temporal.Address)
@@ -84,7 +97,8 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 				return nil
 			}
 
-			if cfg.FakeEnabled(!cfg.HasSpotifyCredentials()) {
+			fake := cfg.FakeEnabled(!cfg.HasSpotifyCredentials())
+			if fake {
 				stop, err := app.StartFake(ctx, cfg)
 				if err != nil {
 					return err
@@ -143,6 +157,9 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 				if err == nil {
 					err = printResult(out, g.output, res, links)
 				}
+				if err == nil && g.output != "json" {
+					printModeSummary(out, res.Mode, fake)
+				}
 				resc <- err
 			}()
 			var runErr error
@@ -171,6 +188,7 @@ prints where to look. It keeps the server and UI up until Ctrl-C.`,
 	cmd.Flags().String("data", "data", "directory of every embedded default (Temporal database, lake, serving store)")
 	cmd.Flags().Int("port", 0, "Temporal frontend port (default: the port of temporal.address, 7233)")
 	cmd.Flags().Int("ui-port", 8233, "Temporal Web UI port")
+	cmd.Flags().String("spotify-mode", modeExtended, "API mode the sample catalog plays: extended or development (spotify.fake.mode)")
 	cmd.Flags().Float64("requests-per-second", 0, "Spotify request cap (default: unlimited against the sample catalog)")
 	cmd.Flags().BoolVar(&exitAfter, "exit", false, "stop after the run, with exit code 1 if it failed")
 	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "serve only the Temporal server and UI, for workers started separately")

@@ -97,8 +97,19 @@ const e2eArtists = 30
 // manifest agree with the catalog.
 func runDev(t *testing.T, ctx context.Context, data string, b backend) devRun {
 	t.Helper()
+	return runDevMode(t, ctx, data, b, "")
+}
+
+// runDevMode is runDev with --spotify-mode mode, unless mode is empty
+// (the default, extended).
+func runDevMode(t *testing.T, ctx context.Context, data string, b backend, mode string) devRun {
+	t.Helper()
 	port, uiPort := freePorts(t)
 	args := []string{"dev", "--exit", "--data", data, "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort)}
+	if mode != "" {
+		args = append(args, "--spotify-mode", mode)
+	}
+	extended := mode == "" || mode == spotifyfake.ModeExtended
 	out, err := runStarter(t, ctx, args...)
 	require.NoError(t, err, out)
 	today := time.Now().UTC().Format("2006-01-02")
@@ -122,21 +133,54 @@ func runDev(t *testing.T, ctx context.Context, data string, b backend) devRun {
 	m, err := activities.ReadManifest(ctx, store, today)
 	require.NoError(t, err)
 	require.Equal(t, e2eArtists, m.Resolve.Artists)
-	require.Equal(t, "extended", m.Resolve.Mode)
+	if extended {
+		require.Equal(t, "extended", m.Resolve.Mode)
+		require.Contains(t, out, "development mode (--spotify-mode development plays it) would lose them")
+	} else {
+		require.Equal(t, "development", m.Resolve.Mode)
+		require.Contains(t, out, "API mode         development: artists, discography by album")
+		require.Contains(t, out, "extended mode (--spotify-mode extended plays it) would add popularity, followers, top tracks")
+	}
 
 	nArtists, artistRows := countRows[tables.Artist](t, store, tables.Artists, today)
 	require.Equal(t, e2eArtists, nArtists)
 	var gotIDs []string
+	nullGenres := 0
 	for _, r := range artistRows {
 		gotIDs = append(gotIDs, r.ArtistID)
-		require.NotNil(t, r.Popularity, "extended mode has popularity")
+		if extended {
+			require.NotNil(t, r.Popularity, "extended mode has popularity")
+			require.NotNil(t, r.Followers, "extended mode has followers")
+			require.NotNil(t, r.Genres, "extended mode has genres, an empty list at least")
+			continue
+		}
+		require.Nil(t, r.Popularity, "development mode: popularity NULL, never 0")
+		require.Nil(t, r.Followers, "development mode: followers NULL, never 0")
+		if r.Genres == nil {
+			nullGenres++
+		}
+	}
+	if !extended {
+		// Genres the fake served absent or null are NULL, the others a list.
+		want := 0
+		for _, a := range catalog.Artists() {
+			if full, _ := catalog.Artist(a.ID); full.DevGenres != spotifyfake.GenresListed {
+				want++
+			}
+		}
+		require.Equal(t, want, nullGenres, "artists with NULL genres")
+		require.Positive(t, want)
 	}
 	sort.Strings(gotIDs)
 	require.Equal(t, wantIDs, gotIDs)
 	require.Equal(t, nArtists, m.Clean.Report.RowsOut[tables.Artists])
 
 	nTop, _ := countRows[tables.ArtistTopTrack](t, store, tables.ArtistTopTracks, today)
-	require.Equal(t, 10*e2eArtists, nTop, "10 top tracks per artist")
+	if extended {
+		require.Equal(t, 10*e2eArtists, nTop, "10 top tracks per artist")
+	} else {
+		require.Zero(t, nTop, "no top tracks in development mode")
+	}
 	require.Equal(t, nTop, m.Clean.Report.RowsOut[tables.ArtistTopTracks])
 	nTracks, _ := countRows[tables.Track](t, store, tables.Tracks, today)
 	require.Equal(t, nTracks, m.Clean.Report.RowsOut[tables.Tracks])
@@ -163,9 +207,16 @@ func runDev(t *testing.T, ctx context.Context, data string, b backend) devRun {
 		require.NoError(t, err)
 		require.True(t, ok, a.ID)
 		require.Equal(t, a.Name, view.Name)
-		require.Len(t, view.TopTracks, 10)
+		if extended {
+			require.Len(t, view.TopTracks, 10)
+		} else {
+			require.Empty(t, view.TopTracks)
+			require.Nil(t, view.Popularity)
+		}
 	}
-	require.Positive(t, m.Aggregate.Similar, "similar artists reach the serving store")
+	if extended {
+		require.Positive(t, m.Aggregate.Similar, "similar artists reach the serving store")
+	}
 	items, err := srv.Items(ctx, "")
 	require.NoError(t, err)
 
@@ -174,7 +225,9 @@ func runDev(t *testing.T, ctx context.Context, data string, b backend) devRun {
 	got, err := runStarter(t, ctx, "artist", "get", first.Name)
 	require.NoError(t, err, got)
 	require.Contains(t, got, first.ID)
-	require.Contains(t, got, "top tracks")
+	if extended {
+		require.Contains(t, got, "top tracks")
+	}
 
 	if b.localLake != "" {
 		// DuckDB reads the Parquet the pipeline wrote, and the marts.
