@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/logging"
 )
 
@@ -42,4 +44,13 @@ func newLogger(cfg *config.Config) (*zap.Logger, error) {
 
 func webUIRunURL(uiBase, namespace, workflowID, runID string) string {
 	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", uiBase, namespace, workflowID, runID)
+}
+
+// openLake opens the lake of cfg (lake.url) for a command.
+func openLake(ctx context.Context, cfg *config.Config) (lake.Store, error) {
+	store, err := lake.Open(ctx, cfg.Lake.URL)
+	if err != nil {
+		return nil, fmt.Errorf("open lake.url %s: %w", cfg.Lake.URL, err)
+	}
+	return store, nil
 }

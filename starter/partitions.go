@@ -118,9 +118,9 @@ needed. The exit code is 1 when a manifest cannot be read, 2 for bad usage.`,
 				return err
 			}
 			ctx := cmd.Context()
-			store, err := lake.Open(ctx, cfg.Lake.URL)
+			store, err := openLake(ctx, cfg)
 			if err != nil {
-				return fmt.Errorf("open lake.url %s: %w", cfg.Lake.URL, err)
+				return err
 			}
 			rep, err := readPartitions(ctx, store, fromDay, toDay)
 			if err != nil {

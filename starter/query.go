@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metronome-data/metronome/internal/analytics"
-	"github.com/metronome-data/metronome/internal/lake"
 )
 
 func newQueryCommand(g *globalFlags) *cobra.Command {
@@ -44,9 +43,9 @@ over all its dt= partitions, with dt as a column.`,
 				return err
 			}
 			ctx := cmd.Context()
-			store, err := lake.Open(ctx, cfg.Lake.URL)
+			store, err := openLake(ctx, cfg)
 			if err != nil {
-				return fmt.Errorf("open lake.url %s: %w", cfg.Lake.URL, err)
+				return err
 			}
 			root, ok := store.LocalDir()
 			if !ok {

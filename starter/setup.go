@@ -16,7 +16,6 @@ import (
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/devserver"
-	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -71,9 +70,9 @@ run any number of times:
 			}
 			report(setupStep{"temporal", detail})
 
-			store, err := lake.Open(ctx, cfg.Lake.URL)
+			store, err := openLake(ctx, cfg)
 			if err != nil {
-				return fmt.Errorf("open lake.url %s: %w", cfg.Lake.URL, err)
+				return err
 			}
 			if _, err := store.List(ctx, "manifests/"); err != nil {
 				return fmt.Errorf("list lake.url %s: %w; check the bucket exists and the credentials may read it", cfg.Lake.URL, err)
