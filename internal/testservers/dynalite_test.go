@@ -97,7 +97,8 @@ func TestDynaliteLockTakesOverStaleLock(t *testing.T) {
 
 func TestDynaliteLockWaitsForAFreshLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
-	if err := os.WriteFile(path, []byte("12345\n"), 0o644); err != nil {
+	// Held by a live process: this one.
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
