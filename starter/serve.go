@@ -24,9 +24,6 @@ import (
 // lambdaRuntimeEnv is set by AWS Lambda in a function's environment.
 const lambdaRuntimeEnv = "AWS_LAMBDA_RUNTIME_API"
 
-// serveDialTimeout bounds the connection to Temporal at start-up.
-const serveDialTimeout = 15 * time.Second
-
 func newServeCommand(g *globalFlags) *cobra.Command {
 	var (
 		window     time.Duration
@@ -51,6 +48,11 @@ A known artist is answered at once. For an unknown one the answer comes
 later, from the worker's Notify activity, at the command's response_url (or
 with chat.postMessage when the worker has slack.bot_token, SLACK_BOT_TOKEN,
 and the URL has expired). Every response is written within 2.5 s.
+
+serve starts while Temporal is down and keeps answering known artists from
+the serving store; /readyz then answers 503 naming temporal. An unknown
+artist is refused meanwhile, "cannot collect right now" (the request is
+recorded as failed, not kept): ask again once Temporal is back.
 
 With AWS_LAMBDA_RUNTIME_API set (inside AWS Lambda) serve runs the same
 handler as a Lambda function for Function URL and API Gateway HTTP API
@@ -98,9 +100,9 @@ events, with its config from the environment only. See docs/CHATBOT.md.`,
 				return fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err)
 			}
 			defer store.Close()
-			dctx, cancel := context.WithTimeout(ctx, serveDialTimeout)
-			c, err := app.Dial(dctx, cfg, logger)
-			cancel()
+			// A lazy client: serve answers known artists from the store
+			// while Temporal is down, and /readyz says so.
+			c, err := app.DialLazy(cfg, logger)
 			if err != nil {
 				return err
 			}
@@ -145,8 +147,10 @@ func newServeHandler(cfg *config.Config, c client.Client, store *serving.Store, 
 		SigningSecret: cfg.Slack.SigningSecret,
 		APIToken:      cfg.API.Token,
 		Checks: []botapi.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
-			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
+			if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				return fmt.Errorf("Temporal at %s (namespace %s) is not answering: %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+			}
+			return nil
 		}}},
 		Logger: logger.Named("serve"),
 	})

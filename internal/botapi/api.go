@@ -260,9 +260,18 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 			if failed == nil {
 				failed = &results[i]
 			}
-			continue
+			if !errors.Is(results[i].err, errCannotCollect) {
+				continue // not recorded
+			}
 		}
 		out.Requests = append(out.Requests, results[i].status)
+	}
+	if failed != nil && errors.Is(failed.err, errCannotCollect) {
+		// The requests accepted go on; say which.
+		writeCannotCollect(w, cannotCollectText(failed.artist), func(w http.ResponseWriter, status int, msg string) {
+			writeJSON(w, status, map[string]any{"error": msg, "requests": out.Requests})
+		})
+		return
 	}
 	if failed != nil {
 		h.unavailable(w, failed.what, failed.err, func(w http.ResponseWriter, status int, msg string) {
@@ -284,6 +293,7 @@ type requestResult struct {
 	status RequestStatus
 	what   string
 	err    error
+	artist string // of a collection that could not be started
 }
 
 // requestArtist answers one artist of an API request: a known one is
@@ -313,8 +323,9 @@ func (h *handler) requestArtist(ctx context.Context, entry, target string, now t
 		return requestResult{what: "the serving store", err: err}
 	}
 	if !found {
-		if err := call(ctx, func(ctx context.Context) error { return h.o.Collect(ctx, id, artist) }); err != nil {
-			return requestResult{what: "the workflow service", err: err}
+		if err := h.collect(ctx, req); err != nil {
+			req.State, req.Detail, req.UpdatedAt = serving.RequestFailed, CannotCollect, now
+			return requestResult{status: StatusOf(req), what: "the workflow service", err: err, artist: artist}
 		}
 		h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist))
 	}

@@ -249,9 +249,16 @@ func TestAPIUnavailableDependencies(t *testing.T) {
 			Requests []RequestStatus
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
-		require.Contains(t, out.Error, "the workflow service is not answering")
-		require.Len(t, out.Requests, 1, "the known artist was answered before")
-		require.Equal(t, "stored", out.Requests[0].State)
+		require.Contains(t, out.Error, `Cannot collect right now: the workflow service is not answering, so "Someone New" was not requested`)
+		require.Equal(t, "60", w.Header().Get("Retry-After"))
+		require.Len(t, out.Requests, 2)
+		require.Equal(t, "stored", out.Requests[0].State, "the known artist was answered before")
+		require.Equal(t, "failed", out.Requests[1].State, "the unknown one is refused, not kept")
+		require.Equal(t, CannotCollect, out.Requests[1].Detail)
+		req, ok, err := f.raw.GetRequest(context.Background(), out.Requests[1].ID)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, serving.RequestFailed, req.State)
 	})
 }
 

@@ -108,8 +108,9 @@ func (h *handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, "the serving store", err, slackError)
 		return
 	}
-	if err := call(ctx, func(ctx context.Context) error { return h.o.Collect(ctx, id, artist) }); err != nil {
-		h.unavailable(w, "the workflow service", err, slackError)
+	if err := h.collect(ctx, req); err != nil {
+		// 200: Slack shows the asker a message only from a 200 answer.
+		writeSlack(w, http.StatusOK, CannotCollectMessage(artist))
 		return
 	}
 	h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist),

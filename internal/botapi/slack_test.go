@@ -193,10 +193,6 @@ func TestSlackUnavailableDependencies(t *testing.T) {
 			"the serving store did not answer in time", 0},
 		{"store fails", "Radiohead", func(f *fixture, _ chan struct{}) { f.store.failErr = errors.New("disk I/O error") },
 			"the serving store is not answering", 0},
-		{"Temporal hangs", "Someone New", func(f *fixture, release chan struct{}) { f.collect.hang = release },
-			"the workflow service did not answer in time", 1},
-		{"Temporal refuses", "Someone New", func(f *fixture, _ chan struct{}) { f.collect.err = errors.New("connection refused") },
-			"the workflow service is not answering", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,4 +214,55 @@ func TestSlackUnavailableDependencies(t *testing.T) {
 			require.Equal(t, tt.puts, f.store.puts.Load())
 		})
 	}
+}
+
+// While Temporal hangs or refuses, an unknown artist is answered "cannot
+// collect right now" within the deadline, with a 200 (Slack shows the
+// asker nothing else), and its request is recorded as failed, not kept.
+func TestSlackCannotCollectWhileTemporalIsDown(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(f *fixture, release chan struct{})
+	}{
+		{"Temporal hangs", func(f *fixture, release chan struct{}) { f.collect.hang = release }},
+		{"Temporal refuses", func(f *fixture, _ chan struct{}) { f.collect.err = errors.New("connection refused") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.Deadline = 200 * time.Millisecond })
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) })
+			tt.setup(f, release)
+			done := make(chan *httptest.ResponseRecorder, 1)
+			go func() { done <- serve(f.h, slackRequest(commandForm("Someone New").Encode(), testSecret)) }()
+			var w *httptest.ResponseRecorder
+			select {
+			case w = <-done:
+			case <-time.After(10 * time.Second): // a safety net: the handler hung
+				t.Fatal("no response while Temporal is down")
+			}
+			require.Equal(t, http.StatusOK, w.Code)
+			a, _ := decodeAnswer(t, w)
+			require.Equal(t, "ephemeral", a.ResponseType)
+			require.Contains(t, a.Text, `Cannot collect right now: the workflow service is not answering, so "Someone New" was not requested`)
+			require.Contains(t, a.Text, "ask again in a minute")
+			require.GreaterOrEqual(t, f.store.puts.Load(), int32(1), "the request was recorded before collecting")
+			require.Empty(t, f.collect.started())
+		})
+	}
+	t.Run("the refused request is marked failed", func(t *testing.T) {
+		f := newFixture(t)
+		f.collect.err = errors.New("connection refused")
+		w := serve(f.h, slackRequest(commandForm("Someone New").Encode(), testSecret))
+		require.Equal(t, http.StatusOK, w.Code)
+		require.Equal(t, int32(2), f.store.puts.Load(), "recorded pending, then failed")
+		items, err := f.raw.Items(context.Background(), "REQUEST#")
+		require.NoError(t, err)
+		require.Len(t, items, 1)
+		req, ok, err := f.raw.GetRequest(context.Background(), strings.TrimPrefix(items[0].PK, "REQUEST#"))
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, serving.RequestFailed, req.State)
+		require.Contains(t, req.Detail, CannotCollect)
+	})
 }

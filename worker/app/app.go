@@ -25,8 +25,39 @@ func Dial(ctx context.Context, cfg *config.Config, logger *zap.Logger) (client.C
 	return dial(ctx, cfg, logger, nil)
 }
 
+// DialLazy is Dial without connecting: the client connects on its first
+// call and reconnects by itself, so a process that can do useful work
+// without Temporal (`starter serve` answering from the serving store)
+// starts while Temporal is down. Only a bad config is an error here.
+func DialLazy(cfg *config.Config, logger *zap.Logger) (client.Client, error) {
+	opts, err := clientOptions(cfg, logger, nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("set up a client of Temporal at %s (namespace %s): %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+	}
+	return c, nil
+}
+
 // dial connects with the SDK's metrics going to metricsHandler, when set.
 func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHandler client.MetricsHandler) (client.Client, error) {
+	opts, err := clientOptions(cfg, logger, metricsHandler)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; is the server up? start one with `starter dev`",
+			cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+	}
+	return c, nil
+}
+
+// clientOptions are the SDK client options of cfg: address, namespace,
+// codec, TLS and API key.
+func clientOptions(cfg *config.Config, logger *zap.Logger, metricsHandler client.MetricsHandler) (client.Options, error) {
 	opts := client.Options{
 		HostPort:       cfg.Temporal.Address,
 		Namespace:      cfg.Temporal.Namespace,
@@ -35,7 +66,7 @@ func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHa
 	}
 	cdc, err := codec.FromConfig(cfg.Codec.Keys, cfg.Codec.ActiveKey)
 	if err != nil {
-		return nil, fmt.Errorf("codec.keys: %w", err)
+		return opts, fmt.Errorf("codec.keys: %w", err)
 	}
 	if cdc != nil {
 		dc := codec.DataConverter(cdc)
@@ -47,7 +78,7 @@ func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHa
 	}
 	tlsCfg, err := tlsConfig(cfg.Temporal.TLS)
 	if err != nil {
-		return nil, err
+		return opts, err
 	}
 	if tlsCfg != nil {
 		opts.ConnectionOptions.TLS = tlsCfg
@@ -59,12 +90,7 @@ func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHa
 			opts.ConnectionOptions.TLS = &tls.Config{}
 		}
 	}
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; is the server up? start one with `starter dev`",
-			cfg.Temporal.Address, cfg.Temporal.Namespace, err)
-	}
-	return c, nil
+	return opts, nil
 }
 
 func tlsConfig(c config.TLSConfig) (*tls.Config, error) {

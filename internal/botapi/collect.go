@@ -1,0 +1,77 @@
+package botapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/serving"
+)
+
+// CannotCollect is what the asker of an unknown artist is told when its
+// collection could not be started (Temporal is down or did not answer in
+// time): 503 with Retry-After on the JSON API, an ephemeral Slack message.
+//
+// Such a request is refused, not kept: the handler is stateless (it also
+// runs as a Lambda function), so nothing would start a kept request once
+// Temporal is back. The request item is marked failed with this detail,
+// so GET /v1/requests/{id} never shows it pending forever, and the asker
+// is told to ask again.
+const CannotCollect = "cannot collect right now"
+
+// RetryAfter is the Retry-After, in seconds, of a refused collection.
+const RetryAfter = 60
+
+// errCannotCollect marks a collection that could not be started.
+var errCannotCollect = errors.New(CannotCollect)
+
+// collectMargin is the part of the deadline kept (at most a quarter of
+// it), after a collection that did not start in time, to record the
+// request as failed and answer.
+const collectMargin = 300 * time.Millisecond
+
+// collect starts the collection of req, already in the store. When it
+// cannot be started, req is recorded as failed (at best effort: the answer
+// says the same) and the error wraps errCannotCollect.
+func (h *handler) collect(ctx context.Context, req serving.Request) error {
+	cctx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		margin := min(collectMargin, time.Until(deadline)/4)
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+		defer cancel()
+	}
+	err := call(cctx, func(ctx context.Context) error { return h.o.Collect(ctx, req.ID, req.Artist) })
+	if err == nil {
+		return nil
+	}
+	h.log.Warn("collection not started", zap.String("request", req.ID), zap.String("artist", req.Artist), zap.Error(err))
+	req.State = serving.RequestFailed
+	req.Detail = CannotCollect + ": the workflow service is not answering; ask again in a minute"
+	if perr := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, req) }); perr != nil {
+		h.log.Warn("could not record a refused request", zap.String("request", req.ID), zap.Error(perr))
+	}
+	return fmt.Errorf("%w: %w", errCannotCollect, err)
+}
+
+// cannotCollectText is the answer to an asker of artist whose collection
+// could not be started.
+func cannotCollectText(artist string) string {
+	return fmt.Sprintf("Cannot collect right now: the workflow service is not answering, so %q was not requested. Nothing was kept; ask again in a minute.", artist)
+}
+
+// CannotCollectMessage is cannotCollectText as a Slack message.
+func CannotCollectMessage(artist string) *slack.WebhookMessage {
+	return ErrorMessage(cannotCollectText(clip(artist, maxLineText)))
+}
+
+// writeCannotCollect writes a 503 with Retry-After through write.
+func writeCannotCollect(w http.ResponseWriter, msg string, write func(w http.ResponseWriter, status int, msg string)) {
+	w.Header().Set("Retry-After", fmt.Sprint(RetryAfter))
+	write(w, http.StatusServiceUnavailable, msg)
+}
