@@ -32,8 +32,15 @@ type ReplySettings struct {
 	SlackBotToken string
 	// SlackAPIURL is the base of Slack's Web API; empty is slack.APIURL.
 	SlackAPIURL string
-	// HTTPClient posts answers; nil is a client with a 10-second timeout.
+	// HTTPClient posts answers to Slack; nil is a client with a 10-second
+	// timeout.
 	HTTPClient *http.Client
+	// Callbacks is where callback_url posts may go (api.callback_hosts);
+	// the zero policy refuses every callback.
+	Callbacks botapi.CallbackPolicy
+	// CallbackClient posts callbacks; nil is botapi.NewCallbackClient of
+	// Callbacks, which checks each address at connect time.
+	CallbackClient *http.Client
 }
 
 // NotifyInput names the request to answer.
@@ -136,7 +143,11 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 				j := botapi.ArtistJSONOf(*view)
 				cb.Artist = &j
 			}
-			err := classifyReply(a.Replies.postJSON(ctx, t.URL, cb))
+			err := a.Replies.Callbacks.CheckURL(t.URL)
+			if err == nil {
+				err = a.Replies.postJSON(ctx, t.URL, cb)
+			}
+			err = classifyReply(err)
 			if err == nil {
 				via = botapi.ViaCallback
 			} else if !rejected(err) {
@@ -200,7 +211,15 @@ func (s ReplySettings) postJSON(ctx context.Context, target string, v any) error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "metronome-notify")
-	resp, err := s.client().Do(req)
+	c := s.CallbackClient
+	if c == nil {
+		c = botapi.NewCallbackClient(&botapi.CallbackDialer{Policy: s.Callbacks})
+	}
+	resp, err := c.Do(req)
+	var ue *url.Error
+	if errors.Is(err, botapi.ErrCallbackRefused) && errors.As(err, &ue) {
+		return fmt.Errorf("post the answer: %w", ue.Err) // without the URL
+	}
 	if err != nil {
 		return redactURL(err)
 	}
@@ -232,6 +251,10 @@ func classifyReply(err error) error {
 			return temporal.NewApplicationError(status.Error(), "ReplyUnavailable")
 		}
 		return temporal.NewNonRetryableApplicationError(status.Error(), ErrReplyRejected, nil)
+	}
+	if errors.Is(err, botapi.ErrCallbackRefused) {
+		// The allow-list or the address rule refused it; no retry helps.
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrReplyRejected, nil)
 	}
 	var refused slack.SlackErrorResponse
 	if errors.As(err, &refused) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -223,7 +224,8 @@ func TestNotifySlack(t *testing.T) {
 func TestNotifyCallback(t *testing.T) {
 	store := notifyStore(t)
 	cb := newReplyServer(t, answerOK)
-	a := &Activities{Serving: store}
+	// The test's server is on 127.0.0.1: on the list, loopback allowed.
+	a := &Activities{Serving: store, Replies: ReplySettings{Callbacks: botapi.CallbackPolicy{Hosts: []string{"127.0.0.1"}, AllowLoopback: true}}}
 	putRequest(t, store, "api-1", serving.RequestStored, &botapi.ReplyTarget{
 		Kind: botapi.ReplyCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
 	})
@@ -240,6 +242,40 @@ func TestNotifyCallback(t *testing.T) {
 	require.Equal(t, "Radiohead", body.Artist.Name)
 	require.Len(t, body.Artist.TopTracks, 2)
 	require.NotContains(t, string(got[0].Body), "secret", "the callback never echoes its URL")
+}
+
+// A callback the policy refuses when the worker connects (callbacks off,
+// the host taken off api.callback_hosts, loopback without the development
+// switch) is never posted: the answer is recorded, without a retry.
+func TestNotifyCallbackRefused(t *testing.T) {
+	cb := newReplyServer(t, answerOK)
+	tests := []struct {
+		name   string
+		policy botapi.CallbackPolicy
+	}{
+		{"callbacks off", botapi.CallbackPolicy{}},
+		{"host off the list", botapi.CallbackPolicy{Hosts: []string{"hooks.example.com"}, AllowLoopback: true}},
+		{"loopback not allowed", botapi.CallbackPolicy{Hosts: []string{"127.0.0.1"}}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := notifyStore(t)
+			a := &Activities{Serving: store, Replies: ReplySettings{Callbacks: tt.policy}}
+			id := fmt.Sprintf("api-refused-%d", i)
+			putRequest(t, store, id, serving.RequestStored, &botapi.ReplyTarget{
+				Kind: botapi.ReplyCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
+			})
+			res, err := a.Notify(context.Background(), NotifyInput{RequestID: id})
+			require.NoError(t, err)
+			require.Equal(t, botapi.ViaRecorded, res.Delivery)
+			require.Empty(t, cb.received(), "nothing is posted")
+		})
+	}
+	// The refusal itself is non-retryable and never quotes the URL.
+	err := classifyReply(ReplySettings{}.postJSON(context.Background(), cb.URL+"/hook?k=secret", struct{}{}))
+	require.True(t, rejected(err), "%v", err)
+	require.Contains(t, err.Error(), "api.callback_hosts")
+	require.NotContains(t, err.Error(), "secret")
 }
 
 // Requests that need no answer are left alone; one that has not settled

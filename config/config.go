@@ -167,9 +167,16 @@ type CodecConfig struct {
 	CORSOrigins []string `mapstructure:"cors_origins"`
 }
 
-// APIConfig holds the bearer token of the JSON API.
+// APIConfig configures the JSON API.
 type APIConfig struct {
+	// Token is the bearer token; empty turns the JSON API off.
 	Token string `mapstructure:"token"`
+	// CallbackHosts are the hosts a callback_url may name; empty refuses
+	// callbacks (docs/SECURITY.md).
+	CallbackHosts []string `mapstructure:"callback_hosts"`
+	// CallbackAllowLoopback lets callbacks reach loopback addresses: for
+	// development and tests only.
+	CallbackAllowLoopback bool `mapstructure:"callback_allow_loopback"`
 }
 
 // FakeEnabled reports whether the sample catalog is served in-process. When

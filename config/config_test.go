@@ -131,6 +131,8 @@ func TestValidationNamesKeyAndValue(t *testing.T) {
 		{"METRONOME_CODEC_KEYS", "k1=c2hvcnQ=", "codec.keys"},
 		{"METRONOME_CODEC_ACTIVE_KEY", "k9", "codec.keys"},
 		{"METRONOME_CODEC_ADDR", "8081", "codec.addr"},
+		{"METRONOME_API_CALLBACK_HOSTS", "https://hooks.example.com", "api.callback_hosts"},
+		{"METRONOME_API_CALLBACK_HOSTS", "hooks.example.com:443", "api.callback_hosts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -162,4 +164,19 @@ func TestSeedsFromEnvList(t *testing.T) {
 	cfg, err := Load("")
 	require.NoError(t, err)
 	require.Equal(t, []string{"Daft Punk", "Air", "Justice"}, cfg.Artists.Seeds)
+}
+
+func TestCallbackHostsFromEnvList(t *testing.T) {
+	clearEnv(t)
+	t.Chdir(t.TempDir())
+	cfg, err := Load("")
+	require.NoError(t, err)
+	require.Empty(t, cfg.API.CallbackHosts, "callbacks are refused by default")
+	require.False(t, cfg.API.CallbackAllowLoopback)
+	t.Setenv("METRONOME_API_CALLBACK_HOSTS", "hooks.example.com, ::1 ,,bot.example.org")
+	t.Setenv("METRONOME_API_CALLBACK_ALLOW_LOOPBACK", "true")
+	cfg, err = Load("")
+	require.NoError(t, err)
+	require.Equal(t, []string{"hooks.example.com", "::1", "bot.example.org"}, cfg.API.CallbackHosts)
+	require.True(t, cfg.API.CallbackAllowLoopback)
 }

@@ -75,6 +75,8 @@ var keys = []key{
 	{"slack.signing_secret", "", []string{"SLACK_SIGNING_SECRET"}},
 	{"slack.bot_token", "", []string{"SLACK_BOT_TOKEN"}},
 	{"api.token", "", []string{"METRONOME_API_TOKEN"}},
+	{"api.callback_hosts", []string{}, []string{"METRONOME_API_CALLBACK_HOSTS"}},
+	{"api.callback_allow_loopback", false, []string{"METRONOME_API_CALLBACK_ALLOW_LOOPBACK"}},
 	{"codec.keys", "", []string{"METRONOME_CODEC_KEYS"}},
 	{"codec.active_key", "", []string{"METRONOME_CODEC_ACTIVE_KEY"}},
 	{"codec.addr", "127.0.0.1:8081", []string{"METRONOME_CODEC_ADDR"}},
@@ -201,7 +203,22 @@ func (c *Config) resolve() error {
 		}
 	}
 	c.Codec.CORSOrigins = origins
+	c.API.CallbackHosts = splitList(c.API.CallbackHosts)
 	return nil
+}
+
+// splitList flattens a list whose entries may be comma-separated (as
+// environment lists arrive), dropping spaces and blanks.
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, part := range strings.Split(s, ",") {
+			if p := strings.TrimSpace(part); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // decodeError turns mapstructure's decoding error, which reads like

@@ -133,6 +133,16 @@ func (c *Config) Validate() error {
 		func() error { return hostPort("serve.addr", c.Serve.Addr) },
 		func() error { return hostPort("codec.addr", c.Codec.Addr) },
 		func() error {
+			for _, h := range c.API.CallbackHosts {
+				// A host name or IP literal only: a scheme, port or path
+				// would never match a callback_url's host.
+				if strings.ContainsAny(h, "/@ ") || (strings.Contains(h, ":") && net.ParseIP(strings.Trim(h, "[]")) == nil) {
+					return invalid("api.callback_hosts", h, "host names such as hooks.example.com, without scheme, port or path")
+				}
+			}
+			return nil
+		},
+		func() error {
 			if _, err := codec.FromConfig(c.Codec.Keys, c.Codec.ActiveKey); err != nil {
 				// Never echo key material: the value shown is the key IDs' form.
 				return &ValidationError{Key: "codec.keys", Value: "(hidden)",

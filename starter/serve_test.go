@@ -357,6 +357,10 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // command to answer.
 func TestServeEndToEnd(t *testing.T) {
 	_, c := testServer(t, devserver.Options{})
+	// The worker and serve read these: the callback goes to the test's server
+	// on 127.0.0.1, on the list with loopback allowed.
+	t.Setenv("METRONOME_API_CALLBACK_HOSTS", "127.0.0.1")
+	t.Setenv("METRONOME_API_CALLBACK_ALLOW_LOOPBACK", "true")
 	const catalogSize = 140
 	cfg := startRealWorker(t, c, catalogSize)
 	catalog := spotifyfake.NewCatalog(catalogSize, 1).Artists()

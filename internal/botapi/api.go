@@ -225,6 +225,11 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := decodeRequests(body)
+	if err == nil && in.CallbackURL != "" {
+		if err = h.o.Callbacks.CheckURL(in.CallbackURL); err != nil {
+			err = fmt.Errorf("callback_url: %w", err)
+		}
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -106,7 +106,7 @@ func TestAPIRejectsBadBodies(t *testing.T) {
 // callback, never shown back) and collected, the known ones answered at
 // once; /v1/requests/{id} follows each request's state.
 func TestAPIRequestsAndTheirState(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, func(o *Options) { o.Callbacks.Hosts = []string{"bot.example.com"} })
 	body := `{"artists": ["Someone New", "radiohead", "spotify:artist:1vCWHaC5f2uS3yhpwWbIA6"],
 		"callback_url": "https://bot.example.com/metronome/callback?k=CallbackSecret"}`
 	w := serve(f.h, apiRequest(http.MethodPost, "/v1/artist-requests", body))

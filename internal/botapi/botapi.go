@@ -90,6 +90,9 @@ type Options struct {
 	// APIToken is the bearer token of /v1/…; empty leaves the JSON API
 	// unmounted.
 	APIToken string
+	// Callbacks is where a JSON API request's callback_url may point
+	// (api.callback_hosts); the zero policy refuses every callback.
+	Callbacks CallbackPolicy
 	// Checks are what /readyz runs besides reading the store.
 	Checks []Check
 	// Logger logs failures; nil logs nothing.

@@ -18,6 +18,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/botapi"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/metrics"
 	"github.com/metronome-data/metronome/internal/serving"
@@ -119,7 +120,7 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger, m
 			BatchSize: cfg.Pipeline.BatchSize, MaxRejectRate: cfg.Pipeline.MaxRejectRate,
 			Seeds: seeds, QuotaWait: cfg.Spotify.QuotaWait,
 		},
-		Replies: activities.ReplySettings{SlackBotToken: cfg.Slack.BotToken},
+		Replies: activities.ReplySettings{SlackBotToken: cfg.Slack.BotToken, Callbacks: callbackPolicy(cfg)},
 	}
 	return b, nil
 }
@@ -350,4 +351,9 @@ func openEngine(ctx context.Context, cfg *config.Config) (analytics.Engine, erro
 		return nil, fmt.Errorf("start duckdb: %w", err)
 	}
 	return engine, nil
+}
+
+// callbackPolicy is where callback_url posts may go (api.callback_hosts).
+func callbackPolicy(cfg *config.Config) botapi.CallbackPolicy {
+	return botapi.CallbackPolicy{Hosts: cfg.API.CallbackHosts, AllowLoopback: cfg.API.CallbackAllowLoopback}
 }
