@@ -71,6 +71,7 @@ func TestChaos(t *testing.T) {
 		{"worker kill -9", scenarioWorkerKill},
 		{"two workers, one dies", scenarioTwoWorkers},
 		{"server restart", scenarioServerRestart},
+		{"server kill -9", scenarioServerKill},
 		{"API faults", scenarioAPIFaults},
 		{"storage faults", scenarioStorageFaults},
 		{"re-run and overlap", scenarioRerunOverlap},

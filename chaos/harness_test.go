@@ -53,10 +53,11 @@ const (
 )
 
 var (
-	buildOnce sync.Once
-	workerBin string
-	buildErr  error
-	binDir    string
+	buildOnce  sync.Once
+	workerBin  string
+	starterBin string
+	buildErr   error
+	binDir     string
 )
 
 func TestMain(m *testing.M) {
@@ -67,35 +68,44 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// workerBinary builds ./worker once per test binary run.
+// workerBinary builds ./worker (and ./starter) once per test binary run.
 func workerBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		workerBin, buildErr = buildWorker()
+		workerBin, starterBin, buildErr = buildBinaries()
 	})
 	require.NoError(t, buildErr)
 	return workerBin
 }
 
-func buildWorker() (string, error) {
+// starterBinary is ./starter, built with the worker: `starter dev
+// --no-worker` holds the embedded server in its own process.
+func starterBinary(t *testing.T) string {
+	t.Helper()
+	workerBinary(t)
+	return starterBin
+}
+
+func buildBinaries() (worker, starter string, err error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		return "", "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("go env GOMOD: not inside the metronome module")
+		return "", "", errors.New("go env GOMOD: not inside the metronome module")
 	}
 	if binDir, err = os.MkdirTemp("", "metronome-chaos-bin-"); err != nil {
-		return "", fmt.Errorf("create binary directory: %w", err)
+		return "", "", fmt.Errorf("create binary directory: %w", err)
 	}
-	bin := filepath.Join(binDir, "worker")
-	cmd := exec.Command("go", "build", "-o", bin, "./worker")
+	// One go build of both packages shares the compilation of what they
+	// have in common.
+	cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./worker", "./starter")
 	cmd.Dir = filepath.Dir(gomod)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build -o %s ./worker in %s: %w\n%s", bin, cmd.Dir, err, out)
+		return "", "", fmt.Errorf("go build -o %s ./worker ./starter in %s: %w\n%s", binDir, cmd.Dir, err, out)
 	}
-	return bin, nil
+	return filepath.Join(binDir, "worker"), filepath.Join(binDir, "starter"), nil
 }
 
 // fakeOptions is the fault-free fake Spotify of the process scenarios.
@@ -107,16 +117,23 @@ func fakeOptions() spotifyfake.Options {
 // SQLite, a fake Spotify, a data directory (file lake, SQLite serving
 // store) and worker processes configured by environment only.
 type stack struct {
-	t       *testing.T
-	name    string
-	dir     string
-	dbFile  string
-	port    int
-	server  *devserver.Server
-	c       client.Client
-	fakeURL string
-	fake    *spotifyfake.Server
-	env     []string
+	t      *testing.T
+	name   string
+	dir    string
+	dbFile string
+	port   int
+	server *devserver.Server
+	// serverProc holds the server instead of server when the stack runs
+	// it in its own process (serverProcess); serverRuns counts its starts.
+	serverProcess bool
+	serverProc    *Worker
+	serverRuns    int
+	// addr and ns are the frontend's address and the namespace.
+	addr, ns string
+	c        client.Client
+	fakeURL  string
+	fake     *spotifyfake.Server
+	env      []string
 
 	mu      sync.Mutex
 	workers []*Worker
@@ -127,25 +144,24 @@ type stackOptions struct {
 	fake    spotifyfake.Options
 	handler func(http.Handler) http.Handler // wraps the fake, when set
 	env     []string                        // extra worker environment
+	// serverProcess runs the embedded server in its own process, `starter
+	// dev --no-worker`, so that it can be SIGKILLed (serverkill_test.go).
+	serverProcess bool
 }
 
 func newStack(t *testing.T, name string, o stackOptions) *stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &stack{t: t, name: name, dir: t.TempDir()}
+	s := &stack{t: t, name: name, dir: t.TempDir(), serverProcess: o.serverProcess}
 	s.dbFile = filepath.Join(s.dir, "temporal.db")
 	port, err := devserver.FreePort("127.0.0.1")
 	require.NoError(t, err)
 	s.port = port
+	t.Cleanup(s.stopServer)
 	s.startServer()
-	t.Cleanup(func() {
-		if s.server != nil {
-			_ = s.server.Stop()
-		}
-	})
 
 	c, err := client.Dial(client.Options{
-		HostPort: s.server.FrontendAddress(), Namespace: s.server.Namespace(),
+		HostPort: s.addr, Namespace: s.ns,
 		Logger: logging.NewTemporalLogger(zap.NewNop()),
 	})
 	require.NoError(t, err)
@@ -171,8 +187,8 @@ func newStack(t *testing.T, name string, o stackOptions) *stack {
 	require.NoError(t, os.WriteFile(artistsFile, []byte(ids.String()), 0o644))
 
 	s.env = append([]string{
-		"TEMPORAL_ADDRESS=" + s.server.FrontendAddress(),
-		"TEMPORAL_NAMESPACE=" + s.server.Namespace(),
+		"TEMPORAL_ADDRESS=" + s.addr,
+		"TEMPORAL_NAMESPACE=" + s.ns,
 		"METRONOME_DATA_DIR=" + s.dir,
 		"METRONOME_LAKE_URL=file://" + filepath.Join(s.dir, "lake"),
 		"METRONOME_SERVING_URL=sqlite://" + filepath.Join(s.dir, "serving.db"),
@@ -196,14 +212,32 @@ func newStack(t *testing.T, name string, o stackOptions) *stack {
 // apiCalls is the number of Spotify API calls the fake has answered.
 func (s *stack) apiCalls() int { return s.fake.Stats().APICalls() }
 
-// startServer starts the embedded server on the stack's port and file.
+// startServer starts the embedded server on the stack's port and file,
+// in this process or in its own.
 func (s *stack) startServer() {
 	s.t.Helper()
+	if s.serverProcess {
+		s.startServerProcess()
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv, err := devserver.Start(ctx, devserver.Options{DatabaseFile: s.dbFile, Port: s.port})
 	require.NoError(s.t, err, "start embedded Temporal server of %s on port %d", s.name, s.port)
 	s.server = srv
+	s.addr, s.ns = srv.FrontendAddress(), srv.Namespace()
+}
+
+// stopServer stops the server, wherever it runs.
+func (s *stack) stopServer() {
+	if s.server != nil {
+		_ = s.server.Stop()
+		s.server = nil
+	}
+	if s.serverProc != nil {
+		s.serverProc.Stop(10 * time.Second)
+		s.serverProc = nil
+	}
 }
 
 // restartServer stops the embedded server, keeps it down for downtime and
@@ -235,10 +269,7 @@ func (s *stack) startWorker() *Worker {
 // idle stack does not take CPU from the scenarios still running.
 func (s *stack) close() {
 	s.stopWorkers()
-	if s.server != nil {
-		_ = s.server.Stop()
-		s.server = nil
-	}
+	s.stopServer()
 }
 
 func (s *stack) stopWorkers() {

@@ -12,9 +12,10 @@ import (
 	"github.com/metronome-data/metronome/config"
 )
 
-// Worker is a worker binary running as its own OS process, so a test can
-// kill it for real (SIGKILL: no deferred function, no graceful stop, no
-// last heartbeat).
+// Worker is a binary running as its own OS process, so a test can kill it
+// for real (SIGKILL: no deferred function, no graceful stop, no last
+// heartbeat): a worker, or `starter dev --no-worker` holding the embedded
+// Temporal server (StartProcess).
 type Worker struct {
 	Name string
 	cmd  *exec.Cmd
@@ -28,17 +29,22 @@ type Worker struct {
 // variable metronome or the AWS SDK reads is dropped first, so the
 // developer's settings cannot leak in. Its output goes to logPath.
 func StartWorker(name, bin, dir, logPath string, env []string) (*Worker, error) {
+	return StartProcess(name, dir, logPath, env, bin)
+}
+
+// StartProcess is StartWorker for any binary and its arguments.
+func StartProcess(name, dir, logPath string, env []string, bin string, args ...string) (*Worker, error) {
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open log of worker %s: %w", name, err)
+		return nil, fmt.Errorf("open log of %s: %w", name, err)
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(CleanEnv(os.Environ()), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return nil, fmt.Errorf("start worker %s (%s): %w", name, bin, err)
+		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
 	w := &Worker{Name: name, cmd: cmd, log: log, done: make(chan struct{})}
 	go func() {

@@ -171,7 +171,7 @@ func (d *DuckDB) open(tempDir string) (*sql.DB, error) {
 // temp files; each has its own memory limit, so the limit holds per mart
 // being built, not per engine.
 func (d *DuckDB) session(ctx context.Context, root string, fn func(*sql.Conn) error) (err error) {
-	dir, err := os.MkdirTemp(d.tempDir, "session-")
+	dir, err := d.mkdirTemp("session-")
 	if err != nil {
 		return fmt.Errorf("create duckdb session dir: %w", err)
 	}
@@ -190,6 +190,28 @@ func (d *DuckDB) session(ctx context.Context, root string, fn func(*sql.Conn) er
 		return err
 	}
 	return fn(conn)
+}
+
+// mkdirTemp creates a fresh dir under the engine's temp dir, recreating
+// the temp dir first if it is gone: a long-lived worker must not fail
+// every query after a temp cleaner removed it.
+func (d *DuckDB) mkdirTemp(prefix string) (string, error) {
+	if err := d.ensureTempDir(); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(d.tempDir, prefix)
+}
+
+// ensureTempDir recreates the engine's temp dir, and its lock if the
+// engine made the dir, when something removed it.
+func (d *DuckDB) ensureTempDir() error {
+	if d.ownedTemp != nil {
+		return d.ownedTemp.ensure()
+	}
+	if err := os.MkdirAll(d.tempDir, 0o755); err != nil {
+		return fmt.Errorf("recreate duckdb temp dir %q: %w", d.tempDir, err)
+	}
+	return nil
 }
 
 // Close closes the database and removes the temp dir it created.
@@ -403,6 +425,10 @@ func (d *DuckDB) Similar(ctx context.Context, lakeRoot, dt string, fn func(artis
 	if len(files) == 0 {
 		return fmt.Errorf("mart %s of dt=%s: no parquet file in %q: %w", ArtistSimilarity, dt, dir, fs.ErrNotExist)
 	}
+	// The engine's own database spills there while sorting.
+	if err := d.ensureTempDir(); err != nil {
+		return err
+	}
 	seen := map[string]string{} // artist → its part
 	for _, file := range files {
 		err := d.similarInPart(ctx, file, func(artistID string, similar []SimilarArtist) error {
@@ -471,6 +497,10 @@ func (d *DuckDB) Query(ctx context.Context, lakeRoot, query string) (*Result, er
 	}
 	root, err := localRoot(lakeRoot)
 	if err != nil {
+		return nil, err
+	}
+	// The engine's own database spills there.
+	if err := d.ensureTempDir(); err != nil {
 		return nil, err
 	}
 	conn, err := d.db.Conn(ctx)

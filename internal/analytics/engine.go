@@ -177,7 +177,7 @@ func (d *DuckDB) BuildMartsInLake(ctx context.Context, store lake.Store, dt stri
 	if dir, ok := store.LocalDir(); ok {
 		return d.BuildMarts(ctx, dir, dt)
 	}
-	work, err := os.MkdirTemp(d.tempDir, "lake-")
+	work, err := d.mkdirTemp("lake-")
 	if err != nil {
 		return MartsReport{}, fmt.Errorf("create staging dir for %s: %w", store.URL(), err)
 	}
@@ -225,7 +225,7 @@ func (d *DuckDB) SimilarInLake(ctx context.Context, store lake.Store, dt string,
 	if len(keys) == 0 {
 		return fmt.Errorf("mart %s of dt=%s: no object under %s/%s: %w", ArtistSimilarity, dt, store.URL(), prefix, fs.ErrNotExist)
 	}
-	work, err := os.MkdirTemp(d.tempDir, "lake-")
+	work, err := d.mkdirTemp("lake-")
 	if err != nil {
 		return fmt.Errorf("create staging dir for %s: %w", store.URL(), err)
 	}

@@ -4,6 +4,7 @@ package analytics
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,5 +115,55 @@ func TestRemoveStaleTempDirsKeepsWhatIsNotStale(t *testing.T) {
 	}
 	if _, err := os.Stat(owned.path); !os.IsNotExist(err) {
 		t.Errorf("remove left %s (stat: %v)", owned.path, err)
+	}
+}
+
+// TestEngineRecreatesRemovedTempDir: whatever removes an engine's temp dir
+// (a temp cleaner, a person), the engine's next query recreates it and
+// works, and a dir the engine made is locked again against sweeps.
+func TestEngineRecreatesRemovedTempDir(t *testing.T) {
+	lakeRoot := t.TempDir()
+	writeLake(t, lakeRoot, syntheticLake(20, 7, 0.5))
+	for _, tc := range []struct {
+		name   string
+		given  bool   // the caller gives the temp dir
+		remove string // relative to the temp dir
+	}{
+		{"own dir removed", false, "."},
+		{"own lock file removed", false, ownerLockName},
+		{"given dir removed", true, "."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parent := t.TempDir()
+			t.Setenv("TMPDIR", parent) // the default temp dir is under os.TempDir
+			var opts []Option
+			if tc.given {
+				opts = append(opts, WithTempDir(filepath.Join(parent, "given")))
+			}
+			d, err := NewDuckDB(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if err := os.RemoveAll(filepath.Join(d.tempDir, tc.remove)); err != nil {
+				t.Fatal(err)
+			}
+
+			if _, err := d.BuildMarts(context.Background(), lakeRoot, day3); err != nil {
+				t.Fatalf("build marts after the temp dir was removed: %v", err)
+			}
+			if _, err := d.Query(context.Background(), lakeRoot, "SELECT count(*) FROM artist_daily"); err != nil {
+				t.Fatalf("query after the temp dir was removed: %v", err)
+			}
+			if _, err := os.Stat(d.tempDir); err != nil {
+				t.Fatalf("temp dir not recreated: %v", err)
+			}
+			if tc.given {
+				return
+			}
+			if removed, err := removeStaleTempDirs(parent); err != nil || len(removed) > 0 {
+				t.Fatalf("a sweep removed %v (err %v): the recreated dir is not locked", removed, err)
+			}
+		})
 	}
 }
