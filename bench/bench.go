@@ -48,7 +48,7 @@ const (
 var AllParts = []string{PartOverhead, PartRate, PartScaleOut, PartCap, PartScale}
 
 // Config says what to measure. Zero fields take the defaults of
-// DefaultConfig.
+// DefaultConfig, except Latency, whose zero means none.
 type Config struct {
 	// Artists is the size of the scale-out runs (and so of the memory
 	// figure); default 2000.
@@ -57,7 +57,8 @@ type Config struct {
 	Sizes []int
 	// Reps is the number of runs of each kind per overhead size; default 3.
 	Reps int
-	// Latency is added by the fake to every response; default 20ms.
+	// Latency is added by the fake to every response; zero adds none
+	// (DefaultConfig's is 20ms).
 	Latency time.Duration
 	// Parallelism bounds the collect batches in flight
 	// (PipelineInput.Parallelism); default 4.
@@ -122,9 +123,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Reps == 0 {
 		c.Reps = d.Reps
-	}
-	if c.Latency == 0 {
-		c.Latency = d.Latency
 	}
 	if c.Parallelism == 0 {
 		c.Parallelism = d.Parallelism

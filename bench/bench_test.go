@@ -188,7 +188,7 @@ func BenchmarkPipeline(b *testing.B) {
 	// than the 10 s window measures the window's first burst, not the
 	// pace.
 	cfg := Config{
-		Artists: 500, Sizes: []int{500}, Reps: 1,
+		Artists: 500, Sizes: []int{500}, Reps: 1, Latency: DefaultConfig().Latency,
 		Workers: 2, WorkerBin: testWorker(b), Dir: b.TempDir(),
 	}
 	var r *Report

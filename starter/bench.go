@@ -71,10 +71,13 @@ tool from this module, so run bench from the module's directory).`,
 			if cfg.Scale > 0 && !slices.Contains(cfg.Parts, bench.PartScale) {
 				cfg.Parts = append(cfg.Parts, bench.PartScale)
 			}
+			if err := refuseZeroFlags(cmd, cfg); err != nil {
+				return err
+			}
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			report, err := bench.Run(cmd.Context(), cfg)
+			report, err := runBench(cmd.Context(), cfg)
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
@@ -115,6 +118,39 @@ tool from this module, so run bench from the module's directory).`,
 	f.StringVar(&reportFile, "report", "", "also write the report as JSON to this file")
 	f.StringVar(&parts, "parts", strings.Join(bench.AllParts[:4], ","), "parts to run: overhead, rate, scaleout, cap, scale")
 	return cmd
+}
+
+// runBench is bench.Run; a variable so that tests see the config a command
+// line makes without running the bench.
+var runBench = bench.Run
+
+// refuseZeroFlags refuses a flag set to 0 where bench.Config takes a zero
+// for "the default": run as given, --reps 0 would silently run the
+// default 3 reps. (--latency 0 means no latency, and --scale 0 no run at
+// scale.)
+func refuseZeroFlags(cmd *cobra.Command, cfg bench.Config) error {
+	for _, f := range []struct {
+		name string
+		zero bool
+	}{
+		{"artists", cfg.Artists == 0},
+		{"reps", cfg.Reps == 0},
+		{"workers", cfg.Workers == 0},
+		{"parallelism", cfg.Parallelism == 0},
+		{"rate-artists", cfg.RateArtists == 0},
+		{"rate-dev-artists", cfg.RateDevArtists == 0},
+		{"rate-budget", cfg.RateBudget == 0},
+		{"rate-window", cfg.RateWindow == 0},
+		{"cap", cfg.Cap == 0},
+		{"cap-artists", cfg.CapArtists == 0},
+		{"cap-dev-artists", cfg.CapDevArtists == 0},
+	} {
+		flag := cmd.Flags().Lookup(f.name)
+		if f.zero && flag.Changed {
+			return usagef("--%s %s: want more than 0 (leave the flag out for the default, %s)", f.name, flag.Value, flag.DefValue)
+		}
+	}
+	return nil
 }
 
 // parseSizes reads a comma-separated list of artist counts.
