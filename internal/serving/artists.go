@@ -265,11 +265,19 @@ func (s *Store) putLists(ctx context.Context, list, dt string, byArtist map[stri
 }
 
 // Artist returns what the store holds of the artist; found is false when
-// no snapshot was ever stored.
+// no snapshot was ever stored. Answers are cached until the store changes
+// (see viewCache).
 func (s *Store) Artist(ctx context.Context, id string) (ArtistView, bool, error) {
 	if id == "" {
 		return ArtistView{}, false, fmt.Errorf("read artist: empty ID")
 	}
+	return s.views.get(ctx, "id:"+id, func(ctx context.Context) (ArtistView, bool, error) {
+		return s.readArtist(ctx, id)
+	})
+}
+
+// readArtist is Artist read from the table.
+func (s *Store) readArtist(ctx context.Context, id string) (ArtistView, bool, error) {
 	pk := artistPK(id)
 	meta, ok, err := s.t.get(ctx, key{pk, skMeta})
 	if err != nil {
@@ -383,11 +391,13 @@ func (s *Store) History(ctx context.Context, id string) ([]ArtistSnapshot, error
 // cache; found is false when the name is not cached or did not resolve to
 // one artist.
 func (s *Store) ArtistByName(ctx context.Context, name string) (ArtistView, bool, error) {
-	id, status, found, err := s.LookupName(ctx, name)
-	if err != nil || !found || id == "" || (status != NameExact && status != NameBest) {
-		return ArtistView{}, false, err
-	}
-	return s.Artist(ctx, id)
+	return s.views.get(ctx, "name:"+NormalizeName(name), func(ctx context.Context) (ArtistView, bool, error) {
+		id, status, found, err := s.LookupName(ctx, name)
+		if err != nil || !found || id == "" || (status != NameExact && status != NameBest) {
+			return ArtistView{}, false, err
+		}
+		return s.readArtist(ctx, id)
+	})
 }
 
 func snapshotFromItem(id string, it Item) ArtistSnapshot {

@@ -29,6 +29,7 @@ type Store struct {
 	t     table
 	now   func() time.Time
 	stats *counters
+	views *viewCache // nil: every read goes to the table
 }
 
 // Stats counts the work of a Store since it was opened, for metrics.
@@ -149,6 +150,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 		st.t = t
+		ver := newSQLiteVersion(path)
+		st.views = newViewCache(ver.version, ver.close)
 	case strings.HasPrefix(rawURL, "dynamodb://"):
 		u, err := url.Parse(rawURL)
 		if err != nil {
@@ -214,7 +217,13 @@ func (s *Store) CreateTable(ctx context.Context) error {
 
 // Close releases the store's resources.
 func (s *Store) Close() error {
-	return s.t.close()
+	err := s.t.close()
+	if s.views != nil {
+		if cerr := s.views.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close the serving store's version connection: %w", cerr)
+		}
+	}
+	return err
 }
 
 // Stats returns the counters of the store since it was opened.
