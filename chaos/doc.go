@@ -39,9 +39,10 @@
 // much of the kill scenarios' time.
 //
 // The comparison (Output, Compare) is order-independent: the curated
-// Parquet rows of every table and every serving-store item as canonical
-// JSON without the volatile fetched_at and updated_at, and the manifest's
-// counts (rows out, records collected, mart rows).
+// Parquet rows of every table, the rows of every mart (read with DuckDB,
+// floats to 12 significant digits) and every serving-store item as
+// canonical JSON without the volatile fetched_at and updated_at, and the
+// manifest's counts (rows out, records collected, mart rows).
 //
 // Run them (a few minutes on 2 cores: the scenarios run at the same time,
 // waiting for heartbeat timeouts and Retry-Afters):

@@ -24,12 +24,15 @@ const (
 )
 
 // Output is what one run of a date left behind, in a form two runs can be
-// compared by: the curated rows of each table and the serving store's items
-// as canonical JSON (volatile fields dropped, sorted, so order does not
-// matter), and the manifest's counts.
+// compared by: the curated rows of each table, the rows of each mart and
+// the serving store's items as canonical JSON (volatile fields dropped,
+// sorted, so order does not matter), and the manifest's counts.
 type Output struct {
 	// Rows are the curated rows by table.
 	Rows map[string][]string
+	// MartRows are the rows of each mart (floats to 12 significant
+	// digits: see roundFloats).
+	MartRows map[string][]string
 	// Items are every serving-store item.
 	Items []string
 	// RowsOut, Records and Marts are the manifest's counts: Clean.Report.
@@ -84,6 +87,12 @@ func ReadOutput(ctx context.Context, store lake.Store, srv *serving.Store, date 
 		sort.Strings(rows)
 		out.Rows[table] = rows
 	}
+
+	marts, err := readMarts(ctx, store, date)
+	if err != nil {
+		return out, err
+	}
+	out.MartRows = marts
 
 	items, err := srv.Items(ctx, "")
 	if err != nil {
@@ -166,6 +175,9 @@ type Diff struct {
 	// the run holds more often than the reference (a changed row counts
 	// as one lost and one extra).
 	RowsLost, RowsDuplicated int
+	// MartRowsLost and MartRowsExtra compare the marts' rows the same
+	// way: a mart row with another value counts as one lost, one extra.
+	MartRowsLost, MartRowsExtra int
 	// ItemsLost and ItemsExtra compare the serving store's items.
 	ItemsLost, ItemsExtra int
 	// Counts lists the manifest counts that differ.
@@ -176,7 +188,8 @@ type Diff struct {
 
 // Identical reports whether nothing differs.
 func (d Diff) Identical() bool {
-	return d.RowsLost == 0 && d.RowsDuplicated == 0 && d.ItemsLost == 0 && d.ItemsExtra == 0 && len(d.Counts) == 0
+	return d.RowsLost == 0 && d.RowsDuplicated == 0 && d.MartRowsLost == 0 && d.MartRowsExtra == 0 &&
+		d.ItemsLost == 0 && d.ItemsExtra == 0 && len(d.Counts) == 0
 }
 
 // String summarizes the difference.
@@ -185,8 +198,8 @@ func (d Diff) String() string {
 		return "identical"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "rows lost %d, rows duplicated %d, items lost %d, items extra %d",
-		d.RowsLost, d.RowsDuplicated, d.ItemsLost, d.ItemsExtra)
+	fmt.Fprintf(&b, "rows lost %d, rows duplicated %d, mart rows lost %d, mart rows extra %d, items lost %d, items extra %d",
+		d.RowsLost, d.RowsDuplicated, d.MartRowsLost, d.MartRowsExtra, d.ItemsLost, d.ItemsExtra)
 	for _, c := range d.Counts {
 		b.WriteString("\n  count ")
 		b.WriteString(c)
@@ -209,6 +222,13 @@ func Compare(want, got Output) Diff {
 		d.RowsDuplicated += len(extra)
 		d.example("lost "+table+" row", lost)
 		d.example("extra "+table+" row", extra)
+	}
+	for _, mart := range sortedKeys(want.MartRows, got.MartRows) {
+		lost, extra := multisetDiff(want.MartRows[mart], got.MartRows[mart])
+		d.MartRowsLost += len(lost)
+		d.MartRowsExtra += len(extra)
+		d.example("lost "+mart+" mart row", lost)
+		d.example("extra "+mart+" mart row", extra)
 	}
 	lost, extra := multisetDiff(want.Items, got.Items)
 	d.ItemsLost, d.ItemsExtra = len(lost), len(extra)

@@ -41,15 +41,17 @@ func TestCompare(t *testing.T) {
 	a, b, c := artistRow(t, "a", "A", ""), artistRow(t, "b", "B", ""), artistRow(t, "c", "C", "")
 	changedB := artistRow(t, "b", "B2", "")
 	ref := Output{
-		Rows:    map[string][]string{tables.Artists: {a, b, c}},
-		Items:   []string{"i1", "i2"},
-		RowsOut: map[string]int{tables.Artists: 3}, Records: map[string]int{"artists": 3},
+		Rows:     map[string][]string{tables.Artists: {a, b, c}},
+		Items:    []string{"i1", "i2"},
+		MartRows: map[string][]string{"artist_daily": {"m1", "m2"}},
+		RowsOut:  map[string]int{tables.Artists: 3}, Records: map[string]int{"artists": 3},
 		Marts: map[string]int64{"artist_daily": 3}, Artists: 3,
 	}
 	with := func(edit func(*Output)) Output {
 		o := ref
 		o.Rows = map[string][]string{tables.Artists: append([]string(nil), ref.Rows[tables.Artists]...)}
 		o.Items = append([]string(nil), ref.Items...)
+		o.MartRows = map[string][]string{"artist_daily": append([]string(nil), ref.MartRows["artist_daily"]...)}
 		o.RowsOut = map[string]int{tables.Artists: 3}
 		edit(&o)
 		return o
@@ -58,6 +60,7 @@ func TestCompare(t *testing.T) {
 		name                  string
 		got                   Output
 		lost, dup, iLost, iEx int
+		mLost, mEx            int
 		counts                int
 	}{
 		{name: "identical in another order", got: with(func(o *Output) {
@@ -69,6 +72,9 @@ func TestCompare(t *testing.T) {
 		{name: "a row changed", got: with(func(o *Output) { o.Rows[tables.Artists] = []string{a, changedB, c} }), lost: 1, dup: 1},
 		{name: "a table that should be empty", got: with(func(o *Output) { o.Rows[tables.Albums] = []string{"x"} }), dup: 1},
 		{name: "items lost and extra", got: with(func(o *Output) { o.Items = []string{"i1", "i3", "i3"} }), iLost: 1, iEx: 2},
+		{name: "a mart row changed, same count", got: with(func(o *Output) { o.MartRows["artist_daily"] = []string{"m1", "m3"} }), mLost: 1, mEx: 1},
+		{name: "a mart row lost", got: with(func(o *Output) { o.MartRows["artist_daily"] = []string{"m2"} }), mLost: 1},
+		{name: "a mart that should be empty", got: with(func(o *Output) { o.MartRows["genre_daily"] = []string{"g"} }), mEx: 1},
 		{name: "a manifest count differs", got: with(func(o *Output) { o.RowsOut[tables.Artists] = 4 }), counts: 1},
 	}
 	for _, tt := range tests {
@@ -78,8 +84,10 @@ func TestCompare(t *testing.T) {
 			require.Equal(t, tt.dup, d.RowsDuplicated, "rows duplicated")
 			require.Equal(t, tt.iLost, d.ItemsLost, "items lost")
 			require.Equal(t, tt.iEx, d.ItemsExtra, "items extra")
+			require.Equal(t, tt.mLost, d.MartRowsLost, "mart rows lost")
+			require.Equal(t, tt.mEx, d.MartRowsExtra, "mart rows extra")
 			require.Len(t, d.Counts, tt.counts)
-			require.Equal(t, tt.lost+tt.dup+tt.iLost+tt.iEx+tt.counts == 0, d.Identical(), d.String())
+			require.Equal(t, tt.lost+tt.dup+tt.iLost+tt.iEx+tt.mLost+tt.mEx+tt.counts == 0, d.Identical(), d.String())
 		})
 	}
 }
@@ -95,8 +103,8 @@ func TestReportTable(t *testing.T) {
 		{Scenario: "server restart", Err: "see the test log"},
 	}
 	table := r.Table()
-	require.Contains(t, table, "| worker kill -9 | 1 | 5× SIGKILL | 10 | 0 | 0 | 0 / 0 | 0 | 1m30s (10s) |")
-	require.Contains(t, table, "| server restart | 0 |  | 0 | n/a | n/a | n/a |")
+	require.Contains(t, table, "| worker kill -9 | 1 | 5× SIGKILL | 10 | 0 | 0 | 0 / 0 | 0 / 0 | 0 | 1m30s (10s) |")
+	require.Contains(t, table, "| server restart | 0 |  | 0 | n/a | n/a | n/a | n/a |")
 	require.Contains(t, table, "- worker kill -9: kills at …")
 	require.Contains(t, table, "- server restart FAILED: see the test log")
 }

@@ -21,6 +21,8 @@ type Result struct {
 	// reference run's; ItemsLost and ItemsExtra the serving store's items.
 	RowsLost, RowsDuplicated int
 	ItemsLost, ItemsExtra    int
+	// MartRowsLost and MartRowsExtra compare the marts' rows by content.
+	MartRowsLost, MartRowsExtra int
 	// Rows is the number of curated rows compared (of the reference).
 	Rows int
 	// Retries counts activity attempts beyond the first, from the
@@ -36,21 +38,29 @@ type Result struct {
 	Err string
 }
 
+// Record sets the figures of a comparison with the reference.
+func (res *Result) Record(d Diff) {
+	res.RowsLost, res.RowsDuplicated = d.RowsLost, d.RowsDuplicated
+	res.MartRowsLost, res.MartRowsExtra = d.MartRowsLost, d.MartRowsExtra
+	res.ItemsLost, res.ItemsExtra = d.ItemsLost, d.ItemsExtra
+}
+
 // Report is the results of the scenarios, in the order they are listed.
 type Report []Result
 
 // Table renders the report as a Markdown table followed by the notes.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| scenario | runs | faults injected | rows compared | rows lost | rows duplicated | serving items lost / extra | activity retries | time to complete (fault-free) |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| scenario | runs | faults injected | rows compared | rows lost | rows duplicated | mart rows lost / extra | serving items lost / extra | activity retries | time to complete (fault-free) |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, res := range r {
-		lost, dup, items := fmt.Sprint(res.RowsLost), fmt.Sprint(res.RowsDuplicated), fmt.Sprintf("%d / %d", res.ItemsLost, res.ItemsExtra)
+		lost, dup := fmt.Sprint(res.RowsLost), fmt.Sprint(res.RowsDuplicated)
+		marts, items := fmt.Sprintf("%d / %d", res.MartRowsLost, res.MartRowsExtra), fmt.Sprintf("%d / %d", res.ItemsLost, res.ItemsExtra)
 		if res.Err != "" {
-			lost, dup, items = "n/a", "n/a", "n/a"
+			lost, dup, marts, items = "n/a", "n/a", "n/a", "n/a"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s | %s | %s | %d | %s (%s) |\n",
-			res.Scenario, res.Runs, res.Faults, res.Rows, lost, dup, items, res.Retries,
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s | %s | %s | %s | %d | %s (%s) |\n",
+			res.Scenario, res.Runs, res.Faults, res.Rows, lost, dup, marts, items, res.Retries,
 			res.Duration.Round(100*time.Millisecond), res.Reference.Round(100*time.Millisecond))
 	}
 	for _, res := range r {

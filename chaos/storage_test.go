@@ -184,7 +184,7 @@ func scenarioStorageFaults(t *testing.T, _ reference, res *Result) {
 	res.Note = fmt.Sprintf("%d artists on versitygw + dynalite, in-process worker", storageArtists)
 
 	d := Compare(refOut, got)
-	res.RowsLost, res.RowsDuplicated, res.ItemsLost, res.ItemsExtra = d.RowsLost, d.RowsDuplicated, d.ItemsLost, d.ItemsExtra
+	res.Record(d)
 	n, err := activityRetries(ctx, c, workflows.PipelineWorkflowID(runDate), runID)
 	require.NoError(t, err)
 	res.Retries = n
