@@ -142,7 +142,11 @@ func ReadManifest(ctx context.Context, store lake.Store, date string) (Manifest,
 	}
 	defer rc.Close()
 	if err := json.NewDecoder(rc).Decode(&m); err != nil {
-		return m, fmt.Errorf("decode manifest of %s: %w", date, err)
+		if errors.Is(err, io.EOF) {
+			err = errors.New("the object is empty")
+		}
+		return m, fmt.Errorf("decode manifest of %s: %s is not a valid manifest (JSON): %w; reprocess the date to rewrite it: starter backfill --from %s --to %s --rerun",
+			date, lake.ManifestKey(date), err, date, date)
 	}
 	return m, nil
 }

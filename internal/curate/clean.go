@@ -3,6 +3,7 @@ package curate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -103,8 +104,13 @@ func (c *cleaner) recID() int64   { return c.obj<<32 | int64(c.rec) }
 func (c *cleaner) malformed(m lake.MalformedLine) error {
 	c.rec++
 	c.out.in++
+	reason := ReasonMalformedJSON
+	if errors.Is(m.Err, lake.ErrCorruptObject) {
+		// The lines before the damage are kept; this stands for the rest.
+		reason = ReasonCorruptObject
+	}
 	c.out.rejects = append(c.out.rejects, QuarantineRecord{
-		Reason: ReasonMalformedJSON, Detail: m.Err.Error(), Entity: c.entity,
+		Reason: reason, Detail: m.Err.Error(), Entity: c.entity,
 		Source: c.source, Record: c.rec, Line: string(m.Text),
 	})
 	return nil

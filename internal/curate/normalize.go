@@ -16,6 +16,7 @@ import (
 // counted in Report.Rejected.
 const (
 	ReasonMalformedJSON        = "malformed_json"          // the line or its data does not decode
+	ReasonCorruptObject        = "corrupt_object"          // the raw object's gzip stream is truncated or corrupt: what follows its complete lines
 	ReasonMissingField         = "missing_field"           // a required field is absent, null or empty
 	ReasonInvalidID            = "invalid_id"              // not 22 base-62 characters
 	ReasonPopularityOutOfRange = "popularity_out_of_range" // popularity outside 0–100

@@ -71,11 +71,43 @@ type MalformedLine struct {
 // the caller passed no handler for them.
 var ErrMalformedLine = errors.New("malformed raw line")
 
+// ErrCorruptObject is wrapped by the error of the MalformedLine (or of
+// ReadJSONL without a handler) for an object whose gzip stream is
+// truncated or corrupt: the store returned all of it, but it does not
+// decompress to the end. The complete lines before the damage have been
+// read; the rest is lost.
+var ErrCorruptObject = errors.New("corrupt or truncated gzip object")
+
+// sourceReader remembers how reading the stored object ended, to tell a
+// damaged object (the store gave all its bytes, gzip refused them) from a
+// failed read (a connection cut short), which a retry may cure.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// damaged reports whether err, met while decompressing, is the object's
+// own fault rather than the read's.
+func (s *sourceReader) damaged(err error) bool {
+	return err != nil && (s.err == nil || errors.Is(s.err, io.EOF))
+}
+
 // ReadRaw streams the raw object key line by line, calling fn for each
 // record. A line that does not decode goes to onMalformed, and reading goes
 // on when that returns nil; with a nil onMalformed the first such line ends
 // the read with an error wrapping ErrMalformedLine. Blank lines are skipped.
-// The first error of fn or onMalformed is returned as is.
+// An object whose gzip stream is truncated or corrupt gives its complete
+// lines to fn and then one last MalformedLine (the partial line, if any),
+// whose Err wraps ErrCorruptObject and names the object. The first error of
+// fn or onMalformed is returned as is.
 func ReadRaw(ctx context.Context, store Store, key string, fn func(RawRecord) error, onMalformed func(MalformedLine) error) error {
 	return ReadJSONL(ctx, store, key, fn, onMalformed)
 }
@@ -88,7 +120,18 @@ func ReadJSONL[T any](ctx context.Context, store Store, key string, fn func(T) e
 		return fmt.Errorf("read jsonl: %w", err)
 	}
 	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
+	src := &sourceReader{r: rc}
+	corrupt := func(line int, text []byte, cause error) error {
+		err := fmt.Errorf("%w %q: unreadable after %d complete lines: %w", ErrCorruptObject, key, line-1, cause)
+		if onMalformed == nil {
+			return fmt.Errorf("read jsonl %q line %d: %w", key, line, err)
+		}
+		return onMalformed(MalformedLine{Key: key, Line: line, Text: text, Err: err})
+	}
+	zr, err := gzip.NewReader(src)
+	if src.damaged(err) {
+		return corrupt(1, nil, err)
+	}
 	if err != nil {
 		return fmt.Errorf("read jsonl %q: %w", key, err)
 	}
@@ -102,6 +145,9 @@ func ReadJSONL[T any](ctx context.Context, store Store, key string, fn func(T) e
 		// fixed token size.
 		text, rerr := br.ReadBytes('\n')
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			if src.damaged(rerr) {
+				return corrupt(line, bytes.TrimRight(text, "\r\n"), rerr)
+			}
 			return fmt.Errorf("read jsonl %q line %d: %w", key, line, rerr)
 		}
 		text = bytes.TrimRight(text, "\r\n")
