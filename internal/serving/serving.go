@@ -151,7 +151,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		}
 		st.t = t
 		ver := newSQLiteVersion(path)
-		st.views = newViewCache(ver.version, ver.close)
+		st.views = newViewCache(coalesce(ver.version), ver.close)
 	case strings.HasPrefix(rawURL, "dynamodb://"):
 		u, err := url.Parse(rawURL)
 		if err != nil {
