@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Key layout of the single table (DESIGN.md, "Serving store").
@@ -276,21 +278,52 @@ func (s *Store) Artist(ctx context.Context, id string) (ArtistView, bool, error)
 	})
 }
 
-// readArtist is Artist read from the table.
+// readArtist is Artist read from the table: the snapshot (META) and the
+// three lists. Against DynamoDB the four reads go at once, so an answer
+// costs one round trip rather than four; against SQLite, whose one
+// connection would serialise them anyway, the snapshot is read first and
+// a miss costs one query.
 func (s *Store) readArtist(ctx context.Context, id string) (ArtistView, bool, error) {
 	pk := artistPK(id)
-	meta, ok, err := s.t.get(ctx, key{pk, skMeta})
-	if err != nil {
-		return ArtistView{}, false, fmt.Errorf("read artist %s: %w", id, err)
+	var (
+		meta         Item
+		ok           bool
+		top, similar []map[string]any
+		topDT, simDT string
+		releases     []Release
+		releasesDT   string
+		_, remote    = s.t.(*dynamoTable)
+	)
+	readMeta := func(ctx context.Context) (err error) {
+		if meta, ok, err = s.t.get(ctx, key{pk, skMeta}); err != nil {
+			return fmt.Errorf("read artist %s: %w", id, err)
+		}
+		return nil
+	}
+	readLists := []func(ctx context.Context) error{
+		func(ctx context.Context) (err error) { top, topDT, err = s.readList(ctx, pk, listTop); return err },
+		func(ctx context.Context) (err error) { releases, releasesDT, err = s.releases(ctx, pk); return err },
+		func(ctx context.Context) (err error) {
+			similar, simDT, err = s.readList(ctx, pk, listSimilar)
+			return err
+		},
+	}
+	if remote {
+		if err := runAll(ctx, append(readLists, readMeta), true); err != nil {
+			return ArtistView{}, false, err
+		}
+	} else {
+		if err := readMeta(ctx); err != nil || !ok {
+			return ArtistView{}, false, err
+		}
+		if err := runAll(ctx, readLists, false); err != nil {
+			return ArtistView{}, false, err
+		}
 	}
 	if !ok {
 		return ArtistView{}, false, nil
 	}
-	v := ArtistView{ArtistSnapshot: snapshotFromItem(id, meta)}
-	top, topDT, err := s.readList(ctx, pk, listTop)
-	if err != nil {
-		return ArtistView{}, false, err
-	}
+	v := ArtistView{ArtistSnapshot: snapshotFromItem(id, meta), Releases: releases, ReleasesDT: releasesDT}
 	for _, a := range top {
 		v.TopTracks = append(v.TopTracks, TopTrack{
 			ID:         attrString(a, "track_id"),
@@ -299,14 +332,6 @@ func (s *Store) readArtist(ctx context.Context, id string) (ArtistView, bool, er
 			Popularity: optInt(a, "popularity"),
 			DurationMS: int(attrIntOrZero(a, "duration_ms")),
 		})
-	}
-	v.Releases, v.ReleasesDT, err = s.releases(ctx, pk)
-	if err != nil {
-		return ArtistView{}, false, err
-	}
-	similar, simDT, err := s.readList(ctx, pk, listSimilar)
-	if err != nil {
-		return ArtistView{}, false, err
 	}
 	for _, a := range similar {
 		v.Similar = append(v.Similar, Similar{
@@ -317,6 +342,24 @@ func (s *Store) readArtist(ctx context.Context, id string) (ArtistView, bool, er
 	}
 	v.TopTracksDT, v.SimilarDT = topDT, simDT
 	return v, true, nil
+}
+
+// runAll runs reads, at once when concurrent, else one after the other,
+// and returns the first error.
+func runAll(ctx context.Context, reads []func(ctx context.Context) error, concurrent bool) error {
+	if !concurrent {
+		for _, read := range reads {
+			if err := read(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, read := range reads {
+		g.Go(func() error { return read(ctx) })
+	}
+	return g.Wait()
 }
 
 // readList returns the attributes of a ranked list in rank order and its
