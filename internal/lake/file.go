@@ -54,15 +54,15 @@ func (s *fileStore) Put(ctx context.Context, key string, r io.Reader) error {
 	target := s.path(key)
 	tmp, err := s.createTemp(filepath.Dir(target))
 	if err != nil {
-		return fmt.Errorf("put %q: %w", key, err)
+		return fmt.Errorf("put %q: %w", key, diskFull(s.root, err))
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
 		tmp.Close()
-		return fmt.Errorf("put %q: %w", key, err)
+		return fmt.Errorf("put %q: %w", key, diskFull(s.root, err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("put %q: %w", key, err)
+		return fmt.Errorf("put %q: %w", key, diskFull(s.root, err))
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("put %q: %w", key, err)
