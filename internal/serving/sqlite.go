@@ -68,9 +68,25 @@ func openSQLite(ctx context.Context, path string) (*sqliteTable, error) {
 	t := &sqliteTable{db: db, path: path}
 	if err := t.setUp(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, notADatabase(path, err)
 	}
 	return t, nil
+}
+
+// notADatabase rewrites SQLite's terse "file is not a database (26)" and
+// "database disk image is malformed (11)" into what to do about the file.
+func notADatabase(path string, err error) error {
+	var sqliteErr *sqlite.Error
+	if !errors.As(err, &sqliteErr) {
+		return err
+	}
+	switch sqliteErr.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("serving store %q is not a SQLite database (%w); point serving.url (METRONOME_SERVING_URL) at another file, or move this one aside to start an empty store", path, err)
+	case sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("serving store %q is a damaged SQLite database (%w); restore it from a backup, or move it aside and rerun the pipeline to rebuild it", path, err)
+	}
+	return err
 }
 
 // setUpWait bounds how long opening waits for other processes that set
