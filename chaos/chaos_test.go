@@ -64,8 +64,8 @@ func TestChaos(t *testing.T) {
 	}
 	workerBinary(t)
 	ref := referenceRun(t)
-	t.Logf("reference run: %d artists, %d curated rows, %d serving items, %d Spotify calls, %v",
-		ref.out.Artists, ref.out.RowCount(), len(ref.out.Items), ref.calls, ref.duration.Round(100*time.Millisecond))
+	t.Logf("reference run: %d artists, %d curated rows, %d mart rows, %d serving items, %d Spotify calls, %v",
+		ref.out.Artists, ref.out.RowCount(), ref.out.MartRowCount(), len(ref.out.Items), ref.calls, ref.duration.Round(100*time.Millisecond))
 
 	scenarios := []scenario{
 		{"worker kill -9", scenarioWorkerKill},
@@ -130,6 +130,7 @@ func referenceRun(t *testing.T) reference {
 	require.Equal(t, catalogSize, res.Artists)
 	require.Equal(t, catalogSize, ref.out.Artists)
 	require.Positive(t, ref.out.RowCount())
+	require.Positive(t, ref.out.MartRowCount())
 	require.Zero(t, Duplicates(ref.out), "the reference run holds duplicate rows or items")
 	require.Empty(t, ref.out.QuarantineKeys, "the reference run quarantined records")
 	return ref

@@ -57,6 +57,15 @@ func (o Output) RowCount() int {
 	return n
 }
 
+// MartRowCount is the number of mart rows over every mart.
+func (o Output) MartRowCount() int {
+	n := 0
+	for _, rows := range o.MartRows {
+		n += len(rows)
+	}
+	return n
+}
+
 // ReadOutput reads the output of date from a lake and a serving store.
 func ReadOutput(ctx context.Context, store lake.Store, srv *serving.Store, date string) (Output, error) {
 	out := Output{Rows: map[string][]string{}}

@@ -53,4 +53,11 @@ func TestCloseRemovesOwnTempDir(t *testing.T) {
 	if _, err := os.Stat(d.tempDir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("temp dir %s after Close: %v", d.tempDir, err)
 	}
+	// A closed engine does not bring its dir back (see ensure).
+	if err := d.ensureTempDir(); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("ensureTempDir after Close: %v, want an error saying the engine is closed", err)
+	}
+	if _, err := os.Stat(d.tempDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temp dir %s recreated after Close: %v", d.tempDir, err)
+	}
 }

@@ -21,9 +21,10 @@ const ownerLockName = ".owner.lock"
 // ownedTempDir is a temp dir of this process, locked against removal by
 // removeStaleTempDirs of other engines and processes.
 type ownedTempDir struct {
-	path string
-	mu   sync.Mutex // guards lock, which ensure replaces
-	lock *os.File
+	path    string
+	mu      sync.Mutex // guards lock, which ensure replaces, and removed
+	lock    *os.File
+	removed bool // by remove: ensure must not bring the dir back
 }
 
 // newOwnedTempDir creates a temp dir under parent and locks it. A worker
@@ -58,7 +59,7 @@ func lockDir(dir string) (*os.File, error) {
 		err = os.Rename(lock.Name(), filepath.Join(dir, ownerLockName))
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("lock duckdb temp dir %q: %w", dir, err), lock.Close())
+		return nil, errors.Join(fmt.Errorf("lock duckdb temp dir %q: %w", dir, err), lock.Close(), os.Remove(lock.Name()))
 	}
 	return lock, nil
 }
@@ -69,6 +70,9 @@ func lockDir(dir string) (*os.File, error) {
 func (t *ownedTempDir) ensure() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.removed {
+		return fmt.Errorf("duckdb temp dir %q: the engine is closed", t.path)
+	}
 	if t.holdsLock() {
 		return nil
 	}
@@ -105,6 +109,7 @@ func isLockOf(f *os.File, dir string) bool {
 func (t *ownedTempDir) remove() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.removed = true
 	err := os.RemoveAll(t.path)
 	if err != nil {
 		err = fmt.Errorf("remove duckdb temp dir %q: %w", t.path, err)
