@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,7 +60,7 @@ over all its dt= partitions, with dt as a column.`,
 			defer engine.Close()
 			res, err := engine.Query(ctx, root, sql)
 			if err != nil {
-				return err
+				return explainUnreadablePart(root, err)
 			}
 			out := cmd.OutOrStdout()
 			switch format {
@@ -93,4 +95,32 @@ func querySQL(args []string, file string) (string, error) {
 		return "", usagef("the SQL is empty")
 	}
 	return sql, nil
+}
+
+// unreadablePart finds the file DuckDB names when a Parquet part of the
+// lake does not read ("No magic bytes found at end of file '…'", "File '…'
+// too small to be a Parquet file").
+var unreadablePart = regexp.MustCompile(`(?i)(?:invalid input error|io error)[^']*'([^']+\.parquet)'`)
+
+var partDate = regexp.MustCompile(`dt=(\d{4}-\d{2}-\d{2})/`)
+
+// explainUnreadablePart turns DuckDB's error over a damaged part into one
+// line naming the part's lake key and what to do; other errors pass as
+// they are.
+func explainUnreadablePart(root string, err error) error {
+	msg := err.Error()
+	m := unreadablePart.FindStringSubmatch(msg)
+	if m == nil {
+		return err
+	}
+	key := m[1]
+	if rel, rerr := filepath.Rel(root, m[1]); rerr == nil && !strings.HasPrefix(rel, "..") {
+		key = filepath.ToSlash(rel)
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	fix := "move it aside"
+	if d := partDate.FindStringSubmatch(key); d != nil {
+		fix = fmt.Sprintf("rebuild its date with `starter backfill --from %s --to %s --rerun`, or move it aside", d[1], d[1])
+	}
+	return fmt.Errorf("query: lake object %s is not a readable Parquet file; %s (DuckDB: %s)", key, fix, strings.TrimSpace(first))
 }
