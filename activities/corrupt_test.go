@@ -34,7 +34,9 @@ func (h *harness) lakePath(t *testing.T, key string) string {
 func completeLines(t *testing.T, b []byte) int {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
-	require.NoError(t, err)
+	if err != nil {
+		return 0 // not even a gzip header
+	}
 	br := bufio.NewReader(zr)
 	n := 0
 	for {
@@ -59,6 +61,8 @@ func TestCleanSalvagesATruncatedRawObject(t *testing.T) {
 	}{
 		{"cut at 60%", func(b []byte) []byte { return b[:len(b)*6/10] }},
 		{"trailer missing", func(b []byte) []byte { return b[:len(b)-8] }},
+		{"not gzip at all", func([]byte) []byte { return []byte("<html>503 Service Unavailable</html>") }},
+		{"empty", func([]byte) []byte { return nil }},
 		{"bytes flipped mid-stream", func(b []byte) []byte {
 			c := append([]byte(nil), b...)
 			for i := len(c) / 2; i < len(c)/2+64; i++ {
