@@ -47,7 +47,9 @@ ArtistRequestWorkflow, ID artist-requests). It keeps no state of its own.
 A known artist is answered at once. For an unknown one the answer comes
 later, from the worker's Notify activity, at the command's response_url (or
 with chat.postMessage when the worker has slack.bot_token, SLACK_BOT_TOKEN,
-and the URL has expired). Every response is written within 2.5 s.
+and the URL has expired). A callback_url must name a host of
+api.callback_hosts (METRONOME_API_CALLBACK_HOSTS); empty, the default,
+refuses callbacks. Every response is written within 2.5 s.
 
 serve starts while Temporal is down and keeps answering known artists from
 the serving store; /readyz then answers 503 naming temporal. An unknown
