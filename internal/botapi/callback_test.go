@@ -235,3 +235,25 @@ func TestCallbackDialerDefaultDial(t *testing.T) {
 	d.Policy.AllowLoopback = false
 	require.ErrorIs(t, d.control("tcp4", host, nil), ErrCallbackRefused)
 }
+
+// A host of several public addresses is dialed at each in turn until one
+// connects, as net.Dialer does when IPv6 is unroutable.
+func TestCallbackDialerTriesEachAddress(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	local := &localDial{srv: srv}
+	d := &CallbackDialer{
+		Policy: CallbackPolicy{Hosts: []string{"example.com"}},
+		Lookup: hostsLookup(map[string][]string{"example.com": {"2001:db8::7", "203.0.113.7"}}),
+		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			if strings.HasPrefix(address, "[2001:db8::7]") {
+				return nil, errors.New("network is unreachable")
+			}
+			return local.dial(ctx, network, address)
+		},
+	}
+	resp, err := callbackClient(d, srv).Post("https://example.com/cb", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, []string{"203.0.113.7:443"}, local.calls())
+}

@@ -2,6 +2,7 @@ package botapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -52,7 +53,16 @@ func (d *CallbackDialer) DialContext(ctx context.Context, network, address strin
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 10 * time.Second, Control: d.control}).DialContext
 	}
-	return dial(ctx, network, net.JoinHostPort(addrs[0].String(), port))
+	// Each address in turn, as net.Dialer would (IPv6 may be unroutable).
+	var errs []error
+	for _, a := range addrs {
+		conn, err := dial(ctx, network, net.JoinHostPort(a.String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("callback host %s: %w", host, errors.Join(errs...))
 }
 
 func (d *CallbackDialer) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
