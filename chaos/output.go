@@ -233,7 +233,7 @@ func Compare(want, got Output) Diff {
 		d.example("extra "+table+" row", extra)
 	}
 	for _, mart := range sortedKeys(want.MartRows, got.MartRows) {
-		lost, extra := multisetDiff(want.MartRows[mart], got.MartRows[mart])
+		lost, extra := matchNearFloats(multisetDiff(want.MartRows[mart], got.MartRows[mart]))
 		d.MartRowsLost += len(lost)
 		d.MartRowsExtra += len(extra)
 		d.example("lost "+mart+" mart row", lost)

@@ -1,0 +1,120 @@
+package chaos
+
+import (
+	"encoding/json"
+	"math"
+)
+
+// floatTolerance is the relative difference two mart floats may have and
+// still be the same value. DuckDB sums in the order it reads the curated
+// parts, so the same rows laid out in other parts (a clean resumed from
+// staged segments, say) give results a few ulps apart, and rounding to a
+// fixed number of digits does not hide that: a value next to a rounding
+// boundary rounds either way.
+const floatTolerance = 1e-9
+
+// matchNearFloats removes from lost and extra the pairs of rows that are
+// equal but for floats within floatTolerance: the same row computed in
+// another order, not a row lost and another added. Rows are canonical JSON.
+func matchNearFloats(lost, extra []string) (stillLost, stillExtra []string) {
+	if len(lost) == 0 || len(extra) == 0 {
+		return lost, extra
+	}
+	type row struct {
+		v    any
+		ok   bool // v decoded
+		used bool
+	}
+	rows := make([]*row, len(extra))
+	// Candidates are grouped by the row without its numbers, so only rows
+	// that can match are compared.
+	byShape := map[string][]*row{}
+	for i, e := range extra {
+		r := &row{}
+		r.ok = json.Unmarshal([]byte(e), &r.v) == nil
+		rows[i] = r
+		if r.ok {
+			byShape[shape(r.v)] = append(byShape[shape(r.v)], r)
+		}
+	}
+	for _, l := range lost {
+		var v any
+		matched := false
+		if json.Unmarshal([]byte(l), &v) == nil {
+			for _, r := range byShape[shape(v)] {
+				if !r.used && nearlyEqual(v, r.v) {
+					r.used, matched = true, true
+					break
+				}
+			}
+		}
+		if !matched {
+			stillLost = append(stillLost, l)
+		}
+	}
+	for i, r := range rows {
+		if !r.used {
+			stillExtra = append(stillExtra, extra[i])
+		}
+	}
+	return stillLost, stillExtra
+}
+
+// shape is v as JSON with every number replaced by 0.
+func shape(v any) string {
+	var zero func(any) any
+	zero = func(v any) any {
+		switch v := v.(type) {
+		case float64:
+			return 0
+		case []any:
+			out := make([]any, len(v))
+			for i, e := range v {
+				out[i] = zero(e)
+			}
+			return out
+		case map[string]any:
+			out := make(map[string]any, len(v))
+			for k, e := range v {
+				out[k] = zero(e)
+			}
+			return out
+		}
+		return v
+	}
+	b, _ := json.Marshal(zero(v))
+	return string(b)
+}
+
+// nearlyEqual compares decoded JSON values of the same shape, numbers
+// within floatTolerance.
+func nearlyEqual(a, b any) bool {
+	switch a := a.(type) {
+	case float64:
+		b, ok := b.(float64)
+		return ok && math.Abs(a-b) <= floatTolerance*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !nearlyEqual(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, av := range a {
+			if bv, ok := b[k]; !ok || !nearlyEqual(av, bv) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
