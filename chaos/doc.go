@@ -17,6 +17,11 @@
 //     restarted; the other finishes the run;
 //   - server restart: the embedded server is stopped at a seeded-random
 //     point and started again on the same SQLite file and frontend port;
+//   - server kill -9: the process holding the embedded server (`starter
+//     dev --no-worker`, serverkill_test.go) is SIGKILLed at a seeded-random
+//     point and started again at once on the same data directory and port;
+//     the report gives the time to resume (restart to the next activity
+//     completion);
 //   - API faults: 10% 5xx, 5% 429 with a 1 s Retry-After, 2% answers
 //     slower than the client's 2 s timeout, 1% malformed JSON;
 //   - storage faults: S3 PutObject errors, DynamoDB throttling and
@@ -27,6 +32,11 @@
 //     the lake's S3 client behind a reverse proxy with that RoundTripper;
 //   - re-run and overlap: the date is started while it runs (which
 //     attaches) and run again after it completed.
+//
+// TestDiskFull (diskfull_test.go) puts the lake on a small tmpfs it mounts
+// (it needs root: elsewhere it skips saying so, and fails when CI=true),
+// fills it with a ballast during a re-run and checks the error, the
+// previous partition, the worker's health and the run once space is freed.
 //
 // Points of a run are named by progress, not by the clock, so a kill lands
 // at the same place however slow the machine: in collect by the fake's
