@@ -52,6 +52,9 @@ func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos end-to-end test: embedded Temporal server, a worker process and a tmpfs mount")
 	}
+	// Mounted first: a machine that cannot mount skips (or fails) before
+	// anything starts, and the mount outlives the stack's processes.
+	fsDir := mountSmallFS(t, t.TempDir(), diskFullSize)
 	metricsPort, err := devserver.FreePort("127.0.0.1")
 	require.NoError(t, err)
 	metricsAddr := "127.0.0.1:" + strconv.Itoa(metricsPort)
@@ -59,7 +62,6 @@ func TestDiskFull(t *testing.T) {
 	opts.Artists, opts.Latency = diskFullArtists, 10*time.Millisecond
 	s := newStack(t, "diskfull", stackOptions{fake: opts, env: []string{"METRONOME_WORKER_METRICS_ADDR=" + metricsAddr}})
 	lakeDir := filepath.Join(s.dir, "lake")
-	fsDir := mountSmallFS(t, filepath.Join(s.dir, "fs"), diskFullSize)
 	// The lake is a directory of the small filesystem under the path the
 	// stack configures, so errors name that path.
 	require.NoError(t, os.Mkdir(filepath.Join(fsDir, "lake"), 0o755))
@@ -139,7 +141,6 @@ func mountSmallFS(t *testing.T, dir string, size int64) string {
 	if os.Geteuid() != 0 {
 		cannot("mounting a tmpfs needs root, and this test runs as uid %d", os.Geteuid())
 	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.FormatInt(size>>10, 10)+"k", "tmpfs", dir).CombinedOutput()
 	if err != nil {
 		cannot("mount -t tmpfs on %s: %v: %s", dir, err, strings.TrimSpace(string(out)))
