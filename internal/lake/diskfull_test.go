@@ -17,7 +17,7 @@ func TestDiskFull(t *testing.T) {
 		err  error
 		want string // "" means unchanged
 	}{
-		{"full disk", full, "write /lake/raw/.lake-tmp-1: no space left on device: the filesystem of the lake /lake is full; free space there (the activity retries the write)"},
+		{"full disk", full, "write /lake/raw/.lake-tmp-1: no space left on device: the filesystem of the lake /lake is full; free space there; the activity's next retry, or a re-run of the date once the run has failed, continues"},
 		{"other error", other, ""},
 	}
 	for _, tt := range tests {
