@@ -467,7 +467,7 @@ func actionOutcome(ctx context.Context, c client.Client, ra *recentAction, runID
 		ra.Outcome = "completed"
 		if err := run.Get(ctx, nil); err != nil {
 			ra.Outcome = "failed"
-			if isErrorType(err, workflows.ErrCaptureRefused) {
+			if workflows.HasErrorType(err, workflows.ErrCaptureRefused) {
 				ra.Outcome, ra.Pipeline = "refused", ""
 			}
 		}
@@ -476,7 +476,7 @@ func actionOutcome(ctx context.Context, c client.Client, ra *recentAction, runID
 	var res workflows.ScheduledResult
 	if err := run.Get(ctx, &res); err != nil {
 		ra.Outcome = "failed"
-		if isErrorType(err, workflows.ErrCaptureRefused) {
+		if workflows.HasErrorType(err, workflows.ErrCaptureRefused) {
 			ra.Outcome, ra.Pipeline = "refused", ""
 		}
 		return
@@ -485,22 +485,6 @@ func actionOutcome(ctx context.Context, c client.Client, ra *recentAction, runID
 	if res.Attached {
 		ra.Outcome = "joined"
 	}
-}
-
-// isErrorType reports whether an application error of type typ is in
-// err's chain.
-func isErrorType(err error, typ string) bool {
-	for err != nil {
-		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) {
-			return false
-		}
-		if appErr.Type() == typ {
-			return true
-		}
-		err = appErr.Unwrap()
-	}
-	return false
 }
 
 func describeSchedule(ctx context.Context, out io.Writer, format string, c client.Client, cfg *config.Config, id, verb string) error {

@@ -129,7 +129,7 @@ func TestScheduleEndToEnd(t *testing.T) {
 		var res workflows.ScheduledResult
 		err := c.GetWorkflow(ctx, id, "").Get(ctx, &res)
 		if i < 2 {
-			require.True(t, isErrorType(err, workflows.ErrCaptureRefused), "%s: %v", id, err)
+			require.True(t, workflows.HasErrorType(err, workflows.ErrCaptureRefused), "%s: %v", id, err)
 			require.ErrorContains(t, err, "scheduled run of "+date+" refused")
 			_, err := c.DescribeWorkflowExecution(ctx, workflows.PipelineWorkflowID(date), "")
 			var nf *serviceerror.NotFound

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,6 +33,23 @@ const (
 // Spotify for a date outside its capture window, with no capture of the
 // date to reprocess.
 const ErrCaptureRefused = "CaptureRefused"
+
+// HasErrorType reports whether an application error of type typ is in
+// err's chain: the workflow's own error may wrap a child's or an
+// activity's, each wrapped again by the SDK.
+func HasErrorType(err error, typ string) bool {
+	for err != nil {
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) {
+			return false
+		}
+		if appErr.Type() == typ {
+			return true
+		}
+		err = appErr.Unwrap()
+	}
+	return false
+}
 
 // CaptureWindow is when a run may call Spotify for a date: from the start
 // of the date in the run's time zone to its end plus the grace.

@@ -157,7 +157,7 @@ func TestScheduledRunFailsWithThePipeline(t *testing.T) {
 	env.ExecuteWorkflow(ScheduledPipelineWorkflow, PipelineInput{Trigger: "schedule"})
 
 	err := env.GetWorkflowError()
-	require.True(t, hasErrorType(err, activities.ErrPipelineFailed), "%v", err)
+	require.True(t, HasErrorType(err, activities.ErrPipelineFailed), "%v", err)
 	require.ErrorContains(t, err, "scheduled run of 2026-12-01")
 	require.ErrorContains(t, err, "Spotify says no")
 }
@@ -208,22 +208,6 @@ func TestPipelineOfTheDateDoesNotJoinItself(t *testing.T) {
 			require.Equal(t, 1, rec.count("Resolve"))
 		})
 	}
-}
-
-// hasErrorType reports whether an application error of type typ is in
-// err's chain.
-func hasErrorType(err error, typ string) bool {
-	for err != nil {
-		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) {
-			return false
-		}
-		if appErr.Type() == typ {
-			return true
-		}
-		err = appErr.Unwrap()
-	}
-	return false
 }
 
 // logicalDateWorkflow answers the logical date of its run.
