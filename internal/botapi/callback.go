@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strings"
 )
 
@@ -40,12 +39,9 @@ type CallbackPolicy struct {
 // checks the addresses at connect time. Its errors name the rule and the
 // host, never the URL's path or query, which may be a capability.
 func (p CallbackPolicy) CheckURL(raw string) error {
-	if err := CheckReplyURL(raw); err != nil {
-		return err
-	}
-	u, err := url.Parse(raw)
+	u, err := parseReplyURL(raw)
 	if err != nil {
-		return errors.New("URL does not parse: want https://host/path")
+		return err
 	}
 	if err := p.checkHost(u.Hostname()); err != nil {
 		return err

@@ -89,26 +89,33 @@ func ParseReplyTarget(s string) (ReplyTarget, error) {
 // to a file or internal address by scheme. Its errors never quote the URL,
 // which may be a capability.
 func CheckReplyURL(raw string) error {
+	_, err := parseReplyURL(raw)
+	return err
+}
+
+// parseReplyURL is CheckReplyURL returning the parsed URL, for checks
+// that go on from it.
+func parseReplyURL(raw string) (*url.URL, error) {
 	if len(raw) > 2048 {
-		return fmt.Errorf("URL of %d bytes: at most 2048", len(raw))
+		return nil, fmt.Errorf("URL of %d bytes: at most 2048", len(raw))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errors.New("URL does not parse: want https://host/path")
+		return nil, errors.New("URL does not parse: want https://host/path")
 	}
 	if u.Host == "" || u.User != nil || u.Fragment != "" {
-		return errors.New("URL: want https://host/path without user info or fragment")
+		return nil, errors.New("URL: want https://host/path without user info or fragment")
 	}
 	switch u.Scheme {
 	case "https":
-		return nil
+		return u, nil
 	case "http":
 		if isLoopback(u.Hostname()) {
-			return nil
+			return u, nil
 		}
-		return fmt.Errorf("URL of host %s: http only to a loopback host; use https", u.Hostname())
+		return nil, fmt.Errorf("URL of host %s: http only to a loopback host; use https", u.Hostname())
 	default:
-		return fmt.Errorf("URL of scheme %q: want https", u.Scheme)
+		return nil, fmt.Errorf("URL of scheme %q: want https", u.Scheme)
 	}
 }
 
