@@ -26,7 +26,6 @@ import (
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
-	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 	"github.com/metronome-data/metronome/worker/app"
@@ -751,11 +750,7 @@ func (b *bencher) workerRun(ctx context.Context, name string, n, workers int, la
 	b.noteHistory(tr.history)
 	b.report.PeakRSSMB = max(b.report.PeakRSSMB, res.PeakRSSMB)
 
-	store, err := lake.Open(ctx, "file://"+filepath.ToSlash(filepath.Join(dir, "lake")))
-	if err != nil {
-		return res, fmt.Errorf("open the lake of %s: %w", dir, err)
-	}
-	m, err := activities.ReadManifest(ctx, store, benchDate)
+	m, ids, err := readRun(ctx, dir)
 	if err != nil {
 		return res, err
 	}
@@ -768,10 +763,6 @@ func (b *bencher) workerRun(ctx context.Context, name string, n, workers int, la
 	res.Calls = st.APICalls()
 	if res.Calls > 0 {
 		res.Share429 = float64(st.Status(429)) / float64(res.Calls)
-	}
-	ids, err := runArtists(ctx, store, benchDate)
-	if err != nil {
-		return res, err
 	}
 	if minimum := MinimumCalls(f.srv.Catalog(), spotifyfake.ModeExtended, ids, m.Resolve.BatchSize, false); minimum > 0 {
 		res.CallsRatio = float64(res.Calls) / float64(minimum)

@@ -109,21 +109,13 @@ func capRun(ctx context.Context, st *stack, bin, dir, mode string, workers, arti
 	if res.Calls > 0 {
 		res.Share429 = float64(res.RateLimited) / float64(res.Calls)
 	}
-	store, err := lake.Open(ctx, "file://"+filepath.ToSlash(filepath.Join(dir, "lake")))
-	if err != nil {
-		return res, fmt.Errorf("open the lake of %s: %w", dir, err)
-	}
-	m, err := activities.ReadManifest(ctx, store, benchDate)
+	m, ids, err := readRun(ctx, dir)
 	if err != nil {
 		return res, err
 	}
 	res.CollectSeconds = float64(m.StageMillis[workflows.StageCollect]) / 1000
 	if res.CollectSeconds > 0 {
 		res.Utilization = float64(res.Calls-res.RateLimited) / res.CollectSeconds / rps
-	}
-	ids, err := runArtists(ctx, store, benchDate)
-	if err != nil {
-		return res, err
 	}
 	if minimum := MinimumCalls(f.srv.Catalog(), mode, ids, m.Resolve.BatchSize, false); minimum > 0 {
 		res.CallsRatio = float64(res.Calls) / float64(minimum)
@@ -173,4 +165,19 @@ func (b *bencher) workerBin(ctx context.Context) (string, error) {
 		}
 	}
 	return b.bin, nil
+}
+
+// readRun reads the manifest and the resolved artist IDs of the run whose
+// lake is in dir.
+func readRun(ctx context.Context, dir string) (activities.Manifest, []string, error) {
+	store, err := lake.Open(ctx, "file://"+filepath.ToSlash(filepath.Join(dir, "lake")))
+	if err != nil {
+		return activities.Manifest{}, nil, fmt.Errorf("open the lake of %s: %w", dir, err)
+	}
+	m, err := activities.ReadManifest(ctx, store, benchDate)
+	if err != nil {
+		return activities.Manifest{}, nil, err
+	}
+	ids, err := runArtists(ctx, store, benchDate)
+	return m, ids, err
 }
