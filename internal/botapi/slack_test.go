@@ -200,14 +200,7 @@ func TestSlackUnavailableDependencies(t *testing.T) {
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) })
 			tt.setup(f, release)
-			done := make(chan *httptest.ResponseRecorder, 1)
-			go func() { done <- serve(f.h, slackRequest(commandForm(tt.text).Encode(), testSecret)) }()
-			var w *httptest.ResponseRecorder
-			select {
-			case w = <-done:
-			case <-time.After(10 * time.Second): // a safety net: the handler hung
-				t.Fatal("no response while a dependency hangs")
-			}
+			w := serveWithin(t, f.h, slackRequest(commandForm(tt.text).Encode(), testSecret), "no response while a dependency hangs")
 			require.Equal(t, http.StatusServiceUnavailable, w.Code)
 			a, _ := decodeAnswer(t, w)
 			require.Contains(t, a.Text, tt.wantMsg)
@@ -233,14 +226,7 @@ func TestSlackCannotCollectWhileTemporalIsDown(t *testing.T) {
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) })
 			tt.setup(f, release)
-			done := make(chan *httptest.ResponseRecorder, 1)
-			go func() { done <- serve(f.h, slackRequest(commandForm("Someone New").Encode(), testSecret)) }()
-			var w *httptest.ResponseRecorder
-			select {
-			case w = <-done:
-			case <-time.After(10 * time.Second): // a safety net: the handler hung
-				t.Fatal("no response while Temporal is down")
-			}
+			w := serveWithin(t, f.h, slackRequest(commandForm("Someone New").Encode(), testSecret), "no response while Temporal is down")
 			require.Equal(t, http.StatusOK, w.Code)
 			a, _ := decodeAnswer(t, w)
 			require.Equal(t, "ephemeral", a.ResponseType)
@@ -265,4 +251,19 @@ func TestSlackCannotCollectWhileTemporalIsDown(t *testing.T) {
 		require.Equal(t, serving.RequestFailed, req.State)
 		require.Contains(t, req.Detail, CannotCollect)
 	})
+}
+
+// serveWithin is serve with a safety net: a handler that hangs fails the
+// test with msg after 10 s instead of hanging it.
+func serveWithin(t *testing.T, h http.Handler, r *http.Request, msg string) *httptest.ResponseRecorder {
+	t.Helper()
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() { done <- serve(h, r) }()
+	select {
+	case w := <-done:
+		return w
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+		return nil
+	}
 }
