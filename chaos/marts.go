@@ -110,29 +110,13 @@ func copyObject(ctx context.Context, store lake.Store, key, path string) (err er
 // sum in another order from one run to the next, which moves the last bits
 // of a mean or a score and nothing a reader sees.
 func roundFloats(v any) any {
-	switch v := v.(type) {
-	case float64:
+	return mapFloats(v, func(v float64) any {
 		if math.IsInf(v, 0) || math.IsNaN(v) {
 			return strconv.FormatFloat(v, 'g', -1, 64) // JSON has no NaN
 		}
 		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
 		return r
-	case float32:
-		return roundFloats(float64(v))
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = roundFloats(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = roundFloats(e)
-		}
-		return out
-	}
-	return v
+	})
 }
 
 // sqlString makes s an SQL string literal.

@@ -62,28 +62,32 @@ func matchNearFloats(lost, extra []string) (stillLost, stillExtra []string) {
 
 // shape is v as JSON with every number replaced by 0.
 func shape(v any) string {
-	var zero func(any) any
-	zero = func(v any) any {
-		switch v := v.(type) {
-		case float64:
-			return 0
-		case []any:
-			out := make([]any, len(v))
-			for i, e := range v {
-				out[i] = zero(e)
-			}
-			return out
-		case map[string]any:
-			out := make(map[string]any, len(v))
-			for k, e := range v {
-				out[k] = zero(e)
-			}
-			return out
-		}
-		return v
-	}
-	b, _ := json.Marshal(zero(v))
+	b, _ := json.Marshal(mapFloats(v, func(float64) any { return 0 }))
 	return string(b)
+}
+
+// mapFloats is v, a decoded JSON or DuckDB value, with f applied to every
+// float at any depth.
+func mapFloats(v any, f func(float64) any) any {
+	switch v := v.(type) {
+	case float64:
+		return f(v)
+	case float32:
+		return f(float64(v))
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = mapFloats(e, f)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = mapFloats(e, f)
+		}
+		return out
+	}
+	return v
 }
 
 // nearlyEqual compares decoded JSON values of the same shape, numbers
