@@ -66,6 +66,9 @@ func TestViewCacheSeesEveryWrite(t *testing.T) {
 				require.True(t, found)
 				require.Equal(t, id, byName.ID)
 				v.TopTracks[0].Name = "changed by a caller" // must not reach the cache
+				again, _, err := s.Artist(ctx, id)
+				require.NoError(t, err)
+				require.Equal(t, "One", again.TopTracks[0].Name, "the cached answer is a copy")
 
 				tt.write(t, w)
 				v, found, err = s.Artist(ctx, id)
