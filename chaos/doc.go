@@ -52,7 +52,9 @@
 // Parquet rows of every table, the rows of every mart (read with DuckDB,
 // floats to 12 significant digits) and every serving-store item as
 // canonical JSON without the volatile fetched_at and updated_at, and the
-// manifest's counts (rows out, records collected, mart rows).
+// manifest's counts (rows out, records collected, mart rows). A lost and
+// an extra mart row that differ only by floats within a relative 1e-9
+// (the same sums in another order) are the same row (matchNearFloats).
 //
 // Run them (a few minutes on 2 cores: the scenarios run at the same time,
 // waiting for heartbeat timeouts and Retry-Afters):
