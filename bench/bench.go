@@ -12,6 +12,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -114,42 +115,20 @@ func DefaultConfig() Config {
 // Validate fills in the defaults of zero fields and checks the rest.
 func (c *Config) Validate() error {
 	d := DefaultConfig()
-	if c.Artists == 0 {
-		c.Artists = d.Artists
-	}
+	c.Artists = cmp.Or(c.Artists, d.Artists)
 	if len(c.Sizes) == 0 {
 		c.Sizes = d.Sizes
 	}
-	if c.Reps == 0 {
-		c.Reps = d.Reps
-	}
-	if c.Parallelism == 0 {
-		c.Parallelism = d.Parallelism
-	}
-	if c.RateArtists == 0 {
-		c.RateArtists = d.RateArtists
-	}
-	if c.RateDevArtists == 0 {
-		c.RateDevArtists = d.RateDevArtists
-	}
-	if c.RateBudget == 0 {
-		c.RateBudget = d.RateBudget
-	}
-	if c.RateWindow == 0 {
-		c.RateWindow = d.RateWindow
-	}
-	if c.Workers == 0 {
-		c.Workers = d.Workers
-	}
-	if c.Cap == 0 {
-		c.Cap = d.Cap
-	}
-	if c.CapArtists == 0 {
-		c.CapArtists = d.CapArtists
-	}
-	if c.CapDevArtists == 0 {
-		c.CapDevArtists = d.CapDevArtists
-	}
+	c.Reps = cmp.Or(c.Reps, d.Reps)
+	c.Parallelism = cmp.Or(c.Parallelism, d.Parallelism)
+	c.RateArtists = cmp.Or(c.RateArtists, d.RateArtists)
+	c.RateDevArtists = cmp.Or(c.RateDevArtists, d.RateDevArtists)
+	c.RateBudget = cmp.Or(c.RateBudget, d.RateBudget)
+	c.RateWindow = cmp.Or(c.RateWindow, d.RateWindow)
+	c.Workers = cmp.Or(c.Workers, d.Workers)
+	c.Cap = cmp.Or(c.Cap, d.Cap)
+	c.CapArtists = cmp.Or(c.CapArtists, d.CapArtists)
+	c.CapDevArtists = cmp.Or(c.CapDevArtists, d.CapDevArtists)
 	if len(c.Parts) == 0 {
 		c.Parts = AllParts
 	}
