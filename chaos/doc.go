@@ -35,8 +35,9 @@
 //
 // TestDiskFull (diskfull_test.go) puts the lake on a small tmpfs it mounts
 // (it needs root: elsewhere it skips saying so, and fails when CI=true),
-// fills it with a ballast during a re-run and checks the error, the
-// previous partition, the worker's health and the run once space is freed.
+// fills it with a ballast during a re-run and checks the error, that each
+// curated partition is the previous one whole or absent (never half
+// written), the worker's health and the run once space is freed.
 //
 // Points of a run are named by progress, not by the clock, so a kill lands
 // at the same place however slow the machine: in collect by the fake's
