@@ -37,23 +37,16 @@ const (
 // so its presence means "raw/…/dt=D is complete": the date can be
 // reprocessed without calling Spotify.
 type Capture struct {
-	Date string `json:"date"`
-	// Kind is capture or late_capture.
-	Kind        string `json:"kind"`
-	LateCapture bool   `json:"late_capture"`
+	// CaptureInput is what the capturing run reports: the date, its kind
+	// (capture or late_capture), mode, counts and workflow.
+	CaptureInput
+	LateCapture bool `json:"late_capture"`
 	// CapturedAt is when the capture completed (RFC 3339, UTC).
 	CapturedAt string `json:"captured_at"`
 	// Window is the first and last fetched_at of the raw records.
-	Window     FetchWindow    `json:"window"`
-	Mode       string         `json:"mode"`
-	Artists    int            `json:"artists"`
-	Batches    int            `json:"batches"`
-	BatchSize  int            `json:"batch_size"`
-	Calls      map[string]int `json:"calls,omitempty"`
-	Objects    []RawObject    `json:"objects"`
-	Bytes      int64          `json:"bytes"`
-	WorkflowID string         `json:"workflow_id"`
-	RunID      string         `json:"run_id"`
+	Window  FetchWindow `json:"window"`
+	Objects []RawObject `json:"objects"`
+	Bytes   int64       `json:"bytes"`
 }
 
 // FetchWindow is the first and last fetched_at of a capture's raw records,
@@ -134,10 +127,8 @@ func (a *Activities) CompleteCapture(ctx context.Context, in CaptureInput) (Capt
 		return CaptureSummary{}, err
 	}
 	c := Capture{
-		Date: in.Date, Kind: in.Kind, LateCapture: in.Kind == KindLateCapture,
-		CapturedAt: time.Now().UTC().Format(time.RFC3339), Mode: in.Mode, Artists: in.Artists,
-		Batches: in.Batches, BatchSize: in.BatchSize, Calls: in.Calls, WorkflowID: in.WorkflowID, RunID: in.RunID,
-		Objects: []RawObject{},
+		CaptureInput: in, LateCapture: in.Kind == KindLateCapture,
+		CapturedAt: time.Now().UTC().Format(time.RFC3339), Objects: []RawObject{},
 	}
 	var first, last time.Time
 	for _, entity := range curate.Entities {

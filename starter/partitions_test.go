@@ -63,20 +63,20 @@ func manifestOf(date, kind, workflowID, capturedAt string) activities.Manifest {
 // late capture, 10-08 reprocessed, 10-07 captured not processed, 10-06 ..
 // 10-03 gaps, 10-02 processed before capture records existed, 10-01 gap.
 func seedPartitions(t *testing.T, store lake.Store) {
-	putCapture(t, store, activities.Capture{Date: "2026-10-10", Kind: activities.KindCapture,
-		CapturedAt: "2026-10-10T03:05:00Z", WorkflowID: "pipeline-2026-10-10", RunID: "run-2026-10-10"})
+	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-10", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-10", RunID: "run-2026-10-10"},
+		CapturedAt: "2026-10-10T03:05:00Z"})
 	putManifest(t, store, manifestOf("2026-10-10", activities.KindCapture, "pipeline-2026-10-10", "2026-10-10T03:05:00Z"))
 
-	putCapture(t, store, activities.Capture{Date: "2026-10-09", Kind: activities.KindLateCapture, LateCapture: true,
-		CapturedAt: "2026-10-11T09:00:00Z", WorkflowID: "pipeline-2026-10-09", RunID: "run-2026-10-09"})
+	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-09", Kind: activities.KindLateCapture, WorkflowID: "pipeline-2026-10-09", RunID: "run-2026-10-09"},
+		LateCapture: true, CapturedAt: "2026-10-11T09:00:00Z"})
 	putManifest(t, store, manifestOf("2026-10-09", activities.KindLateCapture, "pipeline-2026-10-09", "2026-10-11T09:00:00Z"))
 
-	putCapture(t, store, activities.Capture{Date: "2026-10-08", Kind: activities.KindCapture,
-		CapturedAt: "2026-10-08T03:05:00Z", WorkflowID: "daily-2026-10-08T03:00:00Z", RunID: "run-capture"})
+	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-08", Kind: activities.KindCapture, WorkflowID: "daily-2026-10-08T03:00:00Z", RunID: "run-capture"},
+		CapturedAt: "2026-10-08T03:05:00Z"})
 	putManifest(t, store, manifestOf("2026-10-08", activities.KindReprocess, "pipeline-2026-10-08", "2026-10-08T03:05:00Z"))
 
-	putCapture(t, store, activities.Capture{Date: "2026-10-07", Kind: activities.KindCapture,
-		CapturedAt: "2026-10-07T03:05:00Z", WorkflowID: "pipeline-2026-10-07", RunID: "run-2026-10-07"})
+	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07", RunID: "run-2026-10-07"},
+		CapturedAt: "2026-10-07T03:05:00Z"})
 
 	putManifest(t, store, manifestOf("2026-10-02", "", "pipeline-2026-10-02", ""))
 }
@@ -225,7 +225,7 @@ func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, err
 // listing.
 func TestPartitionsReadsOnlyHeldDates(t *testing.T) {
 	store := partitionsLake(t)
-	putCapture(t, store, activities.Capture{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07"})
+	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07"}})
 	putManifest(t, store, manifestOf("2026-10-07", activities.KindCapture, "pipeline-2026-10-07", ""))
 	cs := &countingStore{Store: store}
 	to := time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)
@@ -273,8 +273,8 @@ func TestPartitionsBadUsageExitsWithCode2(t *testing.T) {
 // is not from the raw data the lake holds now.
 func TestPartitionsCapturedAgainAfterProcessing(t *testing.T) {
 	store := partitionsLake(t)
-	putCapture(t, store, activities.Capture{Date: "2026-10-07", Kind: activities.KindCapture,
-		CapturedAt: "2026-10-07T20:00:00Z", WorkflowID: "pipeline-2026-10-07"})
+	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07"},
+		CapturedAt: "2026-10-07T20:00:00Z"})
 	putManifest(t, store, manifestOf("2026-10-07", activities.KindCapture, "pipeline-2026-10-07", "2026-10-07T03:05:00Z"))
 	r := starter("partitions", "--from", "2026-10-07", "--to", "2026-10-07")
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
