@@ -29,12 +29,7 @@ func TestQuotaOutage(t *testing.T) {
 				require.Equal(t, http.StatusOK, f.get("artists/"+id).status)
 			}
 			a := f.get("artists/" + id)
-			requireError(t, a, http.StatusTooManyRequests, "API rate limit exceeded")
-			var e struct {
-				Error struct{ Reason string } `json:"error"`
-			}
-			require.NoError(t, json.Unmarshal(a.body, &e))
-			require.Equal(t, "QUOTA_EXCEEDED", e.Error.Reason)
+			requireQuotaExceeded(t, a)
 			require.Equal(t, tt.wantHeader, a.header.Get("Retry-After"))
 
 			require.Eventually(t, func() bool { return f.get("artists/"+id).status == http.StatusOK },
@@ -74,4 +69,16 @@ func TestRefuseApp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requireQuotaExceeded requires Spotify's 429 of a spent quota: the rate
+// limit's error object with "reason":"QUOTA_EXCEEDED".
+func requireQuotaExceeded(t *testing.T, a answer) {
+	t.Helper()
+	requireError(t, a, http.StatusTooManyRequests, "API rate limit exceeded")
+	var e struct {
+		Error struct{ Reason string } `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(a.body, &e))
+	require.Equal(t, "QUOTA_EXCEEDED", e.Error.Reason)
 }

@@ -572,12 +572,7 @@ func TestDailyQuota(t *testing.T) {
 		require.Equal(t, http.StatusOK, f.get("artists/"+id).status)
 	}
 	a := f.get("artists/" + id)
-	requireError(t, a, http.StatusTooManyRequests, "API rate limit exceeded")
-	var e struct {
-		Error struct{ Reason string } `json:"error"`
-	}
-	require.NoError(t, json.Unmarshal(a.body, &e))
-	require.Equal(t, "QUOTA_EXCEEDED", e.Error.Reason)
+	requireQuotaExceeded(t, a)
 	ra, err := strconv.Atoi(a.header.Get("Retry-After"))
 	require.NoError(t, err)
 	untilMidnight := time.Until(time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour))
