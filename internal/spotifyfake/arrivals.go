@@ -2,36 +2,19 @@ package spotifyfake
 
 import (
 	"slices"
-	"sync"
 	"time"
 )
 
-// arrivals records when every API request (not the token endpoint)
-// arrived, whatever its answer, so a test can check a client's rate over
-// any window, not only what the fake's limiter let through.
-type arrivals struct {
-	mu    sync.Mutex
-	times []time.Time
-}
-
-func (a *arrivals) add(t time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.times = append(a.times, t)
-}
-
-func (a *arrivals) reset() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.times = nil
-}
-
-// Arrivals returns the arrival times of the API requests since the server
-// started or its stats were last reset, in order of arrival.
+// Arrivals returns the arrival times of the API requests (not the token
+// endpoint), whatever their answer, since the server started or its stats
+// were last reset, in order of arrival: a test can check a client's rate
+// over any window, not only what the fake's limiter let through.
 func (s *Server) Arrivals() []time.Time {
-	s.arrivals.mu.Lock()
-	defer s.arrivals.mu.Unlock()
-	out := slices.Clone(s.arrivals.times)
+	s.mu.Lock()
+	out := slices.Clone(s.arrivals)
+	s.mu.Unlock()
+	// Requests take their arrival time before the lock, so they may be
+	// recorded out of order.
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	return out
 }

@@ -135,7 +135,9 @@ type Server struct {
 	// was written until the latest Retry-After given ends
 	raFrom, raUntil time.Time
 	stats           Stats
-	arrivals        arrivals // of every API request, for Arrivals
+	// arrivals are the arrival times of every API request (not the token
+	// endpoint), whatever its answer, for Arrivals.
+	arrivals []time.Time
 }
 
 // Stats counts what a server was asked and how it answered.
@@ -241,7 +243,7 @@ func (s *Server) ResetStats() {
 
 func (s *Server) resetStatsLocked() {
 	s.stats = Stats{Requests: make(map[string]map[int]int), Faults: make(map[string]int)}
-	s.arrivals.reset()
+	s.arrivals = nil
 }
 
 // ExpireTokens makes every issued access token expired, as an hour passing
@@ -313,8 +315,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := route(r.URL.Path)
-	s.arrivals.add(arrival)
 	s.mu.Lock()
+	s.arrivals = append(s.arrivals, arrival)
 	if !s.raUntil.IsZero() && !arrival.Before(s.raFrom) && arrival.Before(s.raUntil) {
 		s.stats.DuringRetryAfter++
 	}
