@@ -251,14 +251,10 @@ type PartitionState struct {
 	// Captured: the date has a complete capture (a capture record).
 	Captured bool           `json:"captured"`
 	Capture  CaptureSummary `json:"capture"`
-	// Processed: the date has a run manifest.
-	Processed bool `json:"processed"`
-	// ManifestKind is the kind of the run that wrote the manifest.
-	ManifestKind string `json:"manifest_kind,omitempty"`
 }
 
-// Partition reads what the lake holds of a date: whether it has a complete
-// capture to reprocess, and whether a run manifest exists.
+// Partition reads whether a date has a complete capture to reprocess: all a
+// run's plan needs, so the date's run manifest is not read.
 func (a *Activities) Partition(ctx context.Context, date string) (PartitionState, error) {
 	if err := lake.CheckDate(date); err != nil {
 		return PartitionState{}, badInput("%v", err)
@@ -270,14 +266,6 @@ func (a *Activities) Partition(ctx context.Context, date string) (PartitionState
 	}
 	if found {
 		st.Captured, st.Capture = true, c.summary()
-	}
-	m, err := ReadManifest(ctx, a.Lake, date)
-	switch {
-	case errors.Is(err, lake.ErrNotFound):
-	case err != nil:
-		return st, err
-	default:
-		st.Processed, st.ManifestKind = true, m.Kind
 	}
 	return st, nil
 }

@@ -65,7 +65,7 @@ func (f *fakeStages) partitions(_ context.Context, in activities.PartitionsInput
 func (f *fakeStages) partition(_ context.Context, date string) (activities.PartitionState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return activities.PartitionState{Date: date, Captured: true, Processed: f.processed[date],
+	return activities.PartitionState{Date: date, Captured: true,
 		Capture: activities.CaptureSummary{Kind: activities.KindCapture, Mode: "extended", Artists: 1, Batches: 1, BatchSize: 50}}, nil
 }
 

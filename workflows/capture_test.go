@@ -77,7 +77,7 @@ func capturedState(date string, late bool) activities.PartitionState {
 	if late {
 		kind = KindLateCapture
 	}
-	return activities.PartitionState{Date: date, Captured: true, Processed: true, ManifestKind: kind,
+	return activities.PartitionState{Date: date, Captured: true,
 		Capture: activities.CaptureSummary{Key: "manifests/dt=" + date + "/capture.json", Kind: kind, LateCapture: late,
 			CapturedAt: date + "T09:00:00Z", Mode: "development", Artists: 120, Batches: 3, BatchSize: 50, Objects: 9}}
 }
