@@ -18,12 +18,13 @@ import (
 type sqliteVersion struct {
 	path string
 
-	mu   sync.Mutex
-	db   *sql.DB
-	conn *sql.Conn
-	stmt *sql.Stmt
-	last int64
-	n    uint64 // grows with every change seen
+	mu     sync.Mutex
+	db     *sql.DB
+	conn   *sql.Conn
+	stmt   *sql.Stmt
+	last   int64
+	n      uint64 // grows with every change seen
+	closed bool   // by the Store's Close: no reconnecting after it
 }
 
 func newSQLiteVersion(path string) *sqliteVersion { return &sqliteVersion{path: path} }
@@ -32,6 +33,9 @@ func newSQLiteVersion(path string) *sqliteVersion { return &sqliteVersion{path: 
 func (v *sqliteVersion) version(ctx context.Context) (uint64, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.closed {
+		return 0, fmt.Errorf("sqlite serving store %q: closed", v.path)
+	}
 	fresh := false
 	if v.stmt == nil {
 		if err := v.connect(ctx); err != nil {
@@ -84,6 +88,7 @@ func (v *sqliteVersion) disconnect() {
 func (v *sqliteVersion) close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.closed = true
 	v.disconnect()
 	if v.db == nil {
 		return nil

@@ -82,3 +82,19 @@ func TestViewCacheSeesEveryWrite(t *testing.T) {
 		}
 	}
 }
+
+// After Close the version connection stays closed: a read still in flight
+// (a handler that outlived its deadline) gets an error instead of opening
+// the file again behind the closed Store.
+func TestViewCacheVersionAfterClose(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "serving.db"))
+	require.NoError(t, err)
+	_, _, err = s.Artist(ctx, "4Z8W4fKeB5YxbusRsdQVPb")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = s.views.version(ctx)
+	require.ErrorContains(t, err, "closed")
+	_, _, err = s.Artist(ctx, "4Z8W4fKeB5YxbusRsdQVPb")
+	require.Error(t, err)
+}
