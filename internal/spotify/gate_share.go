@@ -52,9 +52,9 @@ func (g *Gate) Hold(until time.Time) {
 	g.heldUntil = until
 }
 
-// Held reports whether the gate is held, and until when.
-func (g *Gate) Held() (time.Time, bool) {
+// Held reports whether the gate is held.
+func (g *Gate) Held() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.heldUntil, time.Now().Before(g.heldUntil)
+	return time.Now().Before(g.heldUntil)
 }

@@ -69,7 +69,7 @@ func TestGateHold(t *testing.T) {
 	g := NewGate(GateOptions{})
 	until := time.Now().Add(30 * time.Millisecond)
 	g.Hold(until)
-	_, held := g.Held()
+	held := g.Held()
 	require.True(t, held)
 	slot, err := g.Wait(context.Background())
 	require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestGateHold(t *testing.T) {
 	_, err = g.Wait(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	g.Hold(time.Time{})
-	_, held = g.Held()
+	held = g.Held()
 	require.False(t, held)
 }
 
