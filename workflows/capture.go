@@ -82,13 +82,19 @@ func (w CaptureWindow) Contains(t time.Time) bool {
 	return !t.Before(w.Start) && t.Before(w.End)
 }
 
+// closedAt says, of a time outside the window, when the window opens or
+// when it ended.
+func (w CaptureWindow) closedAt(now time.Time) string {
+	if now.Before(w.Start) {
+		return "opens at " + w.Start.UTC().Format(time.RFC3339)
+	}
+	return "ended at " + w.End.UTC().Format(time.RFC3339)
+}
+
 // refusal explains why a capture of date at now is refused, and what to do
 // instead.
 func (w CaptureWindow) refusal(date string, now time.Time) string {
-	when := "ended at " + w.End.UTC().Format(time.RFC3339)
-	if now.Before(w.Start) {
-		when = "opens at " + w.Start.UTC().Format(time.RFC3339)
-	}
+	when := w.closedAt(now)
 	return fmt.Sprintf("%s has no capture, and its capture window (%s .. %s) %s: Spotify keeps no history, "+
 		"so what it says now is not the state of %s. Reprocess a date that was captured, "+
 		"or run with --capture-now to capture the present state and label it %s as a late capture",

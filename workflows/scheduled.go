@@ -176,10 +176,7 @@ func decodePipelineResult(b []byte, res *PipelineResult) error { return json.Unm
 
 // scheduledRefusal explains why a scheduled run of date at now is refused.
 func scheduledRefusal(date string, w CaptureWindow, now time.Time) string {
-	when := "ended at " + w.End.UTC().Format(time.RFC3339)
-	if now.Before(w.Start) {
-		when = "opens at " + w.Start.UTC().Format(time.RFC3339)
-	}
+	when := w.closedAt(now)
 	return fmt.Sprintf("scheduled run of %s refused at %s: the date's capture window (%s .. %s, pipeline.capture_grace after the date) %s, "+
 		"and a schedule only captures; Spotify keeps no history, so what it says now is not the state of %s. %s was not started. "+
 		"The missed date can only be reprocessed, and only if it was captured (starter backfill --from %s --to %s)",
