@@ -52,7 +52,7 @@ func (h *handler) collect(ctx context.Context, req serving.Request) error {
 	}
 	h.log.Warn("collection not started", zap.String("request", req.ID), zap.String("artist", req.Artist), zap.Error(err))
 	req.State = serving.RequestFailed
-	req.Detail = CannotCollect + ": the workflow service is not answering; ask again in a minute"
+	req.Detail = CannotCollect // as the JSON API's answer says (requestArtist)
 	if perr := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, req) }); perr != nil {
 		h.log.Warn("could not record a refused request", zap.String("request", req.ID), zap.Error(perr))
 	}

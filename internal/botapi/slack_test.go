@@ -249,7 +249,7 @@ func TestSlackCannotCollectWhileTemporalIsDown(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, serving.RequestFailed, req.State)
-		require.Contains(t, req.Detail, CannotCollect)
+		require.Equal(t, CannotCollect, req.Detail, "the detail the JSON API answers too")
 	})
 }
 
