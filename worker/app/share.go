@@ -46,7 +46,6 @@ type capShare struct {
 	logger   *zap.Logger
 
 	settled chan struct{} // closed once the first request may go
-	workers int           // as last counted
 }
 
 func newCapShare(c client.Client, queue, identity string, rps float64, gate *spotify.Gate, logger *zap.Logger) *capShare {
@@ -65,6 +64,7 @@ func (s *capShare) hold() {
 // and is logged.
 func (s *capShare) run(ctx context.Context) {
 	var seenAt time.Time
+	workers := 0 // as last counted
 	// The server caches what it lists for a few seconds: the first look
 	// waits for this worker's polls to arrive, so that what is cached
 	// already lists it.
@@ -85,8 +85,8 @@ func (s *capShare) run(ctx context.Context) {
 			if !self {
 				n++ // this worker is about to poll, or has not been listed yet
 			}
-			if n != s.workers {
-				s.workers = n
+			if n != workers {
+				workers = n
 				s.gate.SetCap(s.rps / float64(n))
 				s.logger.Info("Spotify request share", zap.Int("workers", n),
 					zap.Float64("requests_per_second", s.rps/float64(n)), zap.Float64("cap", s.rps))
