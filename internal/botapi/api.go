@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -271,18 +272,17 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Requests = append(out.Requests, results[i].status)
 	}
-	if failed != nil && errors.Is(failed.err, errCannotCollect) {
-		// The requests accepted go on; say which.
-		writeCannotCollect(w, cannotCollectText(failed.artist), func(w http.ResponseWriter, status int, msg string) {
-			writeJSON(w, status, map[string]any{"error": msg, "requests": out.Requests})
-		})
-		return
-	}
 	if failed != nil {
-		h.unavailable(w, failed.what, failed.err, func(w http.ResponseWriter, status int, msg string) {
-			// The requests accepted go on; say which.
+		// The requests accepted go on; say which.
+		write := func(w http.ResponseWriter, status int, msg string) {
 			writeJSON(w, status, map[string]any{"error": msg, "requests": out.Requests})
-		})
+		}
+		if errors.Is(failed.err, errCannotCollect) {
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+			write(w, http.StatusServiceUnavailable, cannotCollectText(failed.artist))
+		} else {
+			h.unavailable(w, failed.what, failed.err, write)
+		}
 		return
 	}
 	writeJSON(w, http.StatusAccepted, out)

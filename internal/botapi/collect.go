@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -68,10 +67,4 @@ func cannotCollectText(artist string) string {
 // CannotCollectMessage is cannotCollectText as a Slack message.
 func CannotCollectMessage(artist string) *slack.WebhookMessage {
 	return ErrorMessage(cannotCollectText(clip(artist, maxLineText)))
-}
-
-// writeCannotCollect writes a 503 with Retry-After through write.
-func writeCannotCollect(w http.ResponseWriter, msg string, write func(w http.ResponseWriter, status int, msg string)) {
-	w.Header().Set("Retry-After", fmt.Sprint(RetryAfter))
-	write(w, http.StatusServiceUnavailable, msg)
 }
