@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -293,18 +295,12 @@ func printResult(out io.Writer, format string, res workflows.PipelineResult, lin
 	fmt.Fprintf(out, "  rejected     %d\n", res.Quality.RejectedTotal())
 	fmt.Fprintf(out, "  marts        %s\n", formatCounts64(res.Aggregate.Rows))
 	// The manifest's word on marts it did not publish (genres absent).
-	skipped := make([]string, 0, len(res.Aggregate.Skipped))
-	for mart := range res.Aggregate.Skipped {
-		skipped = append(skipped, mart)
-	}
-	sort.Strings(skipped)
-	for _, mart := range skipped {
+	for _, mart := range slices.Sorted(maps.Keys(res.Aggregate.Skipped)) {
 		fmt.Fprintf(out, "  not built    %s: %s\n", mart, res.Aggregate.Skipped[mart])
 	}
-	switch {
-	case res.Kind == workflows.KindReprocess:
+	if res.Kind == workflows.KindReprocess {
 		fmt.Fprintf(out, "  spotify      no call: rebuilt from the capture of %s\n", res.Capture.CapturedAt)
-	default:
+	} else {
 		fmt.Fprintf(out, "  spotify      %s\n", formatCounts(res.Collect.Calls))
 	}
 	if res.Capture.LateCapture {
