@@ -328,8 +328,8 @@ func (h *handler) requestArtist(ctx context.Context, entry, target string, now t
 		return requestResult{what: "the serving store", err: err}
 	}
 	if !found {
-		if err := h.collect(ctx, req); err != nil {
-			req.State, req.Detail, req.UpdatedAt = serving.RequestFailed, CannotCollect, now
+		if err := h.collect(ctx, &req); err != nil {
+			req.UpdatedAt = now
 			return requestResult{status: StatusOf(req), what: "the workflow service", err: err, artist: artist}
 		}
 		h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist))

@@ -35,9 +35,9 @@ var errCannotCollect = errors.New(CannotCollect)
 const collectMargin = 300 * time.Millisecond
 
 // collect starts the collection of req, already in the store. When it
-// cannot be started, req is recorded as failed (at best effort: the answer
-// says the same) and the error wraps errCannotCollect.
-func (h *handler) collect(ctx context.Context, req serving.Request) error {
+// cannot be started, req is marked failed and recorded so (at best
+// effort: the answer says the same) and the error wraps errCannotCollect.
+func (h *handler) collect(ctx context.Context, req *serving.Request) error {
 	cctx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		margin := min(collectMargin, time.Until(deadline)/4)
@@ -45,14 +45,16 @@ func (h *handler) collect(ctx context.Context, req serving.Request) error {
 		cctx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
 		defer cancel()
 	}
-	err := call(cctx, func(ctx context.Context) error { return h.o.Collect(ctx, req.ID, req.Artist) })
+	id, artist := req.ID, req.Artist // the call may outlive this one
+	err := call(cctx, func(ctx context.Context) error { return h.o.Collect(ctx, id, artist) })
 	if err == nil {
 		return nil
 	}
 	h.log.Warn("collection not started", zap.String("request", req.ID), zap.String("artist", req.Artist), zap.Error(err))
 	req.State = serving.RequestFailed
-	req.Detail = CannotCollect // as the JSON API's answer says (requestArtist)
-	if perr := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, req) }); perr != nil {
+	req.Detail = CannotCollect
+	failed := *req // a copy: the put may outlive this call (see call)
+	if perr := call(ctx, func(ctx context.Context) error { return h.o.Store.PutRequest(ctx, failed) }); perr != nil {
 		h.log.Warn("could not record a refused request", zap.String("request", req.ID), zap.Error(perr))
 	}
 	return fmt.Errorf("%w: %w", errCannotCollect, err)

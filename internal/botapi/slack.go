@@ -108,7 +108,7 @@ func (h *handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, "the serving store", err, slackError)
 		return
 	}
-	if err := h.collect(ctx, req); err != nil {
+	if err := h.collect(ctx, &req); err != nil {
 		// 200: Slack shows the asker a message only from a 200 answer.
 		writeSlack(w, http.StatusOK, CannotCollectMessage(artist))
 		return
