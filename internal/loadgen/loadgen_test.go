@@ -31,6 +31,8 @@ func TestRun(t *testing.T) {
 			res, err := Run(context.Background(), Options{Connections: 4, Duration: 200 * time.Millisecond,
 				Request: func(_, _ int) (*http.Request, error) { return http.NewRequest(http.MethodGet, srv.URL+tt.path, nil) }})
 			require.NoError(t, err)
+			require.GreaterOrEqual(t, res.Elapsed, 190*time.Millisecond, "ran for its duration")
+			require.Less(t, res.Elapsed, 10*time.Second, "stopped at its duration")
 			if tt.wantErrors {
 				require.Zero(t, res.Requests)
 				require.Positive(t, res.Errors)
