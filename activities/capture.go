@@ -294,7 +294,17 @@ func (a *Activities) Partitions(ctx context.Context, in PartitionsInput) (Partit
 // empty is open) have a capture record and which have a run manifest.
 func ListPartitions(ctx context.Context, store lake.Store, from, to string) (PartitionsResult, error) {
 	res := PartitionsResult{Captured: []string{}, Processed: []string{}}
-	keys, err := store.List(ctx, lake.ManifestsRoot+"dt=")
+	// Every date from from to to starts with their common prefix (the dates
+	// are of fixed width), so a bounded range lists only its part of the lake.
+	prefix := lake.ManifestsRoot + "dt="
+	if from != "" && to != "" {
+		n := 0
+		for n < min(len(from), len(to)) && from[n] == to[n] {
+			n++
+		}
+		prefix += from[:n]
+	}
+	keys, err := store.List(ctx, prefix)
 	if err != nil {
 		return res, fmt.Errorf("list %s: %w", lake.ManifestsRoot, err)
 	}
