@@ -216,10 +216,6 @@ func (s ReplySettings) postJSON(ctx context.Context, target string, v any) error
 		c = botapi.NewCallbackClient(&botapi.CallbackDialer{Policy: s.Callbacks})
 	}
 	resp, err := c.Do(req)
-	var ue *url.Error
-	if errors.Is(err, botapi.ErrCallbackRefused) && errors.As(err, &ue) {
-		return fmt.Errorf("post the answer: %w", ue.Err) // without the URL
-	}
 	if err != nil {
 		return redactURL(err)
 	}
@@ -275,6 +271,10 @@ func redactURL(err error) error {
 	var ue *url.Error
 	if !errors.As(err, &ue) {
 		return err
+	}
+	if errors.Is(ue.Err, botapi.ErrCallbackRefused) {
+		// Kept wrapped: classifyReply makes it non-retryable.
+		return fmt.Errorf("post the answer: %w", ue.Err)
 	}
 	msg := "post the answer: " + ue.Err.Error()
 	if ue.Timeout() {
