@@ -136,24 +136,17 @@ func (f *backfillFlags) validate() error {
 	if f.parallel < 1 || f.parallel > workflows.MaxBackfillParallel {
 		return usagef("--parallel %d: want 1 to %d dates at once", f.parallel, workflows.MaxBackfillParallel)
 	}
-	var artists []string
-	for _, a := range f.artists {
-		if a = strings.TrimSpace(a); a != "" {
-			artists = append(artists, a)
-		}
-	}
 	if len(f.artists) > 0 {
 		return usagef("--artists %q: a backfill reprocesses what each date captured and calls no Spotify API, "+
 			"so it cannot add artists to past dates; capture them today with `starter run --artists …`",
 			strings.Join(f.artists, ","))
 	}
-	f.artists = artists
 	return nil
 }
 
 func (f *backfillFlags) input(cfg *config.Config) workflows.BackfillInput {
 	return workflows.BackfillInput{
-		From: f.from, To: f.to, Parallel: f.parallel, Artists: f.artists, Rerun: f.rerun,
+		From: f.from, To: f.to, Parallel: f.parallel, Rerun: f.rerun,
 		Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
 	}
 }
