@@ -2,11 +2,15 @@ package analytics
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/metronome-data/metronome/internal/tables"
@@ -95,6 +99,12 @@ func conformedView(ctx context.Context, conn *sql.Conn, pattern, empty string) (
 	if len(files) == 0 {
 		return empty, nil
 	}
+	// A file gone between the glob and its stat (a partition being
+	// published) leaves the view undescribed by the memo, not failed.
+	key, stamp, stamped := viewKey(pattern, empty, files)
+	if body, ok := conformed.get(key, stamp); stamped && ok {
+		return body, nil
+	}
 	want, err := describe(ctx, conn, empty)
 	if err != nil {
 		return "", err
@@ -125,7 +135,56 @@ func conformedView(ctx context.Context, conn *sql.Conn, pattern, empty string) (
 			cols[i] = name
 		}
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + scan, nil
+	body := "SELECT " + strings.Join(cols, ", ") + " FROM " + scan
+	if stamped {
+		conformed.put(key, stamp, body)
+	}
+	return body, nil
+}
+
+// conformed remembers the view of each pattern for the files it was
+// described from. Describing a scan reads every file's footer, and every
+// session and query binds the views: without it each footer was read twice
+// per query, once here and once by the query itself.
+var conformed = &viewMemo{views: map[string]memoView{}}
+
+type viewMemo struct {
+	mu    sync.Mutex
+	views map[string]memoView // by pattern and wanted schema
+}
+
+type memoView struct {
+	stamp string // the files it was described from
+	body  string
+}
+
+func (m *viewMemo) get(key, stamp string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.views[key]
+	return v.body, ok && v.stamp == stamp
+}
+
+func (m *viewMemo) put(key, stamp, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.views[key] = memoView{stamp: stamp, body: body}
+}
+
+// viewKey keys a view by its pattern and wanted schema, and stamps it with
+// each file's path, size and modification time: a partition published,
+// replaced or removed changes the stamp, and the files are described again.
+// ok is false when a file could not be stat'ed.
+func viewKey(pattern, empty string, files []string) (key, stamp string, ok bool) {
+	h := sha256.New()
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return "", "", false
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", f, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return pattern + "\x00" + empty, hex.EncodeToString(h.Sum(nil)), true
 }
 
 // describe returns the columns of query's result, with their DuckDB types.
