@@ -64,6 +64,7 @@ func clientOptions(cfg *config.Config, logger *zap.Logger, metricsHandler client
 		Logger:         logging.NewTemporalLogger(logger.Named("sdk")),
 		MetricsHandler: metricsHandler,
 	}
+	opts.Interceptors = tracingInterceptors() // none unless StartTracing runs (tracing.go)
 	cdc, err := codec.FromConfig(cfg.Codec.Keys, cfg.Codec.ActiveKey)
 	if err != nil {
 		return opts, fmt.Errorf("codec.keys: %w", err)

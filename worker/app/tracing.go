@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
+	"go.uber.org/zap"
+)
+
+// Default service names of the two binaries; OTEL_SERVICE_NAME (or
+// service.name in OTEL_RESOURCE_ATTRIBUTES) overrides them.
+const (
+	WorkerServiceName  = "metronome-worker"
+	StarterServiceName = "metronome-starter"
+)
+
+// tracing is the SDK's tracing interceptor while StartTracing's exporter
+// runs, nil otherwise: clientOptions adds it to every Temporal client, and
+// workers inherit it from their client.
+var tracing atomic.Pointer[interceptor.Interceptor]
+
+// TracingEnabled reports whether the environment asks for traces: the
+// standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// is set.
+func TracingEnabled() bool {
+	return os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
+}
+
+// StartTracing exports the process's spans over OTLP when TracingEnabled:
+// it installs an OpenTelemetry tracer provider as the global one (the
+// Spotify client's request spans use it) and the Temporal SDK's tracing
+// interceptor for the clients made after it. The exporter reads the
+// standard OTEL_EXPORTER_OTLP_* variables; the sampler and batching read
+// OTEL_TRACES_SAMPLER* and OTEL_BSP_*. Export failures are logged, never
+// fatal. stop flushes the spans not yet sent (within ctx) and uninstalls
+// the provider. When tracing is off nothing is installed and stop does
+// nothing.
+func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (stop func(context.Context) error, err error) {
+	if !TracingEnabled() {
+		return func(context.Context) error { return nil }, nil
+	}
+	exporter, err := newSpanExporter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", serviceName)),
+		resource.WithFromEnv(), // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+		resource.WithTelemetrySDK(), resource.WithHost(), resource.WithProcessPID())
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		return nil, fmt.Errorf("describe this process for its traces (OTEL_RESOURCE_ATTRIBUTES %q): %w",
+			os.Getenv("OTEL_RESOURCE_ATTRIBUTES"), err)
+	}
+	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+	ti, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{
+		Tracer: provider.Tracer("temporal-sdk-go"),
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("create the Temporal tracing interceptor: %w", err), provider.Shutdown(ctx))
+	}
+	previous := otel.GetTracerProvider()
+	otel.SetTracerProvider(provider)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		logger.Warn("traces not exported", zap.Error(err))
+	}))
+	tracing.Store(&ti)
+	return func(ctx context.Context) error {
+		tracing.Store(nil)
+		otel.SetTracerProvider(previous)
+		if err := provider.Shutdown(ctx); err != nil {
+			return fmt.Errorf("flush traces: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// newSpanExporter is the OTLP exporter of OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+// or OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf (the default) or grpc.
+func newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	name, protocol := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if protocol == "" {
+		name, protocol = "OTEL_EXPORTER_OTLP_PROTOCOL", os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	var exporter sdktrace.SpanExporter
+	var err error
+	switch strings.TrimSpace(protocol) {
+	case "", "http/protobuf":
+		exporter, err = otlptracehttp.New(ctx)
+	case "grpc":
+		exporter, err = otlptracegrpc.New(ctx)
+	default:
+		return nil, fmt.Errorf("%s %q: want http/protobuf or grpc", name, protocol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create the OTLP trace exporter (%s %q): %w", name, protocol, err)
+	}
+	return exporter, nil
+}
+
+// tracingInterceptors are the client interceptors of clientOptions: the
+// tracing interceptor while tracing is on, none otherwise.
+func tracingInterceptors() []interceptor.ClientInterceptor {
+	ti := tracing.Load()
+	if ti == nil {
+		return nil
+	}
+	return []interceptor.ClientInterceptor{*ti}
+}
