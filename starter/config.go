@@ -10,6 +10,7 @@ import (
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/logging"
+	"github.com/metronome-data/metronome/internal/webui"
 )
 
 // loadConfig loads the config of a command: defaults < file < environment <
@@ -42,8 +43,9 @@ func newLogger(cfg *config.Config) (*zap.Logger, error) {
 	return logger, nil
 }
 
+// webUIRunURL is the Web UI page of a run.
 func webUIRunURL(uiBase, namespace, workflowID, runID string) string {
-	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", uiBase, namespace, workflowID, runID)
+	return webui.RunURL(uiBase, namespace, workflowID, runID)
 }
 
 // openLake opens the lake of cfg (lake.url) for a command.

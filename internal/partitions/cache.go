@@ -1,0 +1,118 @@
+package partitions
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/lake"
+)
+
+// maxCached bounds the documents a cache holds: a console shows 30 dates a
+// page, so this is months of paging back.
+const maxCached = 2000
+
+// cache keeps decoded capture records and manifests. A document is
+// immutable until a run rewrites it, and a rewrite changes the object's
+// size or modification time (both backends write whole objects), so a
+// local lake validates an entry with one stat instead of a read and a
+// decode. A remote lake has no stat in lake.Store: its entries expire
+// after ttl.
+type cache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]entry
+}
+
+type entry struct {
+	version objectVersion
+	readAt  time.Time
+	doc     any
+}
+
+// objectVersion is what changes when an object is rewritten.
+type objectVersion struct {
+	size  int64
+	mtime int64
+}
+
+func newCache(ttl time.Duration) *cache {
+	return &cache{ttl: ttl, entries: map[string]entry{}}
+}
+
+// capture reads the capture record of date; nil when it has none.
+func (r *Reader) capture(ctx context.Context, date string) (*activities.Capture, error) {
+	doc, err := r.cached(lake.CaptureKey(date), func() (any, error) {
+		c, found, err := activities.ReadCapture(ctx, r.store, date)
+		if err != nil || !found {
+			return (*activities.Capture)(nil), err
+		}
+		return &c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc.(*activities.Capture), nil
+}
+
+// manifest reads the run manifest of date.
+func (r *Reader) manifest(ctx context.Context, date string) (*activities.Manifest, error) {
+	doc, err := r.cached(lake.ManifestKey(date), func() (any, error) {
+		m, err := activities.ReadManifest(ctx, r.store, date)
+		if err != nil {
+			return nil, err
+		}
+		return &m, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc.(*activities.Manifest), nil
+}
+
+// cached returns the document of key from the cache while it is current,
+// else reads it. Errors are not kept: the next read tries again.
+func (r *Reader) cached(key string, read func() (any, error)) (any, error) {
+	c := r.cache
+	if c == nil {
+		return read()
+	}
+	// Stat before reading: a rewrite between the two leaves an entry whose
+	// version is older than its document, which the next stat replaces.
+	version, local := r.version(key)
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && ((local && e.version == version) || (!local && now.Sub(e.readAt) < c.ttl)) {
+		return e.doc, nil
+	}
+	doc, err := read()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxCached {
+		clear(c.entries)
+	}
+	c.entries[key] = entry{version: version, readAt: now, doc: doc}
+	c.mu.Unlock()
+	return doc, nil
+}
+
+// version stats key in a local lake; false when the lake is remote. A
+// missing object has the zero version.
+func (r *Reader) version(key string) (objectVersion, bool) {
+	dir, ok := r.store.LocalDir()
+	if !ok {
+		return objectVersion{}, false
+	}
+	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(key)))
+	if err != nil {
+		return objectVersion{}, true
+	}
+	return objectVersion{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, true
+}
