@@ -18,6 +18,7 @@ import (
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/metrics"
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
@@ -33,7 +34,7 @@ type Activities struct {
 	// Metrics records the pipeline's counters; nil records nothing.
 	Metrics *metrics.Pipeline
 	// Replies configure how Notify answers on-demand requests.
-	Replies ReplySettings
+	Replies reply.Sender
 	// Temporal is the worker's client, with which RunPipeline starts or
 	// joins pipeline-D; nil fails RunPipeline.
 	Temporal client.Client

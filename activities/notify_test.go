@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/metronome-data/metronome/internal/botapi"
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -94,7 +94,7 @@ func notifyStore(t *testing.T) *serving.Store {
 }
 
 // putRequest stores a settled request with target as its reply target.
-func putRequest(t *testing.T, s *serving.Store, id string, state serving.RequestState, target *botapi.ReplyTarget) {
+func putRequest(t *testing.T, s *serving.Store, id string, state serving.RequestState, target *reply.Target) {
 	t.Helper()
 	r := serving.Request{ID: id, Artist: "radiohead", State: state, ExpiresAt: time.Now().Add(time.Hour)}
 	switch state {
@@ -113,12 +113,12 @@ func putRequest(t *testing.T, s *serving.Store, id string, state serving.Request
 	require.NoError(t, s.PutRequest(context.Background(), r))
 }
 
-func storedTarget(t *testing.T, s *serving.Store, id string) botapi.ReplyTarget {
+func storedTarget(t *testing.T, s *serving.Store, id string) reply.Target {
 	t.Helper()
 	r, ok, err := s.GetRequest(context.Background(), id)
 	require.NoError(t, err)
 	require.True(t, ok)
-	target, err := botapi.ParseReplyTarget(r.ReplyTo)
+	target, err := reply.ParseTarget(r.ReplyTo)
 	require.NoError(t, err)
 	return target
 }
@@ -141,37 +141,37 @@ func TestNotifySlack(t *testing.T) {
 		wantType    string
 	}{
 		{"stored, at the response_url", serving.RequestStored, valid, answerOK, "", nil,
-			botapi.ViaResponseURL, []string{"Radiohead", "Creep", "Karma Police"}, "in_channel"},
+			reply.ViaResponseURL, []string{"Radiohead", "Creep", "Karma Police"}, "in_channel"},
 		{"not found", serving.RequestNotFound, valid, answerOK, "", nil,
-			botapi.ViaResponseURL, []string{"Spotify knows no artist *radiohead*"}, "ephemeral"},
+			reply.ViaResponseURL, []string{"Spotify knows no artist *radiohead*"}, "ephemeral"},
 		{"failed", serving.RequestFailed, valid, answerOK, "", nil,
-			botapi.ViaResponseURL, []string{"Could not collect *radiohead*: clean failed"}, "ephemeral"},
+			reply.ViaResponseURL, []string{"Could not collect *radiohead*: clean failed"}, "ephemeral"},
 		{"expired URL, bot token", serving.RequestStored, expired, answerOK, "xoxb-test", slackAPIOK,
-			botapi.ViaChat, []string{"<@U456> asked for radiohead", "Creep"}, ""},
+			reply.ViaChat, []string{"<@U456> asked for radiohead", "Creep"}, ""},
 		{"expired URL, no bot token", serving.RequestStored, expired, answerOK, "", nil,
-			botapi.ViaRecorded, []string{"Radiohead", "Creep"}, ""},
+			reply.ViaRecorded, []string{"Radiohead", "Creep"}, ""},
 		{"response_url refuses, bot token", serving.RequestStored, valid, answerStatus(404), "xoxb-test", slackAPIOK,
-			botapi.ViaChat, []string{"Creep"}, ""},
+			reply.ViaChat, []string{"Creep"}, ""},
 		{"response_url refuses, no bot token", serving.RequestStored, valid, answerStatus(410), "", nil,
-			botapi.ViaRecorded, []string{"Creep"}, ""},
+			reply.ViaRecorded, []string{"Creep"}, ""},
 		{"chat.postMessage refuses", serving.RequestStored, expired, answerOK, "xoxb-test",
 			func(w http.ResponseWriter, _ posted) {
 				_, _ = io.WriteString(w, `{"ok":false,"error":"not_in_channel"}`)
 			},
-			botapi.ViaRecorded, []string{"Creep"}, ""},
+			reply.ViaRecorded, []string{"Creep"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := notifyStore(t)
 			hook := newReplyServer(t, tt.responseURL)
-			a := &Activities{Serving: store, Replies: ReplySettings{SlackBotToken: tt.botToken}}
+			a := &Activities{Serving: store, Replies: reply.Sender{SlackBotToken: tt.botToken}}
 			var api *replyServer
 			if tt.slackAPI != nil {
 				api = newReplyServer(t, tt.slackAPI)
 				a.Replies.SlackAPIURL = api.URL + "/api/"
 			}
-			putRequest(t, store, "slack-1", tt.state, &botapi.ReplyTarget{
-				Kind: botapi.ReplySlack, URL: hook.URL + "/commands/T1/42/Capability", URLExpiresAt: tt.urlExpires,
+			putRequest(t, store, "slack-1", tt.state, &reply.Target{
+				Kind: reply.KindSlack, URL: hook.URL + "/commands/T1/42/Capability", URLExpiresAt: tt.urlExpires,
 				Channel: "C123", User: "U456",
 			})
 			res, err := a.Notify(context.Background(), NotifyInput{RequestID: "slack-1"})
@@ -180,7 +180,7 @@ func TestNotifySlack(t *testing.T) {
 
 			var text string
 			switch tt.wantVia {
-			case botapi.ViaResponseURL:
+			case reply.ViaResponseURL:
 				got := hook.received()
 				require.Len(t, got, 1)
 				require.Equal(t, "/commands/T1/42/Capability", got[0].Path)
@@ -190,7 +190,7 @@ func TestNotifySlack(t *testing.T) {
 				require.NoError(t, json.Unmarshal(got[0].Body, &m))
 				require.Equal(t, tt.wantType, m.ResponseType)
 				text = string(got[0].Body)
-			case botapi.ViaChat:
+			case reply.ViaChat:
 				got := api.received()
 				require.Len(t, got, 1)
 				require.Equal(t, "/api/chat.postMessage", got[0].Path)
@@ -198,7 +198,7 @@ func TestNotifySlack(t *testing.T) {
 				require.Equal(t, "C123", got[0].Form.Get("channel"))
 				require.Contains(t, got[0].Form.Get("blocks"), "Karma Police")
 				text = got[0].Form.Get("text")
-			case botapi.ViaRecorded:
+			case reply.ViaRecorded:
 				text = storedTarget(t, store, "slack-1").Answer
 			}
 			for _, s := range tt.wantText {
@@ -225,16 +225,16 @@ func TestNotifyCallback(t *testing.T) {
 	store := notifyStore(t)
 	cb := newReplyServer(t, answerOK)
 	// The test's server is on 127.0.0.1: on the list, loopback allowed.
-	a := &Activities{Serving: store, Replies: ReplySettings{Callbacks: botapi.CallbackPolicy{Hosts: []string{"127.0.0.1"}, AllowLoopback: true}}}
-	putRequest(t, store, "api-1", serving.RequestStored, &botapi.ReplyTarget{
-		Kind: botapi.ReplyCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
+	a := &Activities{Serving: store, Replies: reply.Sender{Callbacks: reply.CallbackPolicy{Hosts: []string{"127.0.0.1"}, AllowLoopback: true}}}
+	putRequest(t, store, "api-1", serving.RequestStored, &reply.Target{
+		Kind: reply.KindCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
 	})
 	res, err := a.Notify(context.Background(), NotifyInput{RequestID: "api-1"})
 	require.NoError(t, err)
-	require.Equal(t, botapi.ViaCallback, res.Delivery)
+	require.Equal(t, reply.ViaCallback, res.Delivery)
 	got := cb.received()
 	require.Len(t, got, 1)
-	var body botapi.Callback
+	var body reply.Callback
 	require.NoError(t, json.Unmarshal(got[0].Body, &body))
 	require.Equal(t, "api-1", body.Request.ID)
 	require.Equal(t, "stored", body.Request.State)
@@ -251,31 +251,26 @@ func TestNotifyCallbackRefused(t *testing.T) {
 	cb := newReplyServer(t, answerOK)
 	tests := []struct {
 		name   string
-		policy botapi.CallbackPolicy
+		policy reply.CallbackPolicy
 	}{
-		{"callbacks off", botapi.CallbackPolicy{}},
-		{"host off the list", botapi.CallbackPolicy{Hosts: []string{"hooks.example.com"}, AllowLoopback: true}},
-		{"loopback not allowed", botapi.CallbackPolicy{Hosts: []string{"127.0.0.1"}}},
+		{"callbacks off", reply.CallbackPolicy{}},
+		{"host off the list", reply.CallbackPolicy{Hosts: []string{"hooks.example.com"}, AllowLoopback: true}},
+		{"loopback not allowed", reply.CallbackPolicy{Hosts: []string{"127.0.0.1"}}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := notifyStore(t)
-			a := &Activities{Serving: store, Replies: ReplySettings{Callbacks: tt.policy}}
+			a := &Activities{Serving: store, Replies: reply.Sender{Callbacks: tt.policy}}
 			id := fmt.Sprintf("api-refused-%d", i)
-			putRequest(t, store, id, serving.RequestStored, &botapi.ReplyTarget{
-				Kind: botapi.ReplyCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
+			putRequest(t, store, id, serving.RequestStored, &reply.Target{
+				Kind: reply.KindCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
 			})
 			res, err := a.Notify(context.Background(), NotifyInput{RequestID: id})
 			require.NoError(t, err)
-			require.Equal(t, botapi.ViaRecorded, res.Delivery)
+			require.Equal(t, reply.ViaRecorded, res.Delivery)
 			require.Empty(t, cb.received(), "nothing is posted")
 		})
 	}
-	// The refusal itself is non-retryable and never quotes the URL.
-	err := classifyReply(ReplySettings{}.postJSON(context.Background(), cb.URL+"/hook?k=secret", struct{}{}))
-	require.True(t, rejected(err), "%v", err)
-	require.Contains(t, err.Error(), "api.callback_hosts")
-	require.NotContains(t, err.Error(), "secret")
 }
 
 // Requests that need no answer are left alone; one that has not settled
@@ -284,7 +279,7 @@ func TestNotifyWithoutAnswer(t *testing.T) {
 	store := notifyStore(t)
 	a := &Activities{Serving: store}
 	putRequest(t, store, "cli-1", serving.RequestStored, nil)
-	putRequest(t, store, "slack-pending", serving.RequestPending, &botapi.ReplyTarget{Kind: botapi.ReplySlack, Channel: "C1"})
+	putRequest(t, store, "slack-pending", serving.RequestPending, &reply.Target{Kind: reply.KindSlack, Channel: "C1"})
 	require.NoError(t, store.PutRequest(context.Background(), serving.Request{
 		ID: "foreign", Artist: "x", State: serving.RequestStored, ReplyTo: "mailto:ops@example.com", ExpiresAt: time.Now().Add(time.Hour),
 	}))
@@ -293,10 +288,10 @@ func TestNotifyWithoutAnswer(t *testing.T) {
 		wantVia string
 		wantErr string
 	}{
-		{"cli-1", botapi.ViaNone, ""},
-		{"never-existed", botapi.ViaNone, ""},
+		{"cli-1", reply.ViaNone, ""},
+		{"never-existed", reply.ViaNone, ""},
 		{"slack-pending", "", "it is pending, not settled"},
-		{"foreign", "", "reply target is not what botapi stores"},
+		{"foreign", "", "reply target is not what `starter serve` stores"},
 		{"", "", "empty request ID"},
 	}
 	for _, tt := range tests {
@@ -340,15 +335,17 @@ func TestNotifyRetryableFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := notifyStore(t)
-			a := &Activities{Serving: store, Replies: ReplySettings{SlackBotToken: "xoxb-test"}}
-			target := &botapi.ReplyTarget{Kind: botapi.ReplySlack, URL: tt.url(t) + "/commands/T1/42/Capability",
+			a := &Activities{Serving: store, Replies: reply.Sender{SlackBotToken: "xoxb-test"}}
+			target := &reply.Target{Kind: reply.KindSlack, URL: tt.url(t) + "/commands/T1/42/Capability",
 				URLExpiresAt: time.Now().Add(time.Minute), Channel: "C123"}
 			putRequest(t, store, "slack-2", serving.RequestStored, target)
 			_, err := a.Notify(context.Background(), NotifyInput{RequestID: "slack-2"})
 			require.Error(t, err)
 			require.NotContains(t, err.Error(), "Capability")
-			var app *temporal.ApplicationError
-			require.True(t, errors.As(err, &app), "%v", err)
+			// The server reads the type, retryability and delay of the
+			// top error only, not of an error it wraps.
+			app, top := err.(*temporal.ApplicationError)
+			require.True(t, top, "%T: %v", err, err)
 			require.Equal(t, tt.wantType, app.Type())
 			require.False(t, app.NonRetryable())
 			require.Equal(t, tt.wantDelay, app.NextRetryDelay())

@@ -148,7 +148,7 @@ func newServeHandler(cfg *config.Config, c client.Client, store *serving.Store, 
 		WorkflowID:    workflows.ArtistRequestWorkflowID,
 		SigningSecret: cfg.Slack.SigningSecret,
 		APIToken:      cfg.API.Token,
-		Callbacks:     botapi.CallbackPolicy{Hosts: cfg.API.CallbackHosts, AllowLoopback: cfg.API.CallbackAllowLoopback},
+		Callbacks:     app.CallbackPolicy(cfg),
 		Checks: []botapi.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
 			if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 				return fmt.Errorf("Temporal at %s (namespace %s) is not answering: %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)

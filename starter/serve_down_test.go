@@ -11,14 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
-	"log/slog"
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/botapi"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 )
@@ -95,7 +97,7 @@ func TestServeWhileTemporalIsDown(t *testing.T) {
 
 	status, _, raw := apiDo(t, http.MethodGet, bot.base+"/v1/artists/"+knownID, "")
 	require.Equal(t, http.StatusOK, status, string(raw))
-	var a botapi.ArtistJSON
+	var a reply.ArtistJSON
 	require.NoError(t, json.Unmarshal(raw, &a))
 	require.Equal(t, "Stored Before The Outage", a.Name)
 	known, _ := slashCommand(t, bot.base, knownID, "https://hooks.slack.com/commands/T0/known")
@@ -112,7 +114,7 @@ func TestServeWhileTemporalIsDown(t *testing.T) {
 	require.Contains(t, string(raw), "Cannot collect right now")
 	require.Equal(t, strconv.Itoa(botapi.RetryAfter), header.Get("Retry-After"))
 	var refusedAPI struct {
-		Requests []botapi.RequestStatus `json:"requests"`
+		Requests []reply.RequestStatus `json:"requests"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &refusedAPI))
 	require.Len(t, refusedAPI.Requests, 1)
@@ -142,7 +144,7 @@ func TestServeWhileTemporalIsDown(t *testing.T) {
 	require.Len(t, acc.Requests, 1)
 	require.Eventually(t, func() bool {
 		status, _, raw := apiDo(t, http.MethodGet, bot.base+"/v1/requests/"+acc.Requests[0].ID, "")
-		var st botapi.RequestStatus
+		var st reply.RequestStatus
 		return status == http.StatusOK && json.Unmarshal(raw, &st) == nil && st.State == "stored" && st.ArtistID == unknown.ID
 	}, 2*time.Minute, 100*time.Millisecond, "collected once Temporal is back") // a safety net
 	status, _, raw = apiDo(t, http.MethodGet, bot.base+"/v1/artists/"+unknown.ID, "")

@@ -32,6 +32,7 @@ import (
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/botapi"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 	"github.com/metronome-data/metronome/workflows"
@@ -478,7 +479,7 @@ func TestServeEndToEnd(t *testing.T) {
 			return false
 		}
 		defer resp.Body.Close()
-		var st botapi.RequestStatus
+		var st reply.RequestStatus
 		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
 			return false
 		}
@@ -486,7 +487,7 @@ func TestServeEndToEnd(t *testing.T) {
 		return st.State == "stored" && st.ArtistID == apiArtist.ID
 	}, 2*time.Minute, 20*time.Millisecond)
 	hooks.await(t, time.Minute, "callback")
-	var cb botapi.Callback
+	var cb reply.Callback
 	require.NoError(t, json.Unmarshal([]byte(hooks.answers("callback")[0].body), &cb))
 	require.Equal(t, apiReq.ID, cb.Request.ID)
 	require.NotNil(t, cb.Artist)
@@ -526,9 +527,9 @@ func TestServeEndToEnd(t *testing.T) {
 	r, ok, err := store.GetRequest(ctx, apiReq.ID)
 	require.NoError(t, err)
 	require.True(t, ok)
-	target, err := botapi.ParseReplyTarget(r.ReplyTo)
+	target, err := reply.ParseTarget(r.ReplyTo)
 	require.NoError(t, err)
-	require.Equal(t, botapi.ViaCallback, target.AnsweredVia)
+	require.Equal(t, reply.ViaCallback, target.AnsweredVia)
 	require.Empty(t, target.URL)
 	hist := requestHistories(t, c)
 	require.True(t, bytes.Contains(hist, []byte(apiReq.ID)), "histories are readable: they hold the request IDs")

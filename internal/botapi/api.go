@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -30,7 +31,7 @@ const MaxRequestArtists = 50
 type ArtistRequests struct {
 	// Artists are names or Spotify IDs (or URIs or links), 1 to 50.
 	Artists []string `json:"artists"`
-	// CallbackURL, when set, receives a Callback as JSON for each request
+	// CallbackURL, when set, receives a reply.Callback as JSON for each request
 	// once it has settled (https, or http to a loopback host).
 	CallbackURL string `json:"callback_url,omitempty"`
 }
@@ -38,99 +39,8 @@ type ArtistRequests struct {
 // Accepted is the 202 answer of POST /v1/artist-requests.
 type Accepted struct {
 	// WorkflowID is the workflow that collects the requested artists.
-	WorkflowID string          `json:"workflow_id"`
-	Requests   []RequestStatus `json:"requests"`
-}
-
-// RequestStatus is the JSON view of a request: GET /v1/requests/{id}, the
-// 202 answer and callbacks. It never holds the reply target.
-type RequestStatus struct {
-	ID       string `json:"id"`
-	Artist   string `json:"artist"`
-	ArtistID string `json:"artist_id,omitempty"`
-	// State is pending, collecting, stored, not_found or failed.
-	State     string    `json:"state"`
-	Detail    string    `json:"detail,omitempty"`
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-// StatusOf is the JSON view of r.
-func StatusOf(r serving.Request) RequestStatus {
-	return RequestStatus{
-		ID: r.ID, Artist: r.Artist, ArtistID: r.ArtistID, State: string(r.State), Detail: r.Detail,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt,
-	}
-}
-
-// Callback is what a callback_url receives once a request has settled.
-type Callback struct {
-	Request RequestStatus `json:"request"`
-	// Artist is the stored artist, when the request is stored.
-	Artist *ArtistJSON `json:"artist,omitempty"`
-}
-
-// ArtistJSON is the serving store's view of an artist as JSON.
-type ArtistJSON struct {
-	ID         string        `json:"id"`
-	Name       string        `json:"name"`
-	Genres     []string      `json:"genres"`
-	Popularity *int          `json:"popularity,omitempty"`
-	Followers  *int64        `json:"followers,omitempty"`
-	ImageURL   string        `json:"image_url,omitempty"`
-	UpdatedAt  time.Time     `json:"updated_at,omitzero"`
-	DT         string        `json:"dt"`
-	TopTracks  []TrackJSON   `json:"top_tracks,omitempty"`
-	Releases   []ReleaseJSON `json:"releases,omitempty"`
-	Similar    []SimilarJSON `json:"similar,omitempty"`
-}
-
-// TrackJSON is one top track.
-type TrackJSON struct {
-	Rank       int    `json:"rank"`
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Album      string `json:"album,omitempty"`
-	Popularity *int   `json:"popularity,omitempty"`
-	DurationMS int    `json:"duration_ms,omitempty"`
-}
-
-// ReleaseJSON is one of the latest releases.
-type ReleaseJSON struct {
-	AlbumID     string `json:"album_id"`
-	Name        string `json:"name"`
-	Type        string `json:"type,omitempty"`
-	ReleaseDate string `json:"release_date,omitempty"`
-}
-
-// SimilarJSON is one similar artist.
-type SimilarJSON struct {
-	ArtistID string  `json:"artist_id"`
-	Name     string  `json:"name,omitempty"`
-	Score    float64 `json:"score"`
-}
-
-// ArtistJSONOf is the JSON view of v.
-func ArtistJSONOf(v serving.ArtistView) ArtistJSON {
-	a := ArtistJSON{
-		ID: v.ID, Name: v.Name, Genres: v.Genres, Popularity: v.Popularity, Followers: v.Followers,
-		ImageURL: v.ImageURL, UpdatedAt: v.UpdatedAt, DT: v.DT,
-	}
-	if a.Genres == nil {
-		a.Genres = []string{}
-	}
-	for i, t := range v.TopTracks {
-		a.TopTracks = append(a.TopTracks, TrackJSON{Rank: i + 1, ID: t.ID, Name: t.Name, Album: t.Album,
-			Popularity: t.Popularity, DurationMS: t.DurationMS})
-	}
-	for _, r := range v.Releases {
-		a.Releases = append(a.Releases, ReleaseJSON{AlbumID: r.AlbumID, Name: r.Name, Type: r.Type, ReleaseDate: r.ReleaseDate})
-	}
-	for _, s := range v.Similar {
-		a.Similar = append(a.Similar, SimilarJSON{ArtistID: s.ArtistID, Name: s.Name, Score: s.Score})
-	}
-	return a
+	WorkflowID string                `json:"workflow_id"`
+	Requests   []reply.RequestStatus `json:"requests"`
 }
 
 // authorized requires "Authorization: Bearer <api token>", compared in
@@ -197,7 +107,7 @@ func decodeRequests(body []byte) (ArtistRequests, error) {
 		in.Artists[i] = a
 	}
 	if in.CallbackURL != "" {
-		if err := CheckReplyURL(in.CallbackURL); err != nil {
+		if err := reply.CheckURL(in.CallbackURL); err != nil {
 			return in, fmt.Errorf("callback_url: %v", err)
 		}
 	}
@@ -240,7 +150,7 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 	now := h.o.Now()
 	target := ""
 	if in.CallbackURL != "" {
-		if target, err = (ReplyTarget{Kind: ReplyCallback, URL: in.CallbackURL, URLExpiresAt: now.Add(h.o.ReplyTTL)}).Encode(); err != nil {
+		if target, err = (reply.Target{Kind: reply.KindCallback, URL: in.CallbackURL, URLExpiresAt: now.Add(h.o.ReplyTTL)}).Encode(); err != nil {
 			writeError(w, http.StatusInternalServerError, "could not record the callback")
 			return
 		}
@@ -259,7 +169,7 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	wg.Wait()
-	out := Accepted{WorkflowID: h.o.WorkflowID, Requests: []RequestStatus{}}
+	out := Accepted{WorkflowID: h.o.WorkflowID, Requests: []reply.RequestStatus{}}
 	var failed *requestResult
 	for i := range results {
 		if results[i].err != nil {
@@ -279,7 +189,7 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		if errors.Is(failed.err, errCannotCollect) {
 			w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
-			write(w, http.StatusServiceUnavailable, cannotCollectText(failed.artist))
+			write(w, http.StatusServiceUnavailable, reply.CannotCollectText(failed.artist))
 		} else {
 			h.unavailable(w, failed.what, failed.err, write)
 		}
@@ -295,7 +205,7 @@ const apiConcurrency = 8
 // requestResult is how one artist of an API request went: its status, or
 // which dependency failed.
 type requestResult struct {
-	status RequestStatus
+	status reply.RequestStatus
 	what   string
 	err    error
 	artist string // of a collection that could not be started
@@ -330,12 +240,12 @@ func (h *handler) requestArtist(ctx context.Context, entry, target string, now t
 	if !found {
 		if err := h.collect(ctx, &req); err != nil {
 			req.UpdatedAt = now
-			return requestResult{status: StatusOf(req), what: "the workflow service", err: err, artist: artist}
+			return requestResult{status: reply.StatusOf(req), what: "the workflow service", err: err, artist: artist}
 		}
 		h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist))
 	}
 	req.UpdatedAt = now
-	return requestResult{status: StatusOf(req)}
+	return requestResult{status: reply.StatusOf(req)}
 }
 
 // getArtist answers GET /v1/artists/{id-or-name}.
@@ -357,7 +267,7 @@ func (h *handler) getArtist(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no artist %q in the serving store; request it with POST /v1/artist-requests", artist))
 		return
 	}
-	writeJSON(w, http.StatusOK, ArtistJSONOf(view))
+	writeJSON(w, http.StatusOK, reply.ArtistJSONOf(view))
 }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -384,5 +294,5 @@ func (h *handler) getRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no request %s (or it expired)", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusOf(req))
+	writeJSON(w, http.StatusOK, reply.StatusOf(req))
 }

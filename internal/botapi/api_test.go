@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -128,13 +129,13 @@ func TestAPIRequestsAndTheirState(t *testing.T) {
 
 	// The unknown ones carry the callback, the known one none.
 	ctx := context.Background()
-	for _, rs := range []RequestStatus{newOne, byID} {
+	for _, rs := range []reply.RequestStatus{newOne, byID} {
 		r, ok, err := f.raw.GetRequest(ctx, rs.ID)
 		require.NoError(t, err)
 		require.True(t, ok)
-		target, err := ParseReplyTarget(r.ReplyTo)
+		target, err := reply.ParseTarget(r.ReplyTo)
 		require.NoError(t, err)
-		require.Equal(t, ReplyCallback, target.Kind)
+		require.Equal(t, reply.KindCallback, target.Kind)
 		require.Equal(t, "https://bot.example.com/metronome/callback?k=CallbackSecret", target.URL)
 	}
 	r, ok, err := f.raw.GetRequest(ctx, known.ID)
@@ -142,9 +143,9 @@ func TestAPIRequestsAndTheirState(t *testing.T) {
 	require.True(t, ok)
 	require.Empty(t, r.ReplyTo)
 
-	get := func(id string) (int, RequestStatus, string) {
+	get := func(id string) (int, reply.RequestStatus, string) {
 		w := serve(f.h, apiRequest(http.MethodGet, "/v1/requests/"+id, ""))
-		var st RequestStatus
+		var st reply.RequestStatus
 		if w.Code == http.StatusOK {
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &st))
 		}
@@ -200,22 +201,22 @@ func TestAPIArtists(t *testing.T) {
 				require.Contains(t, w.Body.String(), "POST /v1/artist-requests")
 				return
 			}
-			var a ArtistJSON
+			var a reply.ArtistJSON
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &a))
 			require.Equal(t, tt.wantName, a.Name)
 		})
 	}
 	w := serve(f.h, apiRequest(http.MethodGet, "/v1/artists/radiohead", ""))
-	var a ArtistJSON
+	var a reply.ArtistJSON
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &a))
-	require.Equal(t, ArtistJSON{
+	require.Equal(t, reply.ArtistJSON{
 		ID: extendedID, Name: "Radiohead", Genres: []string{"art rock", "alternative"},
 		Popularity: ptr(79), Followers: ptr(int64(9876543)), DT: "2026-11-01",
-		TopTracks: []TrackJSON{
+		TopTracks: []reply.TrackJSON{
 			{Rank: 1, ID: "t1", Name: "Creep", Album: "Pablo Honey", Popularity: ptr(85), DurationMS: 238_000},
 			{Rank: 2, ID: "t2", Name: "Karma Police", Album: "OK Computer", DurationMS: 264_000},
 		},
-		Similar: []SimilarJSON{{ArtistID: developmentID, Name: "Ada & The <Loops>", Score: 0.8}},
+		Similar: []reply.SimilarJSON{{ArtistID: developmentID, Name: "Ada & The <Loops>", Score: 0.8}},
 	}, a)
 	require.Zero(t, f.store.puts.Load())
 }
@@ -246,7 +247,7 @@ func TestAPIUnavailableDependencies(t *testing.T) {
 		require.Equal(t, http.StatusServiceUnavailable, w.Code)
 		var out struct {
 			Error    string
-			Requests []RequestStatus
+			Requests []reply.RequestStatus
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
 		require.Contains(t, out.Error, `Cannot collect right now: the workflow service is not answering, so "Someone New" was not requested`)

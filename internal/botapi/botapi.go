@@ -33,6 +33,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -92,7 +93,7 @@ type Options struct {
 	APIToken string
 	// Callbacks is where a JSON API request's callback_url may point
 	// (api.callback_hosts); the zero policy refuses every callback.
-	Callbacks CallbackPolicy
+	Callbacks reply.CallbackPolicy
 	// Checks are what /readyz runs besides reading the store.
 	Checks []Check
 	// Logger logs failures; nil logs nothing.

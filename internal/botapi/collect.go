@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/slack-go/slack"
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/internal/serving"
@@ -58,15 +57,4 @@ func (h *handler) collect(ctx context.Context, req *serving.Request) error {
 		h.log.Warn("could not record a refused request", zap.String("request", req.ID), zap.Error(perr))
 	}
 	return fmt.Errorf("%w: %w", errCannotCollect, err)
-}
-
-// cannotCollectText is the answer to an asker of artist whose collection
-// could not be started.
-func cannotCollectText(artist string) string {
-	return fmt.Sprintf("Cannot collect right now: the workflow service is not answering, so %q was not requested. Nothing was kept; ask again in a minute.", artist)
-}
-
-// CannotCollectMessage is cannotCollectText as a Slack message.
-func CannotCollectMessage(artist string) *slack.WebhookMessage {
-	return ErrorMessage(cannotCollectText(clip(artist, maxLineText)))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -53,21 +54,21 @@ func (h *handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	cmd, err := slack.SlashCommandParse(r)
 	if err != nil {
-		writeSlack(w, http.StatusBadRequest, ErrorMessage("could not read the slash command"))
+		writeSlack(w, http.StatusBadRequest, reply.ErrorMessage("could not read the slash command"))
 		return
 	}
 	text := strings.TrimSpace(cmd.Text)
 	if text == "" || strings.EqualFold(text, "help") {
-		writeSlack(w, http.StatusOK, UsageMessage(cmd.Command))
+		writeSlack(w, http.StatusOK, reply.UsageMessage(cmd.Command))
 		return
 	}
 	if len(text) > MaxArtistLength {
-		writeSlack(w, http.StatusOK, ErrorMessage("That is longer than any artist name I know: ask with at most 200 characters."))
+		writeSlack(w, http.StatusOK, reply.ErrorMessage("That is longer than any artist name I know: ask with at most 200 characters."))
 		return
 	}
 	artist, isID := ParseArtist(text)
 	if !utf8.ValidString(artist) || strings.ContainsFunc(artist, isControl) {
-		writeSlack(w, http.StatusOK, ErrorMessage("That is not an artist name I can look up: ask with plain text."))
+		writeSlack(w, http.StatusOK, reply.ErrorMessage("That is not an artist name I can look up: ask with plain text."))
 		return
 	}
 
@@ -79,28 +80,28 @@ func (h *handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if found {
-		writeSlack(w, http.StatusOK, ArtistMessage(view))
+		writeSlack(w, http.StatusOK, reply.ArtistMessage(view))
 		return
 	}
 
 	// Unknown: keep where to answer in the store, then start collection
 	// with the request ID only.
-	if err := CheckReplyURL(cmd.ResponseURL); err != nil {
-		writeSlack(w, http.StatusBadRequest, ErrorMessage("the command has no usable response_url"))
+	if err := reply.CheckURL(cmd.ResponseURL); err != nil {
+		writeSlack(w, http.StatusBadRequest, reply.ErrorMessage("the command has no usable response_url"))
 		return
 	}
 	id, err := newRequestID("slack")
 	if err != nil {
-		writeSlack(w, http.StatusInternalServerError, ErrorMessage("could not name the request"))
+		writeSlack(w, http.StatusInternalServerError, reply.ErrorMessage("could not name the request"))
 		return
 	}
 	now := h.o.Now()
-	target, err := ReplyTarget{
-		Kind: ReplySlack, URL: cmd.ResponseURL, URLExpiresAt: now.Add(h.o.ReplyTTL),
+	target, err := reply.Target{
+		Kind: reply.KindSlack, URL: cmd.ResponseURL, URLExpiresAt: now.Add(h.o.ReplyTTL),
 		Channel: cmd.ChannelID, User: cmd.UserID,
 	}.Encode()
 	if err != nil {
-		writeSlack(w, http.StatusInternalServerError, ErrorMessage("could not record where to answer"))
+		writeSlack(w, http.StatusInternalServerError, reply.ErrorMessage("could not record where to answer"))
 		return
 	}
 	req := serving.Request{ID: id, Artist: artist, State: serving.RequestPending, ReplyTo: target, ExpiresAt: now.Add(h.o.RequestTTL)}
@@ -110,12 +111,12 @@ func (h *handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.collect(ctx, &req); err != nil {
 		// 200: Slack shows the asker a message only from a 200 answer.
-		writeSlack(w, http.StatusOK, CannotCollectMessage(artist))
+		writeSlack(w, http.StatusOK, reply.CannotCollectMessage(artist))
 		return
 	}
 	h.log.Info("collection requested", zap.String("request", id), zap.String("artist", artist),
 		zap.String("channel", cmd.ChannelID), zap.String("user", cmd.UserID))
-	writeSlack(w, http.StatusOK, CollectingMessage(artist))
+	writeSlack(w, http.StatusOK, reply.CollectingMessage(artist))
 }
 
 // writeSlack writes a message as the JSON response to a slash command.
@@ -124,5 +125,5 @@ func writeSlack(w http.ResponseWriter, status int, m *slack.WebhookMessage) {
 }
 
 func slackError(w http.ResponseWriter, status int, msg string) {
-	writeSlack(w, status, ErrorMessage(msg))
+	writeSlack(w, status, reply.ErrorMessage(msg))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
@@ -156,9 +157,9 @@ func TestSlackStartsCollectionForUnknownArtists(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, items, 1)
 	replyTo, _ := items[0].Attrs["reply_to"].(string)
-	target, err := ParseReplyTarget(replyTo)
+	target, err := reply.ParseTarget(replyTo)
 	require.NoError(t, err)
-	require.Equal(t, ReplyTarget{Kind: ReplySlack, URL: responseURL, URLExpiresAt: now.Add(30 * time.Minute),
+	require.Equal(t, reply.Target{Kind: reply.KindSlack, URL: responseURL, URLExpiresAt: now.Add(30 * time.Minute),
 		Channel: "C123", User: "U456"}, target)
 	require.Equal(t, "Boards of Canada", items[0].Attrs["artist"])
 	require.Equal(t, string(serving.RequestPending), items[0].Attrs["state"])

@@ -18,9 +18,9 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/analytics"
-	"github.com/metronome-data/metronome/internal/botapi"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/metrics"
+	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -120,7 +120,7 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger, m
 			BatchSize: cfg.Pipeline.BatchSize, MaxRejectRate: cfg.Pipeline.MaxRejectRate,
 			Seeds: seeds, QuotaWait: cfg.Spotify.QuotaWait,
 		},
-		Replies: activities.ReplySettings{SlackBotToken: cfg.Slack.BotToken, Callbacks: callbackPolicy(cfg)},
+		Replies: reply.Sender{SlackBotToken: cfg.Slack.BotToken, Callbacks: CallbackPolicy(cfg)},
 	}
 	return b, nil
 }
@@ -353,7 +353,8 @@ func openEngine(ctx context.Context, cfg *config.Config) (analytics.Engine, erro
 	return engine, nil
 }
 
-// callbackPolicy is where callback_url posts may go (api.callback_hosts).
-func callbackPolicy(cfg *config.Config) botapi.CallbackPolicy {
-	return botapi.CallbackPolicy{Hosts: cfg.API.CallbackHosts, AllowLoopback: cfg.API.CallbackAllowLoopback}
+// CallbackPolicy is where callback_url posts may go (api.callback_hosts):
+// the worker posts there and `starter serve` checks requests against it.
+func CallbackPolicy(cfg *config.Config) reply.CallbackPolicy {
+	return reply.CallbackPolicy{Hosts: cfg.API.CallbackHosts, AllowLoopback: cfg.API.CallbackAllowLoopback}
 }

@@ -1,4 +1,4 @@
-package botapi
+package reply
 
 import (
 	"fmt"
@@ -232,4 +232,15 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// CannotCollectText is the answer to an asker of artist whose collection
+// could not be started.
+func CannotCollectText(artist string) string {
+	return fmt.Sprintf("Cannot collect right now: the workflow service is not answering, so %q was not requested. Nothing was kept; ask again in a minute.", artist)
+}
+
+// CannotCollectMessage is CannotCollectText as a Slack message.
+func CannotCollectMessage(artist string) *slack.WebhookMessage {
+	return ErrorMessage(CannotCollectText(clip(artist, maxLineText)))
 }

@@ -1,4 +1,4 @@
-package botapi
+package reply
 
 import (
 	"errors"
@@ -34,12 +34,12 @@ type CallbackPolicy struct {
 	AllowLoopback bool
 }
 
-// CheckURL accepts a callback_url: one CheckReplyURL accepts, whose host
+// CheckURL accepts a callback_url: one CheckURL accepts, whose host
 // is on the allow-list. It is the check at request time; CallbackDialer
 // checks the addresses at connect time. Its errors name the rule and the
 // host, never the URL's path or query, which may be a capability.
 func (p CallbackPolicy) CheckURL(raw string) error {
-	u, err := parseReplyURL(raw)
+	u, err := parseURL(raw)
 	if err != nil {
 		return err
 	}

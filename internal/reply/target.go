@@ -1,4 +1,4 @@
-package botapi
+package reply
 
 import (
 	"encoding/json"
@@ -12,15 +12,15 @@ import (
 
 // Kinds of reply target.
 const (
-	// ReplySlack answers a slash command: at its response_url while that
+	// KindSlack answers a slash command: at its response_url while that
 	// is valid, else with chat.postMessage to Channel.
-	ReplySlack = "slack"
-	// ReplyCallback posts a Callback as JSON to the callback_url of a JSON
+	KindSlack = "slack"
+	// KindCallback posts a Callback as JSON to the callback_url of a JSON
 	// API request.
-	ReplyCallback = "callback"
+	KindCallback = "callback"
 )
 
-// How an answer went out (ReplyTarget.AnsweredVia).
+// How an answer went out (Target.AnsweredVia).
 const (
 	ViaResponseURL = "response_url"
 	ViaChat        = "chat.postMessage"
@@ -33,12 +33,12 @@ const (
 	ViaNone = "none"
 )
 
-// ReplyTarget is where and how to answer a request. It is stored, encoded
+// Target is where and how to answer a request. It is stored, encoded
 // with Encode, as the request's ReplyTo in the serving store and never
 // travels through Temporal: a response_url is a capability (anyone who
 // holds it may post to the channel for 30 minutes). Notify clears URL once
 // it has answered.
-type ReplyTarget struct {
+type Target struct {
 	Kind string `json:"kind"`
 	// URL is the response_url or callback_url.
 	URL string `json:"url,omitempty"`
@@ -56,7 +56,7 @@ type ReplyTarget struct {
 }
 
 // Encode is the form stored in serving.Request.ReplyTo.
-func (t ReplyTarget) Encode() (string, error) {
+func (t Target) Encode() (string, error) {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return "", fmt.Errorf("encode %s reply target: %w", t.Kind, err)
@@ -64,38 +64,38 @@ func (t ReplyTarget) Encode() (string, error) {
 	return string(b), nil
 }
 
-// ParseReplyTarget decodes a serving.Request.ReplyTo written by Encode.
-func ParseReplyTarget(s string) (ReplyTarget, error) {
-	var t ReplyTarget
+// ParseTarget decodes a serving.Request.ReplyTo written by Encode.
+func ParseTarget(s string) (Target, error) {
+	var t Target
 	if err := json.Unmarshal([]byte(s), &t); err != nil {
-		return ReplyTarget{}, fmt.Errorf("reply target is not what botapi stores: %w", err)
+		return Target{}, fmt.Errorf("reply target is not what `starter serve` stores: %w", err)
 	}
 	switch t.Kind {
-	case ReplySlack, ReplyCallback:
+	case KindSlack, KindCallback:
 	default:
-		return ReplyTarget{}, fmt.Errorf("reply target of unknown kind %q: want %s or %s", t.Kind, ReplySlack, ReplyCallback)
+		return Target{}, fmt.Errorf("reply target of unknown kind %q: want %s or %s", t.Kind, KindSlack, KindCallback)
 	}
 	if t.URL != "" {
-		if err := CheckReplyURL(t.URL); err != nil {
-			return ReplyTarget{}, err
+		if err := CheckURL(t.URL); err != nil {
+			return Target{}, err
 		}
 	}
 	return t, nil
 }
 
-// CheckReplyURL accepts where an answer may be posted: an https URL, or an
+// CheckURL accepts where an answer may be posted: an https URL, or an
 // http URL of a loopback host (for local development and tests). Anything
 // else is refused, so a request cannot make a worker post in the clear or
 // to a file or internal address by scheme. Its errors never quote the URL,
 // which may be a capability.
-func CheckReplyURL(raw string) error {
-	_, err := parseReplyURL(raw)
+func CheckURL(raw string) error {
+	_, err := parseURL(raw)
 	return err
 }
 
-// parseReplyURL is CheckReplyURL returning the parsed URL, for checks
+// parseURL is CheckURL returning the parsed URL, for checks
 // that go on from it.
-func parseReplyURL(raw string) (*url.URL, error) {
+func parseURL(raw string) (*url.URL, error) {
 	if len(raw) > 2048 {
 		return nil, fmt.Errorf("URL of %d bytes: at most 2048", len(raw))
 	}
