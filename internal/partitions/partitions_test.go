@@ -1,0 +1,156 @@
+package partitions
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/lake"
+)
+
+// countingStore counts the objects read.
+type countingStore struct {
+	lake.Store
+	gets atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, key)
+}
+
+// remoteStore hides the local directory, as an S3 lake has none.
+type remoteStore struct{ *countingStore }
+
+func (remoteStore) LocalDir() (string, bool) { return "", false }
+
+func put(t *testing.T, store lake.Store, key string, doc any) {
+	t.Helper()
+	body, err := json.Marshal(doc)
+	require.NoError(t, err)
+	require.NoError(t, store.Put(context.Background(), key, bytes.NewReader(body)))
+}
+
+func manifest(date, kind string, tracks int) activities.Manifest {
+	var m activities.Manifest
+	m.Date, m.Kind, m.WorkflowID, m.RunID = date, kind, "pipeline-"+date, "run-"+date
+	m.Clean.Report.RowsOut = map[string]int{"tracks": tracks}
+	m.Clean.Report.Rejected = map[string]map[string]int{"tracks": {"missing_id": 2}}
+	return m
+}
+
+func newLake(t *testing.T) *countingStore {
+	t.Helper()
+	store, err := lake.Open(context.Background(), "file://"+t.TempDir())
+	require.NoError(t, err)
+	return &countingStore{Store: store}
+}
+
+var day = func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
+
+func TestRangeStates(t *testing.T) {
+	store := newLake(t)
+	put(t, store, lake.CaptureKey("2026-10-03"), activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-03", Kind: activities.KindCapture}, CapturedAt: "2026-10-03T05:00:00Z"})
+	put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 40))
+	put(t, store, lake.CaptureKey("2026-10-02"), activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-02", Kind: activities.KindLateCapture}})
+	require.NoError(t, store.Put(context.Background(), lake.ManifestKey("2026-10-04"), bytes.NewReader([]byte("{broken"))))
+
+	dates, err := NewReader(store).Range(context.Background(), day("2026-10-01"), day("2026-10-04"))
+	require.NoError(t, err)
+	require.Len(t, dates, 4)
+	tests := []struct {
+		date              string
+		captured, process bool
+		status            string
+		broken            bool
+	}{
+		{"2026-10-04", false, false, CaptureNone, true},
+		{"2026-10-03", true, true, CaptureComplete, false},
+		{"2026-10-02", true, false, CaptureLate, false},
+		{"2026-10-01", false, false, CaptureNone, false},
+	}
+	for i, tt := range tests {
+		d := dates[i]
+		require.Equal(t, tt.date, d.Row.Date, "newest first")
+		require.Equal(t, tt.captured, d.Row.Captured, tt.date)
+		require.Equal(t, tt.process, d.Row.Processed, tt.date)
+		require.Equal(t, tt.status, d.Row.CaptureStatus, tt.date)
+		require.Equal(t, tt.broken, d.Row.Error != "", tt.date)
+		require.Equal(t, tt.process, d.Manifest != nil, tt.date)
+		require.Equal(t, tt.captured, d.Capture != nil, tt.date)
+	}
+	require.Equal(t, 2, dates[1].Row.Rejected)
+	require.Equal(t, 40, dates[1].Row.Rows["tracks"])
+
+	_, err = NewReader(store).One(context.Background(), "2026-13-01")
+	require.Error(t, err, "a bad date is refused")
+}
+
+// A cached manifest is not read again until it is rewritten; then the row
+// changes at once (local lake) or after the TTL (remote lake).
+func TestCacheFollowsRewrites(t *testing.T) {
+	ctx := context.Background()
+	t.Run("local", func(t *testing.T) {
+		store := newLake(t)
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 40))
+		r := NewReader(store, WithCache(time.Hour))
+		d, err := r.One(ctx, "2026-10-03")
+		require.NoError(t, err)
+		require.Equal(t, 40, d.Row.Rows["tracks"])
+		before := store.gets.Load()
+		_, err = r.One(ctx, "2026-10-03")
+		require.NoError(t, err)
+		require.Equal(t, before, store.gets.Load(), "an unchanged manifest is not read again")
+
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindReprocess, 41000))
+		d, err = r.One(ctx, "2026-10-03")
+		require.NoError(t, err)
+		require.Equal(t, 41000, d.Row.Rows["tracks"], "a rewritten manifest is read again")
+		require.Equal(t, activities.KindReprocess, d.Row.Kind)
+
+		put(t, store, lake.CaptureKey("2026-10-03"), activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-03", Kind: activities.KindCapture}})
+		d, err = r.One(ctx, "2026-10-03")
+		require.NoError(t, err)
+		require.True(t, d.Row.Captured, "a new capture record shows at once")
+	})
+	t.Run("remote", func(t *testing.T) {
+		local := newLake(t)
+		store := remoteStore{local}
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 40))
+		r := NewReader(store, WithCache(50*time.Millisecond))
+		_, err := r.One(ctx, "2026-10-03")
+		require.NoError(t, err)
+		before := local.gets.Load()
+		_, err = r.One(ctx, "2026-10-03")
+		require.NoError(t, err)
+		require.Equal(t, before, local.gets.Load(), "within the TTL the cached manifest is used")
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 7))
+		require.Eventually(t, func() bool {
+			d, err := r.One(ctx, "2026-10-03")
+			return err == nil && d.Row.Rows["tracks"] == 7
+		}, 5*time.Second, 20*time.Millisecond)
+	})
+}
+
+func BenchmarkRangeCached(b *testing.B) {
+	store, err := lake.Open(context.Background(), "file://"+b.TempDir())
+	require.NoError(b, err)
+	for i := range 30 {
+		date := day("2026-10-01").AddDate(0, 0, i).Format("2006-01-02")
+		body, _ := json.Marshal(manifest(date, activities.KindCapture, 100000))
+		require.NoError(b, store.Put(context.Background(), lake.ManifestKey(date), bytes.NewReader(body)))
+	}
+	r := NewReader(store, WithCache(time.Hour))
+	for b.Loop() {
+		if _, err := r.Range(context.Background(), day("2026-10-01"), day("2026-10-30")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
