@@ -161,7 +161,7 @@ func New(_ context.Context, opts Options) (*Client, error) {
 			ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
 			TokenURL: opts.TokenURL, AuthStyle: oauth2.AuthStyleInHeader,
 		},
-		client:  &http.Client{Transport: base},
+		client:  &http.Client{Transport: tracedTransport{next: base, endpoint: EndpointToken}},
 		timeout: opts.Timeout,
 	}
 	hc := &http.Client{Transport: &transport{base: base, gate: opts.Gate, tokens: tokens, timeout: opts.Timeout}}
@@ -228,7 +228,7 @@ func (cc *callCounter) add(endpoint string, n int) {
 // is given, which carries the capture the transport fills.
 func (c *Client) do(ctx context.Context, endpoint string, calls *callCounter, fn func(context.Context) error) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
-		capt := &capture{}
+		capt := &capture{attempt: attempt}
 		err := fn(withCapture(ctx, capt))
 		calls.add(endpoint, capt.sent)
 		if err == nil {

@@ -33,9 +33,10 @@ type transport struct {
 
 // capture receives what the transport did for one call.
 type capture struct {
-	mu   sync.Mutex
-	sent int    // requests sent to the API
-	body []byte // body of the successful answer
+	attempt int // of the call, from 1 (Client.do)
+	mu      sync.Mutex
+	sent    int    // requests sent to the API
+	body    []byte // body of the successful answer
 }
 
 type captureKey struct{}
@@ -47,6 +48,13 @@ func withCapture(ctx context.Context, c *capture) context.Context {
 func captureFrom(ctx context.Context) *capture {
 	c, _ := ctx.Value(captureKey{}).(*capture)
 	return c
+}
+
+func (c *capture) attemptOf() int {
+	if c == nil {
+		return 0
+	}
+	return c.attempt
 }
 
 func (c *capture) addSent() {
@@ -86,7 +94,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		capt.addSent()
 		t.gate.sending()
+		span := startRequestSpan(req, endpoint, capt.attemptOf())
 		resp, body, err := t.send(ctx, req, tok)
+		endRequestSpan(span, resp, body, err)
 		t.gate.sent()
 		if err != nil {
 			return nil, withEndpoint(err, endpoint)

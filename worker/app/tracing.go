@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
 	"go.uber.org/zap"
@@ -70,7 +71,6 @@ func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("create the Temporal tracing interceptor: %w", err), provider.Shutdown(ctx))
 	}
-	previous := otel.GetTracerProvider()
 	otel.SetTracerProvider(provider)
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		logger.Warn("traces not exported", zap.Error(err))
@@ -78,7 +78,7 @@ func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (
 	tracing.Store(&ti)
 	return func(ctx context.Context) error {
 		tracing.Store(nil)
-		otel.SetTracerProvider(previous)
+		otel.SetTracerProvider(noop.NewTracerProvider())
 		if err := provider.Shutdown(ctx); err != nil {
 			return fmt.Errorf("flush traces: %w", err)
 		}
