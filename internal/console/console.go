@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/internal/partitions"
 )
 
 // Console serves the console's pages; it is an http.Handler.
@@ -18,6 +20,8 @@ type Console struct {
 	mux   *http.ServeMux
 	pages pageSet
 	auth  *access
+	// lake reads capture records and manifests through a cache.
+	lake *partitions.Reader
 }
 
 // route is one line of the route table.
@@ -70,7 +74,8 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{o: o, log: o.Logger.Named("console"), mux: http.NewServeMux(), pages: pages, auth: auth}
+	c := &Console{o: o, log: o.Logger.Named("console"), mux: http.NewServeMux(), pages: pages, auth: auth,
+		lake: newLakeReader(o.Lake)}
 	for _, r := range c.routes() {
 		c.mux.HandleFunc(r.pattern, r.handler)
 	}
