@@ -60,24 +60,33 @@ func loadNameIndex(ctx context.Context, store lake.Store, date string) (*nameInd
 	if err != nil {
 		return nil, fmt.Errorf("list the artists of %s: %w", date, err)
 	}
-	idx := &nameIndex{date: date}
-	seen := map[string]bool{}
+	var rows []nameRow
 	for _, key := range keys {
 		err := lake.ReadParquet(ctx, store, key, func(r nameRow) error {
-			if !seen[r.ArtistID] {
-				seen[r.ArtistID] = true
-				idx.names = append(idx.names, indexedName{id: r.ArtistID, name: r.Name, norm: serving.NormalizeName(r.Name)})
-			}
+			rows = append(rows, r)
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read the artists of %s: %w", date, err)
 		}
 	}
+	return newNameIndex(date, rows), nil
+}
+
+// newNameIndex indexes the names of rows, one per artist ID.
+func newNameIndex(date string, rows []nameRow) *nameIndex {
+	idx := &nameIndex{date: date, names: make([]indexedName, 0, len(rows))}
+	seen := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		if !seen[r.ArtistID] {
+			seen[r.ArtistID] = true
+			idx.names = append(idx.names, indexedName{id: r.ArtistID, name: r.Name, norm: serving.NormalizeName(r.Name)})
+		}
+	}
 	slices.SortFunc(idx.names, func(a, b indexedName) int {
 		return cmp.Or(strings.Compare(a.norm, b.norm), strings.Compare(a.id, b.id))
 	})
-	return idx, nil
+	return idx
 }
 
 // search returns the artists whose name contains q, compared as

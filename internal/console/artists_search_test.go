@@ -1,23 +1,16 @@
 package console
 
 import (
-	"cmp"
 	"slices"
-	"strings"
 	"testing"
-
-	"github.com/metronome-data/metronome/internal/serving"
 )
 
 func testNameIndex(names map[string]string) *nameIndex {
-	idx := &nameIndex{date: "2026-11-20"}
+	var rows []nameRow
 	for id, name := range names {
-		idx.names = append(idx.names, indexedName{id: id, name: name, norm: serving.NormalizeName(name)})
+		rows = append(rows, nameRow{ArtistID: id, Name: name})
 	}
-	slices.SortFunc(idx.names, func(a, b indexedName) int {
-		return cmp.Or(strings.Compare(a.norm, b.norm), strings.Compare(a.id, b.id))
-	})
-	return idx
+	return newNameIndex("2026-11-20", rows)
 }
 
 func TestNameSearch(t *testing.T) {
