@@ -13,12 +13,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/runs"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
 )
@@ -380,10 +379,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func statusName(s enumspb.WorkflowExecutionStatus) string {
-	name := strings.TrimPrefix(s.String(), "WorkflowExecutionStatus")
-	return strings.ReplaceAll(name, "_", "")
-}
+func statusName(s enumspb.WorkflowExecutionStatus) string { return runs.StatusName(s) }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -395,16 +391,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // runRow is one line of the list of runs.
-type runRow struct {
-	WorkflowID string    `json:"workflow_id"`
-	RunID      string    `json:"run_id"`
-	Type       string    `json:"type"`
-	Date       string    `json:"date,omitempty"`
-	Status     string    `json:"status"`
-	Artists    *int64    `json:"artists,omitempty"`
-	Started    time.Time `json:"started"`
-	Closed     time.Time `json:"closed,omitzero"`
-}
+type runRow = runs.Run
 
 // listQuery is the visibility query of the recent pipeline runs, of the
 // logical dates from..to when given (to is inclusive: any time of its day).
@@ -460,50 +447,7 @@ func listRuns(ctx context.Context, out io.Writer, format string, c client.Client
 }
 
 func listWorkflows(ctx context.Context, c client.Client, cfg *config.Config, query string, limit int) ([]runRow, error) {
-	var rows []runRow
-	var token []byte
-	for len(rows) < limit {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: cfg.Temporal.Namespace, PageSize: int32(min(limit-len(rows), 1000)),
-			NextPageToken: token, Query: query,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list workflows where %s: %w", query, err)
-		}
-		for _, e := range resp.GetExecutions() {
-			rows = append(rows, rowOf(e))
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			break
-		}
-	}
-	return rows[:min(len(rows), limit)], nil
-}
-
-func rowOf(e *workflowpb.WorkflowExecutionInfo) runRow {
-	r := runRow{
-		WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
-		Type: e.GetType().GetName(), Status: statusName(e.GetStatus()), Started: e.GetStartTime().AsTime(),
-	}
-	if e.GetCloseTime() != nil {
-		r.Closed = e.GetCloseTime().AsTime()
-	}
-	dc := converter.GetDefaultDataConverter()
-	fields := e.GetSearchAttributes().GetIndexedFields()
-	if p, ok := fields["PipelineDate"]; ok {
-		var t time.Time
-		if dc.FromPayload(p, &t) == nil {
-			r.Date = t.UTC().Format(workflows.DateLayout)
-		}
-	}
-	if p, ok := fields["ArtistCount"]; ok {
-		var n int64
-		if dc.FromPayload(p, &n) == nil {
-			r.Artists = &n
-		}
-	}
-	return r
+	return runs.List(ctx, c, cfg.Temporal.Namespace, query, limit)
 }
 
 // joinFirstN joins the first n items and says how many more there are.
