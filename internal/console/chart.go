@@ -425,3 +425,16 @@ func thousands(n int64) string {
 }
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
+
+func init() {
+	// count writes a count of records or rows with thousands separators.
+	templateFuncs["count"] = func(n int) string { return thousands(int64(n)) }
+	// add sums its arguments: positions and colspans in the templates.
+	templateFuncs["add"] = func(ns ...int) int {
+		sum := 0
+		for _, n := range ns {
+			sum += n
+		}
+		return sum
+	}
+}

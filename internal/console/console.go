@@ -22,6 +22,9 @@ type Console struct {
 	auth  *access
 	// lake reads capture records and manifests through a cache.
 	lake *partitions.Reader
+	// quarantine and names are the quality and artist pages' caches.
+	quarantine quarantineIndexes
+	names      nameIndexes
 }
 
 // route is one line of the route table.
@@ -44,6 +47,8 @@ func (c *Console) routes() []route {
 		{"GET /favicon.ico", serveFavicon},
 		{"GET /static/", serveStatic},
 		// ---- pages: quality and artists (pages' lines below) ----
+		{"GET /quality", c.qualityPage},
+		{"GET /quality/{date}", c.qualityDatePage},
 		// ---- end of the route table ----
 	}
 }
