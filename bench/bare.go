@@ -11,6 +11,7 @@ import (
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/workflows"
+	"golang.org/x/sync/errgroup"
 )
 
 // BareRun is what one run of the bare loop did.
@@ -89,44 +90,34 @@ func RunBare(ctx context.Context, a *activities.Activities, date string, paralle
 // collectBounded runs the batches of a resolved run with at most
 // parallelism in flight; the first error stops new batches.
 func collectBounded(ctx context.Context, a *activities.Activities, date string, r activities.ResolveResult, parallelism int) (activities.CollectSummary, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
-		mu       sync.Mutex
-		summary  activities.CollectSummary
-		firstErr error
-		wg       sync.WaitGroup
+		mu      sync.Mutex
+		summary activities.CollectSummary
 	)
-	slots := make(chan struct{}, parallelism)
+	g, inner := errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
 	for b := 0; b < r.Batches; b++ {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if inner.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		go func(b int) {
-			defer func() { <-slots; wg.Done() }()
-			res, err := a.CollectBatch(ctx, activities.CollectInput{
+		g.Go(func() error {
+			if inner.Err() != nil {
+				return nil // an earlier batch failed while this one waited for a slot
+			}
+			res, err := a.CollectBatch(inner, activities.CollectInput{
 				Date: date, ArtistsKey: r.ArtistsKey, Batch: b, BatchSize: r.BatchSize, Mode: r.Mode,
 			})
+			if err != nil {
+				return err
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				return
-			}
 			summary.Add(res)
-		}(b)
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return summary, firstErr
+	if err := g.Wait(); err != nil {
+		return summary, err
 	}
 	return summary, ctx.Err()
 }

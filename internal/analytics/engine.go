@@ -16,6 +16,7 @@ import (
 
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/tables"
+	"golang.org/x/sync/errgroup"
 )
 
 // Engine is what the aggregate stage needs from an analytics engine, whatever
@@ -289,37 +290,21 @@ func putFile(ctx context.Context, store lake.Store, key, file string) error {
 // all calls ended; so is the error of ctx when it ends before every call
 // started.
 func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
-	inner, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	sem := make(chan struct{}, max(limit, 1))
+	g, inner := errgroup.WithContext(ctx)
+	g.SetLimit(max(limit, 1))
 	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-inner.Done():
-		}
 		if inner.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(inner, i); err != nil {
-				once.Do(func() {
-					first = err
-					cancel()
-				})
+		g.Go(func() error {
+			if inner.Err() != nil {
+				return nil // an earlier call failed while this one waited for a slot
 			}
-		}()
+			return fn(inner, i)
+		})
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }

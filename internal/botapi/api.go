@@ -13,11 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
@@ -158,17 +158,15 @@ func (h *handler) postRequests(w http.ResponseWriter, r *http.Request) {
 	// The artists are handled apiConcurrency at a time, so that 50 of them
 	// fit in the deadline against a remote store and Temporal too.
 	results := make([]requestResult, len(in.Artists))
-	sem := make(chan struct{}, apiConcurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(apiConcurrency)
 	for i, entry := range in.Artists {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			results[i] = h.requestArtist(ctx, entry, target, now)
-		}()
+			return nil // each artist's failure is in its result
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	out := Accepted{WorkflowID: h.o.WorkflowID, Requests: []reply.RequestStatus{}}
 	var failed *requestResult
 	for i := range results {

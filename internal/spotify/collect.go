@@ -10,6 +10,7 @@ import (
 	"time"
 
 	zspotify "github.com/zmb3/spotify/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // Raw entities: the kinds of object Raw.Data holds.
@@ -272,34 +273,21 @@ func (b *batch) result() BatchResult {
 // parallel runs fn(i) for i in [0, n) with the client's concurrency and
 // returns the first error, after which it starts no more work.
 func (b *batch) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, b.c.opts.Concurrency)
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	for i := 0; i < n; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+	g, inner := errgroup.WithContext(ctx)
+	g.SetLimit(b.c.opts.Concurrency)
+	for i := range n {
+		if inner.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				once.Do(func() { firstErr = err; cancel() })
+		g.Go(func() error {
+			if inner.Err() != nil {
+				return nil // an earlier call failed while this one waited for a slot
 			}
-		}(i)
+			return fn(inner, i)
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
