@@ -22,6 +22,8 @@ type Console struct {
 	auth  *access
 	// lake reads capture records and manifests through a cache.
 	lake *partitions.Reader
+	// temporal remembers an unreachable Temporal for a while.
+	temporal temporalState
 	// quarantine and names are the quality and artist pages' caches.
 	quarantine quarantineIndexes
 	names      nameIndexes
