@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -100,6 +101,9 @@ func (a *Activities) RunPipeline(ctx context.Context, in RunPipelineInput) (RunP
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			TypedSearchAttributes:    temporal.NewSearchAttributes(pipelineDateKey.ValueSet(day)),
+			// The scheduled run's priority, which this activity inherited:
+			// a start from a client inherits nothing by itself.
+			Priority: activity.GetInfo(ctx).Priority,
 		}, PipelineWorkflowType, in.Input)
 		if err != nil {
 			return RunPipelineResult{}, fmt.Errorf("start or attach to %s on task queue %s: %w", id, in.TaskQueue, err)

@@ -157,6 +157,7 @@ func (f *backfillFlags) input(cfg *config.Config) workflows.BackfillInput {
 func startBackfill(ctx context.Context, c client.Client, cfg *config.Config, in workflows.BackfillInput) (client.WorkflowRun, bool, error) {
 	return startOrAttach(ctx, c, client.StartWorkflowOptions{
 		ID: workflows.BackfillWorkflowID(in.From, in.To), TaskQueue: cfg.Temporal.TaskQueue,
+		Priority: workflows.BackfillPriority(in.From, in.To),
 	}, workflows.BackfillWorkflow, in)
 }
 

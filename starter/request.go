@@ -128,6 +128,7 @@ func sendRequest(ctx context.Context, c client.Client, cfg *config.Config, r wor
 			ID:                    workflows.ArtistRequestWorkflowID,
 			TaskQueue:             cfg.Temporal.TaskQueue,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			Priority:              workflows.RequestPriority(),
 		}, workflows.ArtistRequestWorkflow, start)
 	if err != nil {
 		return fmt.Errorf("request %q: signal-with-start %s on task queue %s: %w",

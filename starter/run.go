@@ -196,6 +196,7 @@ func startPipeline(ctx context.Context, c client.Client, cfg *config.Config, in 
 		ID:                    workflows.PipelineWorkflowID(in.Date),
 		TaskQueue:             cfg.Temporal.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.PipelineDateKey.ValueSet(day)),
+		Priority:              workflows.RunPriority(),
 	}, workflows.PipelineWorkflow, in)
 }
 

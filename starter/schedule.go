@@ -210,6 +210,7 @@ func scheduleAction(cfg *config.Config, in workflows.PipelineInput) *client.Sche
 		Workflow:  workflows.ScheduledPipelineWorkflow,
 		Args:      []any{in},
 		TaskQueue: cfg.Temporal.TaskQueue,
+		Priority:  workflows.RunPriority(),
 	}
 }
 
@@ -340,6 +341,7 @@ when it has none.`,
 						in.CaptureGrace = cfg.Pipeline.CaptureGrace
 					}
 					action.ID, action.Workflow, action.Args = scheduleActionID, scheduleActionWorkflow, []any{in}
+					action.Priority = workflows.RunPriority()
 					s.Action = action
 					return &client.ScheduleUpdate{Schedule: &s}, nil
 				},

@@ -96,3 +96,34 @@ func partitionOptions() workflow.ActivityOptions {
 		RetryPolicy:         retry(time.Second, 30*time.Second, 10),
 	}
 }
+
+// Task-queue priorities: when the pipeline or the Spotify task queue backs
+// up, the server hands the worker the task of the smallest priority key
+// first (Temporal's default levels 1 to 5; a start without a priority
+// gets 3). The priority is set once, where a top-level workflow starts;
+// its activities and child workflows inherit it, and so does the next run
+// after a continue-as-new. docs/OPERATIONS.md, "Priorities".
+const (
+	// PriorityRequest: on-demand artist requests, which someone waits for.
+	PriorityRequest = 1
+	// PriorityRun: scheduled and manual runs, which capture today's data
+	// while the date's capture window is open.
+	PriorityRun = 2
+	// PriorityBackfill: backfills, which reprocess what the lake holds
+	// already and can wait for everything else.
+	PriorityBackfill = 5
+)
+
+// RequestPriority is the priority of artist-requests and its request runs.
+func RequestPriority() temporal.Priority { return temporal.Priority{PriorityKey: PriorityRequest} }
+
+// RunPriority is the priority of a scheduled or manual pipeline run.
+func RunPriority() temporal.Priority { return temporal.Priority{PriorityKey: PriorityRun} }
+
+// BackfillPriority is the priority of a backfill and the dates it
+// reprocesses. Its fairness key is the backfill's workflow ID, so two
+// backfills at once take turns (on a server with fairness on) instead of
+// the later one waiting for the whole earlier one.
+func BackfillPriority(from, to string) temporal.Priority {
+	return temporal.Priority{PriorityKey: PriorityBackfill, FairnessKey: BackfillWorkflowID(from, to)}
+}

@@ -373,6 +373,11 @@ func dynamicConfig() dynamicconfig.StaticClient {
 	dc[dynamicconfig.MatchingNumTaskqueueWritePartitions.Key()] = 1
 	dc[dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key()] = 100
 	dc[dynamicconfig.HistoryCacheHostLevelMaxSize.Key()] = 8192
+	// Task-queue priorities need the priority matcher (on by default in
+	// server 1.32, set so it stays what docs/OPERATIONS.md asks of a
+	// self-hosted server); fairness keys need fairness on.
+	dc[dynamicconfig.MatchingUseNewMatcher.Key()] = true
+	dc[dynamicconfig.MatchingEnableFairness.Key()] = true
 	return dc
 }
 
