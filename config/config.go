@@ -34,6 +34,8 @@ type LogConfig struct {
 }
 
 // TemporalConfig says where the Temporal frontend is and how to reach it.
+// The connection keys start from Temporal's client configuration: a
+// temporal.toml profile and the TEMPORAL_* variables (temporal.go).
 type TemporalConfig struct {
 	Address   string `mapstructure:"address"`
 	Namespace string `mapstructure:"namespace"`
@@ -44,15 +46,43 @@ type TemporalConfig struct {
 	SpotifyTaskQueue string    `mapstructure:"spotify_task_queue"`
 	APIKey           string    `mapstructure:"api_key"`
 	TLS              TLSConfig `mapstructure:"tls"`
+	// Authority overrides the :authority header of every call, for a
+	// frontend behind a proxy that routes on it.
+	Authority string `mapstructure:"authority"`
+	// GRPCMeta are headers sent with every call to Temporal.
+	GRPCMeta map[string]string `mapstructure:"grpc_meta"`
+	// Codec is a remote codec server; `starter` commands without
+	// codec.keys encode and decode payloads through it.
+	Codec RemoteCodecConfig `mapstructure:"codec"`
+	// Deprecated are notices of the deprecated variables in use, each
+	// naming its replacement, for the caller to log.
+	Deprecated []string `mapstructure:"-"`
 }
 
-// TLSConfig holds the files of a TLS or mTLS connection to Temporal.
+// TLSConfig holds the files of a TLS or mTLS connection to Temporal. TLS is
+// on when Enabled, when any file, data or server name is set, or with an
+// API key; Disabled turns it off regardless.
 type TLSConfig struct {
-	Enabled    bool   `mapstructure:"enabled"`
+	Enabled  bool `mapstructure:"enabled"`
+	Disabled bool `mapstructure:"disabled"`
+	// Each file may instead be given as PEM text (the _DATA variables).
 	CertFile   string `mapstructure:"cert_file"`
+	CertData   string `mapstructure:"cert_data"`
 	KeyFile    string `mapstructure:"key_file"`
+	KeyData    string `mapstructure:"key_data"`
 	CAFile     string `mapstructure:"ca_file"`
+	CAData     string `mapstructure:"ca_data"`
 	ServerName string `mapstructure:"server_name"`
+	// DisableHostVerification accepts any server certificate: for tests
+	// only.
+	DisableHostVerification bool `mapstructure:"disable_host_verification"`
+}
+
+// RemoteCodecConfig is a codec server (POST /encode and /decode).
+type RemoteCodecConfig struct {
+	Endpoint string `mapstructure:"endpoint"`
+	// Auth is the Authorization header sent to it.
+	Auth string `mapstructure:"auth"`
 }
 
 // SpotifyConfig configures the Spotify Web API client.

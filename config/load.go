@@ -28,17 +28,27 @@ var keys = []key{
 	{"data_dir", "data", []string{"METRONOME_DATA_DIR"}},
 	{"log.level", "info", []string{"METRONOME_LOG_LEVEL"}},
 	{"log.format", "", []string{"METRONOME_LOG_FORMAT"}},
-	{"temporal.address", "127.0.0.1:7233", []string{"TEMPORAL_ADDRESS", "METRONOME_TEMPORAL_ADDRESS"}},
-	{"temporal.namespace", "default", []string{"TEMPORAL_NAMESPACE", "METRONOME_TEMPORAL_NAMESPACE"}},
+	// The connection keys start from Temporal's client configuration (a
+	// temporal.toml profile, then the TEMPORAL_* variables: temporal.go).
+	{"temporal.address", "127.0.0.1:7233", []string{"METRONOME_TEMPORAL_ADDRESS"}},
+	{"temporal.namespace", "default", []string{"METRONOME_TEMPORAL_NAMESPACE"}},
 	{"temporal.ui_port", 8233, []string{"METRONOME_TEMPORAL_UI_PORT"}},
 	{"temporal.task_queue", "metronome", []string{"METRONOME_TEMPORAL_TASK_QUEUE"}},
 	{"temporal.spotify_task_queue", "metronome-spotify", []string{"METRONOME_TEMPORAL_SPOTIFY_TASK_QUEUE"}},
-	{"temporal.api_key", "", []string{"TEMPORAL_API_KEY", "METRONOME_TEMPORAL_API_KEY"}},
+	{"temporal.api_key", "", []string{"METRONOME_TEMPORAL_API_KEY"}},
+	{"temporal.authority", "", []string{"METRONOME_TEMPORAL_AUTHORITY"}},
 	{"temporal.tls.enabled", false, []string{"METRONOME_TEMPORAL_TLS_ENABLED"}},
-	{"temporal.tls.cert_file", "", []string{"TEMPORAL_TLS_CERT", "METRONOME_TEMPORAL_TLS_CERT_FILE"}},
-	{"temporal.tls.key_file", "", []string{"TEMPORAL_TLS_KEY", "METRONOME_TEMPORAL_TLS_KEY_FILE"}},
-	{"temporal.tls.ca_file", "", []string{"TEMPORAL_TLS_CA", "METRONOME_TEMPORAL_TLS_CA_FILE"}},
-	{"temporal.tls.server_name", "", []string{"TEMPORAL_TLS_SERVER_NAME", "METRONOME_TEMPORAL_TLS_SERVER_NAME"}},
+	{"temporal.tls.disabled", false, []string{"METRONOME_TEMPORAL_TLS_DISABLED"}},
+	{"temporal.tls.cert_file", "", []string{"METRONOME_TEMPORAL_TLS_CERT_FILE"}},
+	{"temporal.tls.cert_data", "", []string{"METRONOME_TEMPORAL_TLS_CERT_DATA"}},
+	{"temporal.tls.key_file", "", []string{"METRONOME_TEMPORAL_TLS_KEY_FILE"}},
+	{"temporal.tls.key_data", "", []string{"METRONOME_TEMPORAL_TLS_KEY_DATA"}},
+	{"temporal.tls.ca_file", "", []string{"METRONOME_TEMPORAL_TLS_CA_FILE"}},
+	{"temporal.tls.ca_data", "", []string{"METRONOME_TEMPORAL_TLS_CA_DATA"}},
+	{"temporal.tls.server_name", "", []string{"METRONOME_TEMPORAL_TLS_SERVER_NAME"}},
+	{"temporal.tls.disable_host_verification", false, []string{"METRONOME_TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"}},
+	{"temporal.codec.endpoint", "", []string{"METRONOME_TEMPORAL_CODEC_ENDPOINT"}},
+	{"temporal.codec.auth", "", []string{"METRONOME_TEMPORAL_CODEC_AUTH"}},
 	{"spotify.client_id", "", []string{"SPOTIFY_ID", "METRONOME_SPOTIFY_CLIENT_ID"}},
 	{"spotify.client_secret", "", []string{"SPOTIFY_SECRET", "METRONOME_SPOTIFY_CLIENT_SECRET"}},
 	{"spotify.base_url", "https://api.spotify.com/v1/", []string{"METRONOME_SPOTIFY_BASE_URL"}},
@@ -83,13 +93,21 @@ var keys = []key{
 	{"codec.cors_origins", []string{}, []string{"METRONOME_CODEC_CORS_ORIGINS"}},
 }
 
-// EnvNames maps every environment variable metronome reads to its key.
+// EnvNames maps every environment variable metronome reads to its key,
+// Temporal's client configuration and its deprecated names included
+// (TEMPORAL_GRPC_META_<NAME> variables aside).
 func EnvNames() map[string]string {
 	out := make(map[string]string)
 	for _, k := range keys {
 		for _, e := range k.env {
 			out[e] = k.name
 		}
+	}
+	for e, key := range temporalEnv {
+		out[e] = key
+	}
+	for _, d := range deprecatedTemporalEnv {
+		out[d.name] = d.key
 	}
 	return out
 }
@@ -155,11 +173,16 @@ func (l *Loader) Load() (*Config, error) {
 	} else if explicit {
 		return nil, &ValidationError{Key: "--config", Value: file, Allowed: "an existing YAML file", Err: err}
 	}
+	deprecated, err := applyTemporal(l.v)
+	if err != nil {
+		return nil, err
+	}
 
 	var cfg Config
 	if err := l.v.Unmarshal(&cfg); err != nil {
 		return nil, decodeError(err)
 	}
+	cfg.Temporal.Deprecated = deprecated
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
@@ -204,7 +227,7 @@ func (c *Config) resolve() error {
 	}
 	c.Codec.CORSOrigins = origins
 	c.API.CallbackHosts = splitList(c.API.CallbackHosts)
-	return nil
+	return c.Temporal.resolve()
 }
 
 // splitList flattens a list whose entries may be comma-separated (as

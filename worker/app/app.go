@@ -5,11 +5,7 @@ package app
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"os"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -20,9 +16,15 @@ import (
 	"github.com/metronome-data/metronome/internal/logging"
 )
 
-// Dial connects to the Temporal frontend of cfg.
+// Dial connects a client of `starter` commands to the Temporal frontend of
+// cfg. Without codec.keys its payloads go through the codec server of
+// temporal.codec.endpoint, when set.
 func Dial(ctx context.Context, cfg *config.Config, logger *zap.Logger) (client.Client, error) {
-	return dial(ctx, cfg, logger, nil)
+	opts, err := clientOptions(cfg, logger, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	return connect(ctx, cfg, opts)
 }
 
 // DialLazy is Dial without connecting: the client connects on its first
@@ -30,7 +32,7 @@ func Dial(ctx context.Context, cfg *config.Config, logger *zap.Logger) (client.C
 // without Temporal (`starter serve` answering from the serving store)
 // starts while Temporal is down. Only a bad config is an error here.
 func DialLazy(cfg *config.Config, logger *zap.Logger) (client.Client, error) {
-	opts, err := clientOptions(cfg, logger, nil)
+	opts, err := clientOptions(cfg, logger, nil, true)
 	if err != nil {
 		return nil, err
 	}
@@ -41,12 +43,18 @@ func DialLazy(cfg *config.Config, logger *zap.Logger) (client.Client, error) {
 	return c, nil
 }
 
-// dial connects with the SDK's metrics going to metricsHandler, when set.
+// dial connects a worker's client, with the SDK's metrics going to
+// metricsHandler, when set. A worker never uses a remote codec: it would
+// call it for every payload of every replay.
 func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHandler client.MetricsHandler) (client.Client, error) {
-	opts, err := clientOptions(cfg, logger, metricsHandler)
+	opts, err := clientOptions(cfg, logger, metricsHandler, false)
 	if err != nil {
 		return nil, err
 	}
+	return connect(ctx, cfg, opts)
+}
+
+func connect(ctx context.Context, cfg *config.Config, opts client.Options) (client.Client, error) {
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; is the server up? start one with `starter dev`",
@@ -55,20 +63,22 @@ func dial(ctx context.Context, cfg *config.Config, logger *zap.Logger, metricsHa
 	return c, nil
 }
 
-// clientOptions are the SDK client options of cfg: address, namespace,
-// codec, TLS and API key.
-func clientOptions(cfg *config.Config, logger *zap.Logger, metricsHandler client.MetricsHandler) (client.Options, error) {
-	opts := client.Options{
-		HostPort:       cfg.Temporal.Address,
-		Namespace:      cfg.Temporal.Namespace,
-		Logger:         logging.NewTemporalLogger(logger.Named("sdk")),
-		MetricsHandler: metricsHandler,
-	}
-	opts.Interceptors = tracingInterceptors() // none unless StartTracing runs (tracing.go)
+// clientOptions are the SDK client options of cfg: the connection
+// (envconfig.go), logger, metrics, interceptors and codec. remoteCodec lets
+// temporal.codec.endpoint encode payloads when codec.keys are unset.
+func clientOptions(cfg *config.Config, logger *zap.Logger, metricsHandler client.MetricsHandler, remoteCodec bool) (client.Options, error) {
+	logDeprecations(logger, cfg.Temporal.Deprecated)
 	cdc, err := codec.FromConfig(cfg.Codec.Keys, cfg.Codec.ActiveKey)
 	if err != nil {
-		return opts, fmt.Errorf("codec.keys: %w", err)
+		return client.Options{}, fmt.Errorf("codec.keys: %w", err)
 	}
+	opts, err := connectionOptions(cfg.Temporal, remoteCodec && cdc == nil)
+	if err != nil {
+		return opts, err
+	}
+	opts.Logger = logging.NewTemporalLogger(logger.Named("sdk"))
+	opts.MetricsHandler = metricsHandler
+	opts.Interceptors = tracingInterceptors() // none unless StartTracing runs (tracing.go)
 	if cdc != nil {
 		dc := codec.DataConverter(cdc)
 		opts.DataConverter = dc
@@ -77,45 +87,5 @@ func clientOptions(cfg *config.Config, logger *zap.Logger, metricsHandler client
 			DataConverter: dc, EncodeCommonAttributes: true,
 		})
 	}
-	tlsCfg, err := tlsConfig(cfg.Temporal.TLS)
-	if err != nil {
-		return opts, err
-	}
-	if tlsCfg != nil {
-		opts.ConnectionOptions.TLS = tlsCfg
-	}
-	if cfg.Temporal.APIKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.Temporal.APIKey)
-		if opts.ConnectionOptions.TLS == nil {
-			// API keys are only accepted over TLS.
-			opts.ConnectionOptions.TLS = &tls.Config{}
-		}
-	}
 	return opts, nil
-}
-
-func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
-	if !c.Enabled && c.CertFile == "" && c.KeyFile == "" && c.CAFile == "" && c.ServerName == "" {
-		return nil, nil
-	}
-	out := &tls.Config{ServerName: c.ServerName, MinVersion: tls.VersionTLS12}
-	if c.CertFile != "" || c.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("load temporal.tls.cert_file %q and key_file %q: %w", c.CertFile, c.KeyFile, err)
-		}
-		out.Certificates = []tls.Certificate{cert}
-	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read temporal.tls.ca_file %q: %w", c.CAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("temporal.tls.ca_file " + c.CAFile + " holds no PEM certificate")
-		}
-		out.RootCAs = pool
-	}
-	return out, nil
 }

@@ -93,6 +93,20 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 }
 
+// tlsConfig is the TLS configuration of the connection c describes; nil
+// is plain gRPC.
+func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
+	opts, err := connectionOptions(config.TemporalConfig{Address: "127.0.0.1:7233", TLS: c}, false)
+	return opts.ConnectionOptions.TLS, err
+}
+
+func read(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return string(b)
+}
+
 func TestTLSConfigFromConfig(t *testing.T) {
 	p := newPKI(t)
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
@@ -120,10 +134,16 @@ func TestTLSConfigFromConfig(t *testing.T) {
 			require.Len(t, c.Certificates, 1)
 			require.NotNil(t, c.RootCAs)
 		}},
-		{name: "cert without key", in: config.TLSConfig{CertFile: p.clientCert}, wantErr: `temporal.tls.cert_file "` + p.clientCert + `" and key_file ""`},
-		{name: "key of another cert", in: config.TLSConfig{CertFile: p.clientCert, KeyFile: p.serverKey}, wantErr: "temporal.tls.cert_file"},
-		{name: "missing CA file", in: config.TLSConfig{CAFile: missing}, wantErr: `read temporal.tls.ca_file "` + missing + `"`},
-		{name: "CA file without PEM", in: config.TLSConfig{CAFile: notPEM}, wantErr: "temporal.tls.ca_file " + notPEM + " holds no PEM certificate"},
+		{name: "mTLS from PEM data", in: config.TLSConfig{CertData: read(t, p.clientCert), KeyData: read(t, p.clientKey), CAData: read(t, p.caFile)}, check: func(t *testing.T, c *tls.Config) {
+			require.Len(t, c.Certificates, 1)
+			require.NotNil(t, c.RootCAs)
+		}},
+		{name: "disabled wins over files", in: config.TLSConfig{Disabled: true, CAFile: p.caFile}, wantNil: true},
+		{name: "cert without key", in: config.TLSConfig{CertFile: p.clientCert}, wantErr: `temporal.tls (cert "` + p.clientCert + `", key none, CA none)`},
+		{name: "key of another cert", in: config.TLSConfig{CertFile: p.clientCert, KeyFile: p.serverKey}, wantErr: `key "` + p.serverKey + `"`},
+		{name: "missing CA file", in: config.TLSConfig{CAFile: missing}, wantErr: missing + ": no such file"},
+		{name: "CA file without PEM", in: config.TLSConfig{CAFile: notPEM}, wantErr: `CA "` + notPEM + `"): invalid TLS config: failed adding server CA`},
+		{name: "cert data that is not PEM", in: config.TLSConfig{CertData: "hello", KeyData: "hello"}, wantErr: "cert PEM data, key PEM data"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,6 +208,7 @@ func TestTLSConfigHandshakes(t *testing.T) {
 		{"wrong server name", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile, ServerName: "evil.example"}, false},
 		{"server signed by an unknown CA", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.otherCAFile, ServerName: "temporal.internal"}, false},
 		{"no client certificate", config.TLSConfig{CAFile: p.caFile, ServerName: "temporal.internal"}, false},
+		{"mTLS from PEM data", config.TLSConfig{CertData: read(t, p.clientCert), KeyData: read(t, p.clientKey), CAData: read(t, p.caFile), ServerName: "temporal.internal"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
