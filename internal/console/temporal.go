@@ -14,7 +14,6 @@ import (
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/runs"
 	"github.com/metronome-data/metronome/internal/webui"
-	"github.com/metronome-data/metronome/workflows"
 )
 
 // temporalBackoff is how long the console stops asking a Temporal server
@@ -152,5 +151,3 @@ func runError(ctx context.Context, tc client.Client, r runs.Run) string {
 	}
 	return err.Error()
 }
-
-var _ = workflows.ProgressQuery
