@@ -33,12 +33,18 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 func execute(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	stopTracing, err := startTracing(ctx, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return 2
+	}
+	defer stopTracing()
 
 	root := newRootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}

@@ -58,6 +58,11 @@ func run() int {
 }
 
 func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
+	stopTracing, err := app.StartTracing(ctx, logger, app.WorkerServiceName)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	if cfg.FakeEnabled(false) {
 		stop, err := app.StartFake(ctx, cfg)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -18,6 +19,8 @@ import (
 	"go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
 	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/config"
 )
 
 // Default service names of the two binaries; OTEL_SERVICE_NAME (or
@@ -45,12 +48,12 @@ func TracingEnabled() bool {
 // interceptor for the clients made after it. The exporter reads the
 // standard OTEL_EXPORTER_OTLP_* variables; the sampler and batching read
 // OTEL_TRACES_SAMPLER* and OTEL_BSP_*. Export failures are logged, never
-// fatal. stop flushes the spans not yet sent (within ctx) and uninstalls
-// the provider. When tracing is off nothing is installed and stop does
-// nothing.
-func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (stop func(context.Context) error, err error) {
+// fatal. stop sends the spans not yet sent, for up to traceFlushTimeout,
+// and uninstalls the provider. When tracing is off nothing is installed
+// and stop does nothing.
+func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (stop func(), err error) {
 	if !TracingEnabled() {
-		return func(context.Context) error { return nil }, nil
+		return func() {}, nil
 	}
 	exporter, err := newSpanExporter(ctx)
 	if err != nil {
@@ -76,15 +79,21 @@ func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (
 		logger.Warn("traces not exported", zap.Error(err))
 	}))
 	tracing.Store(&ti)
-	return func(ctx context.Context) error {
+	return func() {
 		tracing.Store(nil)
 		otel.SetTracerProvider(noop.NewTracerProvider())
+		// The process is stopping: its own context is likely done.
+		ctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+		defer cancel()
 		if err := provider.Shutdown(ctx); err != nil {
-			return fmt.Errorf("flush traces: %w", err)
+			logger.Warn("traces not flushed", zap.Duration("within", traceFlushTimeout), zap.Error(err))
 		}
-		return nil
 	}, nil
 }
+
+// traceFlushTimeout bounds the export of the last spans at exit, so a
+// trace backend that is down does not hold the process.
+const traceFlushTimeout = 5 * time.Second
 
 // newSpanExporter is the OTLP exporter of OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
 // or OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf (the default) or grpc.
@@ -101,7 +110,7 @@ func newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 	case "grpc":
 		exporter, err = otlptracegrpc.New(ctx)
 	default:
-		return nil, fmt.Errorf("%s %q: want http/protobuf or grpc", name, protocol)
+		return nil, &config.ValidationError{Key: name, Value: protocol, Allowed: "http/protobuf or grpc"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create the OTLP trace exporter (%s %q): %w", name, protocol, err)
