@@ -357,7 +357,9 @@ func (f *fakeTemporal) GetWorkflow(_ context.Context, id, runID string) client.W
 	return fakeWorkflowRun{id: id, runID: runID, err: f.find(id).err}
 }
 
-func (f *fakeTemporal) ScheduleClient() client.ScheduleClient { return fakeSchedules{entries: f.schedules} }
+func (f *fakeTemporal) ScheduleClient() client.ScheduleClient {
+	return fakeSchedules{entries: f.schedules}
+}
 
 type jsonValue struct{ v any }
 
@@ -403,4 +405,3 @@ func (it *scheduleIter) Next() (*client.ScheduleListEntry, error) {
 	it.entries = it.entries[1:]
 	return e, nil
 }
-
