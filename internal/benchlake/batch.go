@@ -38,6 +38,8 @@ type (
 	rawTopTracks struct {
 		Tracks []rawTrack `json:"tracks"`
 	}
+	// rawTrack is a top track as the top-tracks endpoint lists it, without
+	// the album's and artists' links and images, which nothing reads.
 	rawTrack struct {
 		Album struct {
 			AlbumType            string `json:"album_type"`
@@ -45,23 +47,17 @@ type (
 			Name                 string `json:"name"`
 			ReleaseDate          string `json:"release_date"`
 			ReleaseDatePrecision string `json:"release_date_precision"`
-			Type                 string `json:"type"`
 		} `json:"album"`
 		Artists     []rawArtistRef `json:"artists"`
-		DiscNumber  int32          `json:"disc_number"`
 		DurationMS  int32          `json:"duration_ms"`
 		Explicit    bool           `json:"explicit"`
 		ID          string         `json:"id"`
 		Name        string         `json:"name,omitempty"`
 		Popularity  int32          `json:"popularity"`
 		TrackNumber int32          `json:"track_number"`
-		Type        string         `json:"type"`
-		URI         string         `json:"uri"`
 	}
 	rawArtistRef struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-		Type string `json:"type"`
+		ID string `json:"id"`
 	}
 )
 
@@ -156,15 +152,14 @@ func (b *batchWriter) track(i, k int) rawTrack {
 	var t rawTrack
 	j := albumOf(k)
 	name, kind, released, precision := b.g.album(i, j, b.last)
-	t.Album.AlbumType, t.Album.ID, t.Album.Name, t.Album.Type = kind, albumID(i, j), name, "album"
+	t.Album.AlbumType, t.Album.ID, t.Album.Name = kind, albumID(i, j), name
 	t.Album.ReleaseDate, t.Album.ReleaseDatePrecision = released.String(), precision
 	if precision == "year" {
 		t.Album.ReleaseDate = released.String()[:4]
 	}
-	t.Artists = []rawArtistRef{{ID: artistID(i), Name: b.g.artistName(i), Type: "artist"}}
-	t.DiscNumber, t.DurationMS, t.Explicit = 1, b.g.durationMS(i, k), k%5 == 0
+	t.Artists = []rawArtistRef{{ID: artistID(i)}}
+	t.DurationMS, t.Explicit = b.g.durationMS(i, k), k%5 == 0
 	t.ID, t.Name, t.Popularity, t.TrackNumber = id, b.g.trackName(i, k), b.g.trackPopularity(i, k, b.d), int32(k/albumsPerArtist+1)
-	t.Type, t.URI = "track", "spotify:track:"+id
 	return t
 }
 
