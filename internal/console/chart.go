@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
@@ -111,7 +112,7 @@ func (c lineChart) render() template.HTML {
 		if i != prev+1 {
 			cmd = "M"
 		}
-		fmt.Fprintf(&path, "%s%s %s ", cmd, num(x(d)), num(y.at(c.Values[d])))
+		fmt.Fprintf(&path, "%s%s %s ", cmd, px(x(d)), px(y.at(c.Values[d])))
 		prev = i
 	}
 	fmt.Fprintf(&b, `<path class="line" d="%s" fill="none" stroke="%s" stroke-width="2"/>`,
@@ -119,7 +120,7 @@ func (c lineChart) render() template.HTML {
 	for _, d := range pts {
 		v := c.Values[d]
 		fmt.Fprintf(&b, `<circle class="point" data-date="%s" data-value="%s" cx="%s" cy="%s" r="3.5" fill="%s"><title>%s: %s</title></circle>`,
-			esc(d), num(v), num(x(d)), num(y.at(v)), palette[0], esc(d), esc(exactNumber(v)))
+			esc(d), num(v), px(x(d)), px(y.at(v)), palette[0], esc(d), esc(exactNumber(v)))
 	}
 	b.WriteString("</svg>")
 	return template.HTML(b.String())
@@ -143,6 +144,8 @@ type barChart struct {
 	Counts map[string]map[string]int // category → stack → count
 	// Href, when set, links each bar to a page of its category.
 	Href func(category string) string
+	// Empty is what the chart says when it has no category.
+	Empty string
 }
 
 func (c barChart) render() template.HTML {
@@ -163,7 +166,7 @@ func (c barChart) render() template.HTML {
 	}
 	openSVG(&b, c.ID, c.Title, c.Desc, fmt.Sprintf(`data-total="%d"`, total))
 	if len(c.Categories) == 0 {
-		emptyPlot(&b, "Nothing to show.")
+		emptyPlot(&b, cmp.Or(c.Empty, "Nothing to show."))
 		b.WriteString("</svg>")
 		return template.HTML(b.String())
 	}
@@ -187,7 +190,7 @@ func (c barChart) render() template.HTML {
 			}
 			y0, y1 := y.at(float64(base)), y.at(float64(base+n))
 			fmt.Fprintf(&b, `<rect class="bar" %s="%s" data-stack="%s" data-count="%d" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s, %s: %s</title></rect>`,
-				attr, esc(cat), esc(s), n, num(x(i)), num(y1), num(barWidth), num(y0-y1),
+				attr, esc(cat), esc(s), n, px(x(i)), px(y1), px(barWidth), px(y0-y1),
 				palette[si%len(palette)], esc(cat), esc(s), esc(exactNumber(float64(n))))
 			base += n
 		}
@@ -227,7 +230,7 @@ func legend(b *strings.Builder, stacks []string) {
 	y := float64(chartHeight - 10)
 	for i, s := range stacks {
 		fmt.Fprintf(b, `<rect x="%s" y="%s" width="10" height="10" fill="%s"/><text x="%s" y="%s" font-size="11">%s</text>`,
-			num(x), num(y-9), palette[i%len(palette)], num(x+14), num(y), esc(s))
+			px(x), px(y-9), palette[i%len(palette)], px(x+14), px(y), esc(s))
 		x += 24 + 6.5*float64(len(s))
 	}
 	b.WriteString(`</g>`)
@@ -285,7 +288,7 @@ func (s linearScale) axis(b *strings.Builder, label string) {
 	b.WriteString(`<g class="axis y-axis">`)
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, marginLeft, marginTop, marginLeft, marginTop+plotHeight)
 	for _, v := range s.ticks() {
-		y := num(s.at(v))
+		y := px(s.at(v))
 		fmt.Fprintf(b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="#e4e4e4"/>`, marginLeft, y, marginLeft+plotWidth, y)
 		fmt.Fprintf(b, `<text x="%d" y="%s" text-anchor="end" dominant-baseline="middle" font-size="11">%s</text>`, marginLeft-6, y, esc(tickLabel(v, s.step)))
 	}
@@ -300,7 +303,7 @@ func dateAxis(b *strings.Builder, dates []string, x func(string) float64) {
 	base := marginTop + plotHeight
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, marginLeft, base, marginLeft+plotWidth, base)
 	for _, i := range labelIndexes(len(dates)) {
-		xi := num(x(dates[i]))
+		xi := px(x(dates[i]))
 		fmt.Fprintf(b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#888"/>`, xi, base, xi, base+4)
 		fmt.Fprintf(b, `<text x="%s" y="%d" text-anchor="middle" font-size="11">%s</text>`, xi, base+17, esc(dates[i]))
 	}
@@ -315,7 +318,7 @@ func categoryAxis(b *strings.Builder, cats []string, label string, x func(int) f
 	base := marginTop + plotHeight
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, marginLeft, base, marginLeft+plotWidth, base)
 	for _, i := range labelIndexes(len(cats)) {
-		fmt.Fprintf(b, `<text x="%s" y="%d" text-anchor="middle" font-size="11">%s</text>`, num(x(i)), base+15, esc(cats[i]))
+		fmt.Fprintf(b, `<text x="%s" y="%d" text-anchor="middle" font-size="11">%s</text>`, px(x(i)), base+15, esc(cats[i]))
 	}
 	fmt.Fprintf(b, `<text class="axis-label" x="%d" y="%d" text-anchor="middle" font-size="12">%s</text>`, marginLeft+plotWidth/2, base+30, esc(label))
 	b.WriteString(`</g>`)
@@ -365,8 +368,11 @@ func dayIndex(first time.Time, date string) int {
 	return int(math.Round(t.Sub(first).Hours() / 24))
 }
 
-// num formats a coordinate or value compactly.
+// num formats a value exactly and compactly.
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// px formats a coordinate to a hundredth of a unit, far below a pixel.
+func px(v float64) string { return num(math.Round(v*100) / 100) }
 
 // niceStep rounds a raw tick step up to 1, 2 or 5 times a power of ten.
 func niceStep(raw float64) float64 {
@@ -429,6 +435,9 @@ func esc(s string) string { return template.HTMLEscapeString(s) }
 func init() {
 	// count writes a count of records or rows with thousands separators.
 	templateFuncs["count"] = func(n int) string { return thousands(int64(n)) }
+	templateFuncs["count64"] = func(n int64) string { return thousands(n) }
+	// duration writes a track length in milliseconds as m:ss.
+	templateFuncs["duration"] = func(ms int) string { return fmt.Sprintf("%d:%02d", ms/60000, ms/1000%60) }
 	// add sums its arguments: positions and colspans in the templates.
 	templateFuncs["add"] = func(ns ...int) int {
 		sum := 0

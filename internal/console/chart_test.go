@@ -61,8 +61,6 @@ func elements(els []svgElement, name, class string) []svgElement {
 	return out
 }
 
-func ptr(v float64) *float64 { return &v }
-
 func TestLineChart(t *testing.T) {
 	dates := []string{"2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05"}
 	tests := []struct {
@@ -142,12 +140,12 @@ func TestLineChartScales(t *testing.T) {
 		yMin, yMax *float64
 		wantTicks  []string // y tick labels, bottom up
 	}{
-		{"popularity on a fixed 0–100", map[string]float64{"2026-11-01": 40, "2026-11-03": 60}, ptr(0), ptr(100),
+		{"popularity on a fixed 0–100", map[string]float64{"2026-11-01": 40, "2026-11-03": 60}, ptrTo(0.0), ptrTo(100.0),
 			[]string{"0", "20", "40", "60", "80", "100"}},
 		{"followers in the millions", map[string]float64{"2026-11-01": 1_200_000, "2026-11-03": 2_900_000}, nil, nil,
 			[]string{"1.0M", "1.5M", "2.0M", "2.5M", "3.0M"}},
 		{"one value", map[string]float64{"2026-11-02": 5}, nil, nil, []string{"4.0", "4.5", "5.0", "5.5", "6.0"}},
-		{"values beyond a fixed domain widen it", map[string]float64{"2026-11-01": 120}, ptr(0), ptr(100),
+		{"values beyond a fixed domain widen it", map[string]float64{"2026-11-01": 120}, ptrTo(0.0), ptrTo(100.0),
 			[]string{"0", "50", "100", "150"}},
 	}
 	for _, tt := range tests {

@@ -24,9 +24,11 @@ type Console struct {
 	lake *partitions.Reader
 	// temporal remembers an unreachable Temporal for a while.
 	temporal temporalState
-	// quarantine and names are the quality and artist pages' caches.
-	quarantine quarantineIndexes
-	names      nameIndexes
+	// quarantine, names and lakeHistory are the quality and artist pages'
+	// caches.
+	quarantine  quarantineIndexes
+	names       nameIndexes
+	lakeHistory lakeHistories
 }
 
 // route is one line of the route table.
@@ -51,6 +53,8 @@ func (c *Console) routes() []route {
 		// ---- pages: quality and artists (pages' lines below) ----
 		{"GET /quality", c.qualityPage},
 		{"GET /quality/{date}", c.qualityDatePage},
+		{"GET /artists", c.artistsPage},
+		{"GET /artists/{id}", c.artistPage},
 		// ---- end of the route table ----
 	}
 }

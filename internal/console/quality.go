@@ -75,7 +75,12 @@ func (c *Console) qualityPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to, _ := time.Parse(time.DateOnly, end)
+	// A lake younger than a page starts at its first date.
+	first, _ := time.Parse(time.DateOnly, processed[0])
 	from := to.AddDate(0, 0, -(qualityPageDays - 1))
+	if from.Before(first) {
+		from = first
+	}
 	data.From, data.To = from.Format(time.DateOnly), end
 	dates, err := c.lake.Range(ctx, from, to)
 	if err != nil {
