@@ -72,10 +72,10 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// publicPath is what answers without a token: the login form and what it
-// loads.
+// publicPath is what answers without a token: the login form, what it
+// loads, and /logout (which only clears the cookie).
 func publicPath(p string) bool {
-	return p == "/login" || p == "/favicon.ico" || strings.HasPrefix(p, "/static/")
+	return p == "/login" || p == "/logout" || p == "/favicon.ico" || strings.HasPrefix(p, "/static/")
 }
 
 // denial is why a request is refused; "" lets it through.
