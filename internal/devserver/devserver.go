@@ -69,6 +69,8 @@ type Options struct {
 	// CodecEndpoint is the codec server the Web UI decodes payloads with, as
 	// the browser reaches it; empty: none.
 	CodecEndpoint string
+	// TLS, when set, serves the frontend over TLS (tls.go); nil: plain gRPC.
+	TLS *TLS
 	// Logger receives the server's own logs at warn level and above; nil
 	// discards them.
 	Logger *zap.Logger
@@ -242,6 +244,7 @@ func (s *Server) startUI(ctx context.Context, opts Options) error {
 		DisableNewsFetch:    true,
 		DefaultNamespace:    opts.Namespace,
 		Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
+		TLS:                 opts.TLS.uiTLS(),
 	}))
 	errc := make(chan error, 1)
 	go func() { errc <- s.ui.Start() }()
@@ -315,6 +318,7 @@ func serverConfig(opts Options, ports []int) (*config.Config, error) {
 	cfg.NamespaceDefaults.Archival.History.State = "disabled"
 	cfg.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	cfg.PublicClient.HostPort = frontend
+	cfg.Global.TLS = opts.TLS.serverTLS()
 	return &cfg, nil
 }
 

@@ -1,14 +1,8 @@
 package app
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,80 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/testpki"
 )
-
-// pki is a throw-away CA with a server and a client certificate, as PEM
-// files in a temporary directory.
-type pki struct {
-	caFile, serverCert, serverKey, clientCert, clientKey string
-	otherCAFile                                          string
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	ca, caKey := newCA(t, "metronome test CA")
-	other, _ := newCA(t, "someone else's CA")
-	p := pki{
-		caFile:      filepath.Join(dir, "ca.pem"),
-		otherCAFile: filepath.Join(dir, "other-ca.pem"),
-		serverCert:  filepath.Join(dir, "server.pem"),
-		serverKey:   filepath.Join(dir, "server-key.pem"),
-		clientCert:  filepath.Join(dir, "client.pem"),
-		clientKey:   filepath.Join(dir, "client-key.pem"),
-	}
-	writePEM(t, p.caFile, "CERTIFICATE", ca.Raw)
-	writePEM(t, p.otherCAFile, "CERTIFICATE", other.Raw)
-	leaf(t, ca, caKey, "temporal.internal", x509.ExtKeyUsageServerAuth, p.serverCert, p.serverKey)
-	leaf(t, ca, caKey, "metronome-worker", x509.ExtKeyUsageClientAuth, p.clientCert, p.clientKey)
-	return p
-}
-
-func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return cert, key
-}
-
-func leaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name string, usage x509.ExtKeyUsage, certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	writePEM(t, certFile, "CERTIFICATE", der)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	writePEM(t, keyFile, "EC PRIVATE KEY", keyDER)
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
-}
 
 // tlsConfig is the TLS configuration of the connection c describes; nil
 // is plain gRPC.
@@ -108,7 +30,7 @@ func read(t *testing.T, file string) string {
 }
 
 func TestTLSConfigFromConfig(t *testing.T) {
-	p := newPKI(t)
+	p := testpki.New(t, "temporal.internal")
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
 	require.NoError(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
 	missing := filepath.Join(t.TempDir(), "missing.pem")
@@ -126,21 +48,21 @@ func TestTLSConfigFromConfig(t *testing.T) {
 			require.Empty(t, c.Certificates)
 			require.Equal(t, uint16(tls.VersionTLS12), c.MinVersion)
 		}},
-		{name: "CA file turns TLS on", in: config.TLSConfig{CAFile: p.caFile, ServerName: "temporal.internal"}, check: func(t *testing.T, c *tls.Config) {
+		{name: "CA file turns TLS on", in: config.TLSConfig{CAFile: p.CAFile, ServerName: "temporal.internal"}, check: func(t *testing.T, c *tls.Config) {
 			require.NotNil(t, c.RootCAs)
 			require.Equal(t, "temporal.internal", c.ServerName)
 		}},
-		{name: "mTLS", in: config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile}, check: func(t *testing.T, c *tls.Config) {
+		{name: "mTLS", in: config.TLSConfig{CertFile: p.ClientCert, KeyFile: p.ClientKey, CAFile: p.CAFile}, check: func(t *testing.T, c *tls.Config) {
 			require.Len(t, c.Certificates, 1)
 			require.NotNil(t, c.RootCAs)
 		}},
-		{name: "mTLS from PEM data", in: config.TLSConfig{CertData: read(t, p.clientCert), KeyData: read(t, p.clientKey), CAData: read(t, p.caFile)}, check: func(t *testing.T, c *tls.Config) {
+		{name: "mTLS from PEM data", in: config.TLSConfig{CertData: read(t, p.ClientCert), KeyData: read(t, p.ClientKey), CAData: read(t, p.CAFile)}, check: func(t *testing.T, c *tls.Config) {
 			require.Len(t, c.Certificates, 1)
 			require.NotNil(t, c.RootCAs)
 		}},
-		{name: "disabled wins over files", in: config.TLSConfig{Disabled: true, CAFile: p.caFile}, wantNil: true},
-		{name: "cert without key", in: config.TLSConfig{CertFile: p.clientCert}, wantErr: `temporal.tls (cert "` + p.clientCert + `", key none, CA none)`},
-		{name: "key of another cert", in: config.TLSConfig{CertFile: p.clientCert, KeyFile: p.serverKey}, wantErr: `key "` + p.serverKey + `"`},
+		{name: "disabled wins over files", in: config.TLSConfig{Disabled: true, CAFile: p.CAFile}, wantNil: true},
+		{name: "cert without key", in: config.TLSConfig{CertFile: p.ClientCert}, wantErr: `temporal.tls (cert "` + p.ClientCert + `", key none, CA none)`},
+		{name: "key of another cert", in: config.TLSConfig{CertFile: p.ClientCert, KeyFile: p.ServerKey}, wantErr: `key "` + p.ServerKey + `"`},
 		{name: "missing CA file", in: config.TLSConfig{CAFile: missing}, wantErr: missing + ": no such file"},
 		{name: "CA file without PEM", in: config.TLSConfig{CAFile: notPEM}, wantErr: `CA "` + notPEM + `"): invalid TLS config: failed adding server CA`},
 		{name: "cert data that is not PEM", in: config.TLSConfig{CertData: "hello", KeyData: "hello"}, wantErr: "cert PEM data, key PEM data"},
@@ -168,10 +90,10 @@ func TestTLSConfigFromConfig(t *testing.T) {
 // client's certificate. With another CA or without a client certificate
 // the handshake fails.
 func TestTLSConfigHandshakes(t *testing.T) {
-	p := newPKI(t)
-	serverCert, err := tls.LoadX509KeyPair(p.serverCert, p.serverKey)
+	p := testpki.New(t, "temporal.internal")
+	serverCert, err := tls.LoadX509KeyPair(p.ServerCert, p.ServerKey)
 	require.NoError(t, err)
-	caPEM, err := os.ReadFile(p.caFile)
+	caPEM, err := os.ReadFile(p.CAFile)
 	require.NoError(t, err)
 	clients := x509.NewCertPool()
 	require.True(t, clients.AppendCertsFromPEM(caPEM))
@@ -204,11 +126,11 @@ func TestTLSConfigHandshakes(t *testing.T) {
 		in   config.TLSConfig
 		ok   bool
 	}{
-		{"mTLS with the right CA and server name", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile, ServerName: "temporal.internal"}, true},
-		{"wrong server name", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.caFile, ServerName: "evil.example"}, false},
-		{"server signed by an unknown CA", config.TLSConfig{CertFile: p.clientCert, KeyFile: p.clientKey, CAFile: p.otherCAFile, ServerName: "temporal.internal"}, false},
-		{"no client certificate", config.TLSConfig{CAFile: p.caFile, ServerName: "temporal.internal"}, false},
-		{"mTLS from PEM data", config.TLSConfig{CertData: read(t, p.clientCert), KeyData: read(t, p.clientKey), CAData: read(t, p.caFile), ServerName: "temporal.internal"}, true},
+		{"mTLS with the right CA and server name", config.TLSConfig{CertFile: p.ClientCert, KeyFile: p.ClientKey, CAFile: p.CAFile, ServerName: "temporal.internal"}, true},
+		{"wrong server name", config.TLSConfig{CertFile: p.ClientCert, KeyFile: p.ClientKey, CAFile: p.CAFile, ServerName: "evil.example"}, false},
+		{"server signed by an unknown CA", config.TLSConfig{CertFile: p.ClientCert, KeyFile: p.ClientKey, CAFile: p.OtherCAFile, ServerName: "temporal.internal"}, false},
+		{"no client certificate", config.TLSConfig{CAFile: p.CAFile, ServerName: "temporal.internal"}, false},
+		{"mTLS from PEM data", config.TLSConfig{CertData: read(t, p.ClientCert), KeyData: read(t, p.ClientKey), CAData: read(t, p.CAFile), ServerName: "temporal.internal"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
