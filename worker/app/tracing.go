@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,15 +50,11 @@ func TracingEnabled() bool {
 // standard OTEL_EXPORTER_OTLP_* variables; the sampler and batching read
 // OTEL_TRACES_SAMPLER* and OTEL_BSP_*. Export failures are logged, never
 // fatal. stop sends the spans not yet sent, for up to traceFlushTimeout,
-// and uninstalls the provider. When tracing is off nothing is installed
-// and stop does nothing.
+// and uninstalls the provider; calling it again does nothing. When tracing
+// is off nothing is installed and stop does nothing.
 func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (stop func(), err error) {
 	if !TracingEnabled() {
 		return func() {}, nil
-	}
-	exporter, err := newSpanExporter(ctx)
-	if err != nil {
-		return nil, err
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(attribute.String("service.name", serviceName)),
@@ -66,6 +63,10 @@ func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
 		return nil, fmt.Errorf("describe this process for its traces (OTEL_RESOURCE_ATTRIBUTES %q): %w",
 			os.Getenv("OTEL_RESOURCE_ATTRIBUTES"), err)
+	}
+	exporter, err := newSpanExporter(ctx)
+	if err != nil {
+		return nil, err
 	}
 	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
 	ti, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{
@@ -79,16 +80,20 @@ func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (
 		logger.Warn("traces not exported", zap.Error(err))
 	}))
 	tracing.Store(&ti)
-	return func() {
-		tracing.Store(nil)
-		otel.SetTracerProvider(noop.NewTracerProvider())
-		// The process is stopping: its own context is likely done.
-		ctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
-		defer cancel()
-		if err := provider.Shutdown(ctx); err != nil {
-			logger.Warn("traces not flushed", zap.Duration("within", traceFlushTimeout), zap.Error(err))
-		}
-	}, nil
+	var once sync.Once
+	return func() { once.Do(func() { stopTracing(provider, logger) }) }, nil
+}
+
+// stopTracing uninstalls provider and flushes its spans.
+func stopTracing(provider *sdktrace.TracerProvider, logger *zap.Logger) {
+	tracing.Store(nil)
+	otel.SetTracerProvider(noop.NewTracerProvider())
+	// The process is stopping: its own context is likely done.
+	ctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		logger.Warn("traces not flushed", zap.Duration("within", traceFlushTimeout), zap.Error(err))
+	}
 }
 
 // traceFlushTimeout bounds the export of the last spans at exit, so a

@@ -1,46 +1,26 @@
 package app
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/hex"
-	"io"
-	"net"
-	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/otlptest"
 	"github.com/metronome-data/metronome/workflows"
 )
-
-// clearOTelEnv unsets every OTEL_ variable of the environment for the test.
-func clearOTelEnv(t *testing.T) {
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "OTEL_") {
-			t.Setenv(name, "")
-			require.NoError(t, os.Unsetenv(name))
-		}
-	}
-}
 
 // Without OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) tracing is off:
 // no provider is installed and the Temporal clients get no interceptor.
@@ -59,7 +39,7 @@ func TestTracingOnlyWhenAnEndpointIsSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearOTelEnv(t)
+			otlptest.ClearEnv(t)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -78,90 +58,13 @@ func TestTracingOnlyWhenAnEndpointIsSet(t *testing.T) {
 }
 
 func TestTracingRefusesAnUnknownProtocol(t *testing.T) {
-	clearOTelEnv(t)
+	otlptest.ClearEnv(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
 	_, err := StartTracing(context.Background(), zap.NewNop(), WorkerServiceName)
 	var cfgErr *config.ValidationError
 	require.ErrorAs(t, err, &cfgErr)
 	require.ErrorContains(t, err, `OTEL_EXPORTER_OTLP_PROTOCOL = "http/json" is invalid: want http/protobuf or grpc`)
-}
-
-// otlpReceiver is an OTLP/HTTP trace receiver: it keeps the spans of every
-// ExportTraceServiceRequest posted to /v1/traces.
-type otlpReceiver struct {
-	mu       sync.Mutex
-	spans    []*tracepb.Span
-	services map[string]bool
-}
-
-func startOTLPReceiver(t *testing.T) (*otlpReceiver, string) {
-	t.Helper()
-	r := &otlpReceiver{services: map[string]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: http.HandlerFunc(r.export), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return r, "http://" + ln.Addr().String()
-}
-
-func (r *otlpReceiver) export(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost || req.URL.Path != "/v1/traces" ||
-		req.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "want a POST of application/x-protobuf to /v1/traces", http.StatusBadRequest)
-		return
-	}
-	var body io.Reader = req.Body
-	if req.Header.Get("Content-Encoding") == "gzip" {
-		gz, err := gzip.NewReader(req.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = gz
-	}
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var export coltracepb.ExportTraceServiceRequest
-	if err := proto.Unmarshal(raw, &export); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	r.mu.Lock()
-	for _, rs := range export.ResourceSpans {
-		for _, kv := range rs.GetResource().GetAttributes() {
-			if kv.Key == "service.name" {
-				r.services[kv.GetValue().GetStringValue()] = true
-			}
-		}
-		for _, ss := range rs.ScopeSpans {
-			r.spans = append(r.spans, ss.Spans...)
-		}
-	}
-	r.mu.Unlock()
-	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
-}
-
-// spanAttr is the value of a span's string or integer attribute, as text.
-func spanAttr(s *tracepb.Span, key string) string {
-	for _, kv := range s.Attributes {
-		if kv.Key != key {
-			continue
-		}
-		switch v := kv.GetValue().GetValue().(type) {
-		case *commonpb.AnyValue_StringValue:
-			return v.StringValue
-		case *commonpb.AnyValue_IntValue:
-			return strconv.FormatInt(v.IntValue, 10)
-		}
-	}
-	return ""
 }
 
 // One pipeline run, started by a client like the starter's and run by a
@@ -177,22 +80,17 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	for name := range config.EnvNames() {
 		t.Setenv(name, "")
 	}
-	clearOTelEnv(t)
+	otlptest.ClearEnv(t)
 	dir := t.TempDir()
 	t.Chdir(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	receiver, endpoint := startOTLPReceiver(t)
+	receiver, endpoint := otlptest.Start(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
 	stopTracing, err := StartTracing(ctx, zap.NewNop(), WorkerServiceName)
 	require.NoError(t, err)
-	traced := false
-	defer func() {
-		if !traced {
-			stopTracing()
-		}
-	}()
+	defer stopTracing()
 
 	srv, err := devserver.Start(ctx, devserver.Options{})
 	require.NoError(t, err)
@@ -207,7 +105,7 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	require.NoError(t, err)
 	defer stopFake()
 
-	workerClient, err := Dial(ctx, cfg, zap.NewNop())
+	workerClient, err := dial(ctx, cfg, zap.NewNop(), nil)
 	require.NoError(t, err)
 	defer workerClient.Close()
 	b, err := OpenBackends(ctx, cfg, zap.NewNop(), nil)
@@ -229,7 +127,6 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	require.NoError(t, run.Get(ctx, nil))
 	stopWorker()
 	require.NoError(t, <-ran)
-	traced = true
 	stopTracing() // flushes
 
 	store, err := lake.Open(ctx, cfg.Lake.URL)
@@ -237,15 +134,14 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	m, err := activities.ReadManifest(ctx, store, date)
 	require.NoError(t, err)
 
-	receiver.mu.Lock()
-	defer receiver.mu.Unlock()
-	require.Equal(t, map[string]bool{WorkerServiceName: true}, receiver.services)
+	spans := receiver.Spans()
+	require.Equal(t, map[string]bool{WorkerServiceName: true}, receiver.Services())
 	byID := map[string]*tracepb.Span{}
 	traces := map[string]bool{}
 	var roots []*tracepb.Span
-	for _, s := range receiver.spans {
-		byID[hex.EncodeToString(s.SpanId)] = s
-		traces[hex.EncodeToString(s.TraceId)] = true
+	for _, s := range spans {
+		byID[otlptest.ID(s.SpanId)] = s
+		traces[otlptest.ID(s.TraceId)] = true
 		if len(s.ParentSpanId) == 0 {
 			roots = append(roots, s)
 		}
@@ -254,14 +150,14 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	require.Len(t, roots, 1, "root spans")
 	root := roots[0]
 	require.Equal(t, "StartWorkflow:PipelineWorkflow", root.Name)
-	require.Equal(t, workflows.PipelineWorkflowID(date), spanAttr(root, "temporalWorkflowID"))
+	require.Equal(t, workflows.PipelineWorkflowID(date), otlptest.Attr(root, "temporalWorkflowID"))
 
 	// ancestors are the names of the spans above s, nearest first; the
 	// chain must end at the root.
 	ancestors := func(s *tracepb.Span) []string {
 		var names []string
 		for len(s.ParentSpanId) > 0 {
-			parent, ok := byID[hex.EncodeToString(s.ParentSpanId)]
+			parent, ok := byID[otlptest.ID(s.ParentSpanId)]
 			require.True(t, ok, "the parent of %s was not exported", s.Name)
 			names = append(names, parent.Name)
 			s = parent
@@ -272,7 +168,7 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 
 	stages := map[string]int{}
 	spotifyCalls := map[string]int{} // by the activity that sent them
-	for _, s := range receiver.spans {
+	for _, s := range spans {
 		up := ancestors(s)
 		switch {
 		case strings.HasPrefix(s.Name, "RunActivity:"):
@@ -282,9 +178,9 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 			require.Contains(t, up[1], "RunWorkflow:", "the workflow above %s", s.Name)
 		case strings.HasPrefix(s.Name, "GET /v1/"):
 			require.True(t, strings.HasPrefix(up[0], "RunActivity:"), "the Spotify request %s is under %s, not an activity", s.Name, up[0])
-			require.Equal(t, "200", spanAttr(s, "http.response.status_code"), s.Name)
-			require.Equal(t, "1", spanAttr(s, "spotify.attempt"), s.Name)
-			require.Equal(t, s.Name, "GET "+spanAttr(s, "url.template"))
+			require.Equal(t, "200", otlptest.Attr(s, "http.response.status_code"), s.Name)
+			require.Equal(t, "1", otlptest.Attr(s, "spotify.attempt"), s.Name)
+			require.Equal(t, s.Name, "GET "+otlptest.Attr(s, "url.template"))
 			require.NotRegexp(t, `/[0-9A-Za-z]{22}(/|$)`, s.Name, "a span name with a Spotify ID")
 			spotifyCalls[strings.TrimPrefix(up[0], "RunActivity:")]++
 		}
@@ -298,5 +194,5 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	}
 	require.Positive(t, calls)
 	require.Equal(t, calls, spotifyCalls["CollectBatch"], "Spotify request spans under the collect activities; all %v", spotifyCalls)
-	t.Logf("one trace of %d spans; activity spans %v; Spotify request spans by activity %v", len(receiver.spans), stages, spotifyCalls)
+	t.Logf("one trace of %d spans; activity spans %v; Spotify request spans by activity %v", len(spans), stages, spotifyCalls)
 }
