@@ -204,7 +204,7 @@ func (a *artistData) fill(view serving.ArtistView, stored bool, hist artistHisto
 		a.Notes = append(a.Notes, fmt.Sprintf("%d of the %d dates are not in the serving store and were read from the lake's curated artists table.", hist.fromLake, len(dates)))
 	}
 	if n := len(hist.unread); n > 0 {
-		a.Notes = append(a.Notes, fmt.Sprintf("%d dates of the lake are not in the serving store, and the lake is not local, so SQL cannot read them: they show as gaps.", n))
+		a.Notes = append(a.Notes, fmt.Sprintf("%d dates of the lake are not in the serving store, and the console cannot run SQL over the lake (it is not on the local disk): they show as gaps.", n))
 	}
 	if a.Mode == string(spotify.ModeDevelopment) {
 		a.Notes = append(a.Notes, "Development-mode runs return no popularity or followers: their dates are gaps.")
