@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/lake"
@@ -121,7 +120,6 @@ func (c *Console) artistPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusInternalServerError, "Lake unreadable", fmt.Sprintf("Listing the manifests of %s failed: %v", c.o.LakeURL, err))
 		return
 	}
-	stamps, modes := c.manifestStamps(ctx, dates)
 
 	data := artistData{ID: id, Dates: len(dates)}
 	var view serving.ArtistView
@@ -134,7 +132,7 @@ func (c *Console) artistPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		data.Notes = append(data.Notes, "No serving store: top tracks, releases and similar artists are not shown.")
 	}
-	hist, err := c.history(ctx, id, dates, stamps)
+	hist, err := c.history(ctx, id, dates)
 	if err != nil {
 		c.fail(w, r, http.StatusServiceUnavailable, "History unreadable", err.Error())
 		return
@@ -143,7 +141,11 @@ func (c *Console) artistPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "Unknown artist", fmt.Sprintf("No artist %s in the serving store or the lake. Search by name with /artists?q=NAME.", id))
 		return
 	}
-	data.fill(view, stored, hist, dates, modes)
+	data.fill(view, stored, hist, dates)
+	data.Mode = c.apiMode(ctx, data.Latest)
+	if data.Mode == string(spotify.ModeDevelopment) {
+		data.Notes = append(data.Notes, "Development-mode runs return no popularity or followers: their dates are gaps.")
+	}
 	data.Timeline, err = c.discographyTimeline(ctx, id, data.Name, data.Latest, view.Releases)
 	if err != nil {
 		data.Notes = append(data.Notes, "The discography timeline could not be read: "+err.Error())
@@ -163,7 +165,7 @@ func hasLakeDays(h artistHistory, dates []string) bool {
 }
 
 // fill sets the page from the serving store's view and the history.
-func (a *artistData) fill(view serving.ArtistView, stored bool, hist artistHistory, dates []string, modes map[string]string) {
+func (a *artistData) fill(view serving.ArtistView, stored bool, hist artistHistory, dates []string) {
 	pop := map[string]float64{}
 	fol := map[string]float64{}
 	for _, d := range dates {
@@ -188,7 +190,6 @@ func (a *artistData) fill(view serving.ArtistView, stored bool, hist artistHisto
 			a.Latest, a.Popularity, a.Followers = view.DT, view.Popularity, view.Followers
 		}
 	}
-	a.Mode = modes[a.Latest]
 	a.PopularityDays, a.FollowersDays = len(pop), len(fol)
 	span := "no date"
 	if len(dates) > 0 {
@@ -206,32 +207,20 @@ func (a *artistData) fill(view serving.ArtistView, stored bool, hist artistHisto
 	if n := len(hist.unread); n > 0 {
 		a.Notes = append(a.Notes, fmt.Sprintf("%d dates of the lake are not in the serving store, and the console cannot run SQL over the lake (it is not on the local disk): they show as gaps.", n))
 	}
-	if a.Mode == string(spotify.ModeDevelopment) {
-		a.Notes = append(a.Notes, "Development-mode runs return no popularity or followers: their dates are gaps.")
-	}
 }
 
-// manifestStamps reads the manifests of dates through the cache: each
-// one's stamp, for the caches keyed by it, and its API mode. A manifest
-// that does not read has neither.
-func (c *Console) manifestStamps(ctx context.Context, dates []string) (stamps, modes map[string]string) {
-	stamps, modes = map[string]string{}, map[string]string{}
-	if len(dates) == 0 {
-		return stamps, modes
+// apiMode is the Spotify API mode of the run that processed date
+// (extended or development); "" when its manifest does not say or does
+// not read.
+func (c *Console) apiMode(ctx context.Context, date string) string {
+	if date == "" {
+		return ""
 	}
-	first, _ := time.Parse(time.DateOnly, dates[0])
-	last, _ := time.Parse(time.DateOnly, dates[len(dates)-1])
-	held, err := c.lake.Range(ctx, first, last)
+	m, err := c.manifest(ctx, date)
 	if err != nil {
-		return stamps, modes
+		return ""
 	}
-	for _, d := range held {
-		if m := d.Manifest; m != nil {
-			stamps[d.Row.Date] = manifestStamp(*m)
-			modes[d.Row.Date] = cmp.Or(m.Resolve.Mode, m.Capture.Mode)
-		}
-	}
-	return stamps, modes
+	return cmp.Or(m.Resolve.Mode, m.Capture.Mode)
 }
 
 // discographyTimeline charts the artist's releases per year by type, from

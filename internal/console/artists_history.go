@@ -42,7 +42,7 @@ type artistHistory struct {
 
 // history reads the values of artist id over dates: History of the
 // serving store, then the lake for the dates it lacks.
-func (c *Console) history(ctx context.Context, id string, dates []string, stamps map[string]string) (artistHistory, error) {
+func (c *Console) history(ctx context.Context, id string, dates []string) (artistHistory, error) {
 	h := artistHistory{days: map[string]artistDay{}}
 	if c.o.Serving != nil {
 		snaps, err := c.o.Serving.History(ctx, id)
@@ -65,7 +65,16 @@ func (c *Console) history(ctx context.Context, id string, dates []string, stamps
 		h.unread = missing
 		return h, nil
 	}
-	fromLake, err := c.lakeHistory.get(ctx, c.o.Query, root, id, missing, stamps)
+	// The lake's answer holds while the dates' manifests do.
+	stamps := make([]string, len(missing))
+	for i, d := range missing {
+		m, err := c.manifest(ctx, d)
+		if err != nil {
+			return h, err
+		}
+		stamps[i] = d + "\x00" + manifestStamp(m)
+	}
+	fromLake, err := c.lakeHistory.get(ctx, c.o.Query, root, id, missing, strings.Join(stamps, "\x00"))
 	if err != nil {
 		return h, err
 	}
@@ -86,14 +95,12 @@ type lakeHistories struct {
 // maxLakeHistories bounds the cache; it is emptied when full.
 const maxLakeHistories = 4096
 
-func (l *lakeHistories) get(ctx context.Context, q Querier, root, id string, dates []string, stamps map[string]string) (map[string]artistDay, error) {
-	var key strings.Builder
-	key.WriteString(id)
-	for _, d := range dates {
-		key.WriteString("\x00" + d + "\x00" + stamps[d])
-	}
+// get returns the lake's rows of artist id on dates, whose manifests
+// stamp names.
+func (l *lakeHistories) get(ctx context.Context, q Querier, root, id string, dates []string, stamp string) (map[string]artistDay, error) {
+	key := id + "\x00" + stamp
 	l.mu.Lock()
-	cached, ok := l.answers[key.String()]
+	cached, ok := l.answers[key]
 	l.mu.Unlock()
 	if ok {
 		return cached, nil
@@ -107,7 +114,7 @@ func (l *lakeHistories) get(ctx context.Context, q Querier, root, id string, dat
 	if l.answers == nil || len(l.answers) >= maxLakeHistories {
 		l.answers = map[string]map[string]artistDay{}
 	}
-	l.answers[key.String()] = days
+	l.answers[key] = days
 	return days, nil
 }
 
