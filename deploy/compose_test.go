@@ -185,11 +185,11 @@ func TestComposeMetronomeEnvironmentIsConfig(t *testing.T) {
 		env := s.environment(t)
 		require.NotEmpty(t, env, name)
 		for k := range env {
-			if strings.HasPrefix(k, "AWS_") {
+			if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "OTEL_") {
 				continue
 			}
 			_, ok := known[k]
-			assert.True(t, ok, "%s: environment variable %s is neither a config key's (config.EnvNames) nor the AWS SDK's", name, k)
+			assert.True(t, ok, "%s: environment variable %s is neither a config key's (config.EnvNames) nor the AWS SDK's or OpenTelemetry's", name, k)
 		}
 	}
 }
