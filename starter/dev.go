@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,8 +15,12 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/console"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/worker/app"
+	"github.com/metronome-data/metronome/workflows"
 )
 
 // devRequestsPerSecond is the Spotify request cap of `starter dev` against
@@ -29,11 +35,16 @@ func newDevCommand(g *globalFlags) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run the embedded stack: Temporal server, Web UI, a worker and the pipeline",
+		Short: "Run the embedded stack: Temporal server, Web UI, data console, a worker and the pipeline",
 		Long: `dev starts a real Temporal server persisted in DATA/temporal.db, its Web UI,
 a worker and, when no Spotify credentials are set, the built-in sample
 catalog; then it runs the pipeline for today over the sample artists and
 prints where to look. It keeps the server and UI up until Ctrl-C.
+
+It also serves, on serve.addr (METRONOME_SERVE_ADDR, default
+127.0.0.1:8088), the data console — partitions, runs, quality and artists,
+linked to this Web UI — and the bot's JSON API and health routes, as
+` + "`starter serve`" + ` does. On loopback without api.token the console is open.
 
 The sample catalog plays Spotify's extended quota mode, or with
 --spotify-mode development what a new Spotify app gets (no popularity,
@@ -87,6 +98,11 @@ Spotify credentials the mode is the app's own and the flag is refused.`,
 			cfg.Temporal.Address = srv.FrontendAddress()
 			fmt.Fprintf(out, "Temporal server  %s  (data %s, up in %s)\nTemporal Web UI  %s\n",
 				srv.FrontendAddress(), dbFile, time.Since(t0).Round(time.Millisecond), srv.UIURL())
+			stopServe, err := startDevServe(ctx, out, cfg, srv.UIURL(), logger)
+			if err != nil {
+				return err
+			}
+			defer stopServe()
 			if codecEndpoint != "" {
 				fmt.Fprintf(out, "Codec server     %s  (payloads encrypted; the Web UI decodes them here)\n", codecEndpoint)
 			}
@@ -208,4 +224,61 @@ func devPort(cmd *cobra.Command, address string) (int, error) {
 		return 0, usagef("temporal.address %q: want HOST:PORT", address)
 	}
 	return strconv.Atoi(ps)
+}
+
+// startDevServe serves the bot routes and the data console on serve.addr,
+// over the embedded server, until the returned stop is called. Its run
+// links point at webUI, the Web UI dev serves.
+func startDevServe(ctx context.Context, out io.Writer, cfg *config.Config, webUI string, logger *zap.Logger) (stop func(), err error) {
+	ln, err := listenServe(cfg.Serve.Addr)
+	if err != nil {
+		return nil, err
+	}
+	var closers []func()
+	stop = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	closers = append(closers, func() { ln.Close() })
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	store, err := serving.Open(ctx, cfg.Serving.URL)
+	if err != nil {
+		return nil, fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err)
+	}
+	closers = append(closers, func() { store.Close() })
+	c, err := app.DialLazy(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, c.Close)
+	bot, err := newServeHandler(cfg, c, store, logger, workflows.ArtistRequestInput{
+		Window: workflows.DefaultRequestWindow, MaxArtists: workflows.DefaultRequestMaxArtists,
+		Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+	})
+	if err != nil {
+		return nil, err
+	}
+	con, closeConsole, conErr := newConsole(ctx, ln.Addr().String(),
+		consoleDeps{cfg: cfg, serving: store, temporal: c, webUI: webUI, logger: logger})
+	if conErr != nil && !errors.Is(conErr, console.ErrNeedsToken) {
+		return nil, conErr
+	}
+	closers = append(closers, closeConsole)
+	printConsole(out, "http://"+ln.Addr().String(), con, conErr)
+
+	serveCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveHTTP(serveCtx, ln, withConsole(bot, con)) }()
+	closers = append(closers, func() {
+		cancel()
+		if err := <-done; err != nil {
+			logger.Warn("serve.addr stopped", zap.Error(err))
+		}
+	})
+	return stop, nil
 }

@@ -35,6 +35,9 @@ func isolateEnv(t *testing.T) string {
 	for name := range config.EnvNames() {
 		t.Setenv(name, "")
 	}
+	// `starter dev` serves the console on serve.addr: never on the default
+	// 127.0.0.1:8088, which another process on the machine may hold.
+	t.Setenv("METRONOME_SERVE_ADDR", "127.0.0.1:0")
 	dir := t.TempDir()
 	t.Chdir(dir)
 	return dir
@@ -115,6 +118,7 @@ func runDevMode(t *testing.T, ctx context.Context, data string, b backend, mode 
 	today := time.Now().UTC().Format("2006-01-02")
 	require.Contains(t, out, "run of "+today+" finished")
 	require.Contains(t, out, fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows/pipeline-%s/", uiPort, today))
+	require.Regexp(t, `Temporal Web UI  http://\S+\nData console     http://127\.0\.0\.1:\d+/  \(open: loopback and no api\.token\)\n`, out)
 	for _, stage := range []string{"resolve", "collect", "clean", "store", "aggregate", "manifest"} {
 		require.Contains(t, out, "✓ "+stage)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/botapi"
+	"github.com/metronome-data/metronome/internal/console"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
@@ -31,7 +32,7 @@ func newServeCommand(g *globalFlags) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the chat-bot front door: Slack slash commands and a JSON API (also as an AWS Lambda function)",
+		Short: "Serve the chat-bot front door (Slack slash commands, a JSON API; also as an AWS Lambda function) and the data console",
 		Long: `serve answers questions about artists from the serving store and starts the
 collection of artists nobody tracks yet (signal-with-start of
 ArtistRequestWorkflow, ID artist-requests). It keeps no state of its own.
@@ -43,6 +44,13 @@ ArtistRequestWorkflow, ID artist-requests). It keeps no state of its own.
   GET  /v1/artists/{id-or-name}  "Authorization: Bearer <api.token>"
   GET  /v1/requests/{id}         (METRONOME_API_TOKEN; without it the API is off)
   GET  /healthz, /readyz
+  GET  /                         the data console: partitions, runs, quality,
+                                 artists (read-only HTML; see README.md)
+
+The data console is open on a loopback serve.addr without api.token, and
+says so at start-up. With api.token it needs "Authorization: Bearer
+<api.token>" or a login at /login (a signed session cookie). Beyond
+loopback without api.token it is off. Not served on AWS Lambda.
 
 A known artist is answered at once. For an unknown one the answer comes
 later, from the worker's Notify activity, at the command's response_url (or
@@ -122,12 +130,21 @@ events, with its config from the environment only. See docs/CHATBOT.md.`,
 				botapi.StartLambda(ctx, h)
 				return nil
 			}
-			ln, err := net.Listen("tcp", cfg.Serve.Addr)
+			ln, err := listenServe(cfg.Serve.Addr)
 			if err != nil {
-				return fmt.Errorf("serve: listen on serve.addr %s: %w", cfg.Serve.Addr, err)
+				return err
 			}
-			printServeRoutes(out, "http://"+ln.Addr().String(), slackOn, apiOn, cfg)
-			return serveHTTP(ctx, ln, h)
+			base := "http://" + ln.Addr().String()
+			con, closeConsole, err := newConsole(ctx, ln.Addr().String(),
+				consoleDeps{cfg: cfg, serving: store, temporal: c, webUI: uiBase(cfg), logger: logger})
+			if err != nil && !errors.Is(err, console.ErrNeedsToken) {
+				ln.Close()
+				return err
+			}
+			defer closeConsole()
+			printServeRoutes(out, base, slackOn, apiOn, cfg)
+			printConsole(out, base, con, err)
+			return serveHTTP(ctx, ln, withConsole(h, con))
 		},
 	}
 	cmd.Flags().String("addr", "127.0.0.1:8088", "address to listen on (serve.addr, METRONOME_SERVE_ADDR)")
