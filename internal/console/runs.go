@@ -76,7 +76,7 @@ func (c *Console) runsPage(w http.ResponseWriter, r *http.Request) {
 		if data.Schedules, err = listSchedules(ctx, tc); err != nil {
 			return err
 		}
-		if data.Running, err = c.runLines(ctx, tc, "ExecutionStatus = 'Running' AND "+pipelineTypes, runningListed, progressOf); err != nil {
+		if data.Running, err = c.runLines(ctx, tc, "ExecutionStatus = 'Running' AND "+pipelineTypes, runningListed, c.progressOf); err != nil {
 			return err
 		}
 		failed := "(ExecutionStatus = 'Failed' OR ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Terminated') AND " + pipelineTypes
@@ -204,10 +204,10 @@ func (c *Console) runLines(ctx context.Context, tc client.Client, query string, 
 
 // progressOf fills a running run's stage and batches from its progress
 // query.
-func progressOf(ctx context.Context, tc client.Client, l *runLine) {
+func (c *Console) progressOf(ctx context.Context, tc client.Client, l *runLine) {
 	val, err := tc.QueryWorkflow(ctx, l.Run.WorkflowID, l.Run.RunID, workflows.ProgressQuery)
 	if err != nil {
-		l.Error = fmt.Sprintf("progress query: %v (is a worker polling?)", err)
+		l.Error = fmt.Sprintf("progress query: %v (is a worker polling task queue %s?)", err, c.o.TaskQueue)
 		return
 	}
 	switch l.Run.Type {
