@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // ErrNeedsToken is New's error for an address beyond loopback without
@@ -35,10 +37,13 @@ type access struct {
 	key   []byte
 	ttl   time.Duration
 	now   func() time.Time
+	// failedLogins throttles guessing at /login: each failure takes a
+	// token; without one left the form is not checked until one refills.
+	failedLogins *rate.Limiter
 }
 
 func newAccess(addr, token string, ttl time.Duration, now func() time.Time) (*access, error) {
-	a := &access{ttl: ttl, now: now}
+	a := &access{ttl: ttl, now: now, failedLogins: rate.NewLimiter(rate.Every(time.Second), 10)}
 	if token == "" {
 		if !loopbackAddr(addr) {
 			return nil, fmt.Errorf("serve.addr %q: %w; set it, or listen on 127.0.0.1", addr, ErrNeedsToken)
@@ -192,7 +197,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
+	if c.auth.failedLogins.Tokens() < 1 {
+		w.Header().Set("Retry-After", "1")
+		c.render(w, r, http.StatusTooManyRequests, "login", page{Name: "login", Title: "Log in",
+			Data: loginData{Next: next, Error: "Too many failed logins: wait a second and try again."}})
+		return
+	}
 	if !c.auth.tokenMatches(r.PostForm.Get("token")) {
+		c.auth.failedLogins.Allow()
 		c.render(w, r, http.StatusUnauthorized, "login", page{Name: "login", Title: "Log in",
 			Data: loginData{Next: next, Error: "That is not the API token (api.token)."}})
 		return

@@ -193,3 +193,18 @@ func TestTokenComparison(t *testing.T) {
 	}
 	require.True(t, errors.Is(func() error { _, err := newAccess("0.0.0.0:1", "", time.Hour, time.Now); return err }(), ErrNeedsToken))
 }
+
+// Guessing at /login is throttled: after a burst of failures even the
+// right token waits for the limiter to refill.
+func TestLoginThrottle(t *testing.T) {
+	now := testNow
+	c := tokenConsole(t, &now)
+	for i := range 10 {
+		require.Equal(t, 401, postLogin(c, url.Values{"token": {"guess"}}).Code, "attempt %d", i)
+	}
+	w := postLogin(c, url.Values{"token": {testToken}})
+	require.Equal(t, 429, w.Code)
+	require.Equal(t, "1", w.Header().Get("Retry-After"))
+	require.Eventually(t, func() bool { return postLogin(c, url.Values{"token": {testToken}}).Code == 303 },
+		5*time.Second, 100*time.Millisecond)
+}
