@@ -1,6 +1,8 @@
 // Package config loads metronome's one typed Config with viper, from (lowest
 // to highest) defaults, config/metronome.yaml or --config FILE, environment
-// variables and command-line flags, and validates it at start-up.
+// variables and command-line flags, and validates it at start-up. The
+// Temporal connection keys start from Temporal's own client configuration
+// (temporal.go).
 package config
 
 import (
