@@ -71,6 +71,10 @@ func StartTracing(ctx context.Context, logger *zap.Logger, serviceName string) (
 	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
 	ti, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{
 		Tracer: provider.Tracer("temporal-sdk-go"),
+		// `starter run --wait` and `starter status` ask a run's progress
+		// several times a second: a trace of its own for each would bury
+		// the runs' traces.
+		DisableQueryTracing: true,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("create the Temporal tracing interceptor: %w", err), provider.Shutdown(ctx))
