@@ -59,11 +59,11 @@ var deprecatedTemporalEnv = []struct{ name, replacement, data, key string }{
 	{"TEMPORAL_TLS_CA", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_DATA", "temporal.tls.ca_file"},
 }
 
-// TemporalConfigFile is the temporal.toml that the environment selects:
+// temporalConfigFile is the temporal.toml that the environment selects:
 // TEMPORAL_CONFIG_FILE, else Temporal's default location
 // (os.UserConfigDir()/temporalio/temporal.toml). explicit reports whether
 // TEMPORAL_CONFIG_FILE named it.
-func TemporalConfigFile() (file string, explicit bool) {
+func temporalConfigFile() (file string, explicit bool) {
 	if f := os.Getenv("TEMPORAL_CONFIG_FILE"); f != "" {
 		return f, true
 	}
@@ -71,11 +71,11 @@ func TemporalConfigFile() (file string, explicit bool) {
 }
 
 // temporalProfile reads the profile TEMPORAL_PROFILE names ("default" when
-// unset) from TemporalConfigFile. A default file that does not exist is no
+// unset) from temporalConfigFile. A default file that does not exist is no
 // profile; a file named by TEMPORAL_CONFIG_FILE must exist, and a profile
 // named by TEMPORAL_PROFILE must be in the file.
 func temporalProfile() (envconfig.ClientConfigProfile, error) {
-	file, explicit := TemporalConfigFile()
+	file, explicit := temporalConfigFile()
 	name, named := os.Getenv("TEMPORAL_PROFILE"), true
 	if name == "" {
 		name, named = envconfig.DefaultConfigFileProfile, false
