@@ -41,11 +41,14 @@ const (
 	PartScale    = "scale"
 	// PartCap runs worker processes against spotify.requests_per_second.
 	PartCap = "cap"
+	// PartPriority sends an on-demand request behind a backfill, without
+	// and with task-queue priorities.
+	PartPriority = "priority"
 )
 
 // AllParts are the parts Run runs by default; PartScale runs only with
 // Config.Scale set.
-var AllParts = []string{PartOverhead, PartRate, PartScaleOut, PartCap, PartScale}
+var AllParts = []string{PartOverhead, PartRate, PartScaleOut, PartCap, PartScale, PartPriority}
 
 // Config says what to measure. Zero fields take the defaults of
 // DefaultConfig, except Latency, whose zero means none.
@@ -82,6 +85,12 @@ type Config struct {
 	Cap           float64
 	CapArtists    int
 	CapDevArtists int
+	// PriorityDates is the length of the priority part's backfill,
+	// PriorityParallel the dates it runs at once and PriorityArtists the
+	// artists of each date; defaults 96, 48 and 200.
+	PriorityDates    int
+	PriorityParallel int
+	PriorityArtists  int
 	// Scale is the size of the one run at scale; 0 skips it.
 	Scale int
 	// Workers is the number of worker processes of the scale-out run,
@@ -109,6 +118,7 @@ func DefaultConfig() Config {
 		Artists: 2000, Sizes: []int{500, 2000}, Reps: 3, Latency: 20 * time.Millisecond,
 		Parallelism: 4, RateArtists: 2000, RateDevArtists: 500, RateBudget: 1000, RateWindow: 10 * time.Second, Workers: 2,
 		Cap: 20, CapArtists: 600, CapDevArtists: 80,
+		PriorityDates: 96, PriorityParallel: 48, PriorityArtists: 200,
 	}
 }
 
@@ -129,10 +139,13 @@ func (c *Config) Validate() error {
 	c.Cap = cmp.Or(c.Cap, d.Cap)
 	c.CapArtists = cmp.Or(c.CapArtists, d.CapArtists)
 	c.CapDevArtists = cmp.Or(c.CapDevArtists, d.CapDevArtists)
+	c.PriorityDates = cmp.Or(c.PriorityDates, d.PriorityDates)
+	c.PriorityParallel = cmp.Or(c.PriorityParallel, d.PriorityParallel)
+	c.PriorityArtists = cmp.Or(c.PriorityArtists, d.PriorityArtists)
 	if len(c.Parts) == 0 {
 		c.Parts = AllParts
 	}
-	for _, n := range append([]int{c.Artists, c.RateArtists, c.RateDevArtists, c.CapArtists, c.CapDevArtists, c.Scale}, c.Sizes...) {
+	for _, n := range append([]int{c.Artists, c.RateArtists, c.RateDevArtists, c.CapArtists, c.CapDevArtists, c.PriorityArtists, c.Scale}, c.Sizes...) {
 		if n != 0 && (n < spotifyfake.MinArtists || n > spotifyfake.MaxArtists) {
 			return fmt.Errorf("bench size %d: want %d to %d artists", n, spotifyfake.MinArtists, spotifyfake.MaxArtists)
 		}
@@ -148,6 +161,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench rate budget %d per %s: want a positive budget and window", c.RateBudget, c.RateWindow)
 	case c.Cap < 0:
 		return fmt.Errorf("bench cap %v: want a number of requests per second > 0", c.Cap)
+	case c.PriorityParallel <= prioritySlots || c.PriorityParallel > workflows.MaxBackfillParallel || c.PriorityDates < c.PriorityParallel:
+		return fmt.Errorf("bench priority backfill of %d dates, %d at once: want more at once than the worker's %d activity slots, at most %d, and at least as many dates",
+			c.PriorityDates, c.PriorityParallel, prioritySlots, workflows.MaxBackfillParallel)
 	case c.Scale < 0:
 		return fmt.Errorf("bench scale %d: want 0 (none) or a number of artists", c.Scale)
 	}
@@ -190,12 +206,17 @@ type Report struct {
 	// ÷ spotify.requests_per_second of the cap runs (the bound is 1.2:
 	// 1.1 × the cap plus a burst of one second's worth).
 	CapWindowRatio float64 `json:"cap_window_ratio"`
+	// RequestFirstSpotifySeconds is how long after its signal an on-demand
+	// request sent behind a backfill started its first Spotify activity,
+	// with priorities (the run without them is under priority).
+	RequestFirstSpotifySeconds float64 `json:"request_first_spotify_seconds"`
 
 	Machine  Machine          `json:"machine"`
 	Overhead []OverheadResult `json:"overhead,omitempty"`
 	Rate     []RateResult     `json:"rate,omitempty"`
 	ScaleOut *ScaleOutResult  `json:"scale_out,omitempty"`
 	Cap      []CapResult      `json:"cap,omitempty"`
+	Priority []PriorityResult `json:"priority,omitempty"`
 	Scale    *WorkerRun       `json:"scale,omitempty"`
 	Profiles []Profile        `json:"profiles,omitempty"`
 }
@@ -343,6 +364,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.has(PartCap) {
 		if err := b.capPart(ctx); err != nil {
+			return b.report, err
+		}
+	}
+	if cfg.has(PartPriority) {
+		if err := b.priority(ctx); err != nil {
 			return b.report, err
 		}
 	}

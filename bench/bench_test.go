@@ -44,6 +44,7 @@ func tinyConfig(tb testing.TB) Config {
 		Artists: 120, Sizes: []int{60, 120}, Reps: 1, Latency: time.Millisecond,
 		RateArtists: 60, RateDevArtists: 60, RateBudget: 400, RateWindow: time.Second,
 		Cap: 200, CapArtists: 60, CapDevArtists: 10,
+		PriorityDates: 8, PriorityParallel: 6, PriorityArtists: 20,
 		Workers: 2, WorkerBin: testWorker(tb), Dir: tb.TempDir(),
 	}
 }
@@ -69,7 +70,7 @@ func TestRunReportsEveryFigure(t *testing.T) {
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(body, &got))
 	for _, key := range []string{"overhead_ratio", "rate_utilization", "share_429", "calls_per_artist_ratio",
-		"max_history_events", "peak_rss_mb", "scale_out_ratio", "cap_window_ratio"} {
+		"max_history_events", "peak_rss_mb", "scale_out_ratio", "cap_window_ratio", "request_first_spotify_seconds"} {
 		require.IsType(t, float64(0), got[key], key)
 	}
 
@@ -131,6 +132,14 @@ func TestRunReportsEveryFigure(t *testing.T) {
 		require.Positive(t, x.Utilization)
 		require.GreaterOrEqual(t, x.CallsRatio, 0.999)
 	}
+
+	require.Len(t, r.Priority, 2, "without and with priorities")
+	for _, x := range r.Priority {
+		require.Positive(t, x.Backlog, "priorities %t", x.Priorities)
+		require.LessOrEqual(t, x.FirstQueueSeconds, x.FirstActivitySeconds)
+		require.Less(t, x.FirstActivitySeconds, x.FirstSpotifySeconds, "the request is marked before Spotify is called")
+	}
+	require.Equal(t, r.Priority[1].FirstSpotifySeconds, r.RequestFirstSpotifySeconds, "the headline is the run with priorities")
 
 	require.Positive(t, r.MaxHistoryEvents)
 	require.Less(t, r.MaxHistoryEvents, TargetHistoryEvents)

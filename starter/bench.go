@@ -116,7 +116,7 @@ tool from this module, so run bench from the module's directory).`,
 	f.StringVar(&cfg.Dir, "dir", "", "keep the runs' lakes, serving stores and worker logs here (default: a temporary directory, removed)")
 	f.StringVar(&cfg.ProfileDir, "profile", "", "write CPU profiles of clean, store and aggregate, re-run in-process over the scale-out and scale runs' data, here")
 	f.StringVar(&reportFile, "report", "", "also write the report as JSON to this file")
-	f.StringVar(&parts, "parts", strings.Join(bench.AllParts[:4], ","), "parts to run: overhead, rate, scaleout, cap, scale")
+	f.StringVar(&parts, "parts", strings.Join(bench.AllParts[:4], ","), "parts to run: overhead, rate, scaleout, cap, scale, priority")
 	return cmd
 }
 
