@@ -29,11 +29,14 @@ const (
 // without one (tracing off) the span records nothing. attempt 0 (a request
 // outside Client.do, the token's) leaves the attempt out.
 func startRequestSpan(req *http.Request, endpoint string, attempt int) trace.Span {
-	template := pathTemplate(req.URL.Path)
-	_, span := otel.GetTracerProvider().Tracer(tracerName).Start(req.Context(), req.Method+" "+template, trace.WithSpanKind(trace.SpanKindClient))
+	// Named once it records: with tracing off, a request pays for no
+	// name or attributes.
+	_, span := otel.GetTracerProvider().Tracer(tracerName).Start(req.Context(), "spotify request", trace.WithSpanKind(trace.SpanKindClient))
 	if !span.IsRecording() {
 		return span
 	}
+	template := pathTemplate(req.URL.Path)
+	span.SetName(req.Method + " " + template)
 	span.SetAttributes(
 		attribute.String("http.request.method", req.Method),
 		attribute.String("url.template", template),

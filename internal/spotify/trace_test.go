@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -115,4 +116,33 @@ func TestRequestSpansOffWithoutProvider(t *testing.T) {
 	span := startRequestSpan(req, EndpointArtist, 1)
 	require.False(t, span.IsRecording())
 	endRequestSpan(span, &http.Response{StatusCode: http.StatusOK}, nil, nil)
+}
+
+// discard is a span exporter that drops what it is given.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
+// The cost of a request's span, tracing off (no provider: what every
+// request pays) and on (the SDK batching to an exporter).
+func BenchmarkRequestSpan(b *testing.B) {
+	req, err := http.NewRequest(http.MethodGet, "http://spotify.test/v1/artists/0TnOYISbd1XYRBk9myaseg/top-tracks", nil)
+	require.NoError(b, err)
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}}
+	on := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
+	b.Cleanup(func() { _ = on.Shutdown(context.Background()) })
+	for _, bench := range []struct {
+		name     string
+		provider trace.TracerProvider
+	}{{"off", noop.NewTracerProvider()}, {"on", on}} {
+		b.Run(bench.name, func(b *testing.B) {
+			otel.SetTracerProvider(bench.provider)
+			defer otel.SetTracerProvider(noop.NewTracerProvider())
+			b.ReportAllocs()
+			for b.Loop() {
+				endRequestSpan(startRequestSpan(req, EndpointTopTracks, 1), resp, nil, nil)
+			}
+		})
+	}
 }
