@@ -69,7 +69,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	node, script := browserScript(t)
 	dir := isolateEnv(t)
 	data := filepath.Join(dir, "data")
-	screenshots := filepath.Join(t.TempDir(), "screenshots")
+	// METRONOME_CONSOLE_SCREENSHOTS keeps them somewhere to look at.
+	screenshots := os.Getenv("METRONOME_CONSOLE_SCREENSHOTS")
+	if screenshots == "" {
+		screenshots = filepath.Join(t.TempDir(), "screenshots")
+	}
 	require.NoError(t, os.MkdirAll(screenshots, 0o755))
 	port, uiPort := freePorts(t)
 	t.Setenv("METRONOME_SERVE_ADDR", "127.0.0.1:0")

@@ -11,7 +11,7 @@
 // error or failed request (a request that fails, or answers 400 or more)
 // of the console's own pages. It never downloads a browser.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,16 +36,16 @@ const isConsole = (url) => {
   }
 };
 
-const browser = await chromium.launch({
+// A fresh profile every run: nothing cached from an earlier one.
+const profile = mkdtempSync(join(tmpdir(), 'metronome-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run',
-    // A fresh profile every run: nothing cached from an earlier one.
-    `--user-data-dir=${mkdtempSync(join(tmpdir(), 'metronome-chromium-'))}`,
   ],
+  viewport: { width: 1280, height: 900 },
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 
 // Errors of the console's pages; the Web UI may log its own noise.
 const watch = (page) => {
@@ -103,7 +103,7 @@ const checkChart = async (page, id, want) => {
   }
 };
 
-const page = await context.newPage();
+const page = context.pages()[0] ?? await context.newPage();
 watch(page);
 const date = args.date;
 const artist = args.artist;
@@ -186,7 +186,8 @@ try {
   fail(`the script stopped: ${err.stack ?? err}`);
 } finally {
   writeFileSync(join(args.out, 'failures.json'), JSON.stringify(failures, null, 2));
-  await browser.close();
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
 }
 console.log(`${shot} screenshots in ${args.out}; ${failures.length} failures`);
 process.exit(failures.length ? 1 : 0);
