@@ -13,6 +13,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
@@ -194,5 +195,10 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	}
 	require.Positive(t, calls)
 	require.Equal(t, calls, spotifyCalls["CollectBatch"], "Spotify request spans under the collect activities; all %v", spotifyCalls)
-	t.Logf("one trace of %d spans; activity spans %v; Spotify request spans by activity %v", len(spans), stages, spotifyCalls)
+	size := 0
+	for _, s := range spans {
+		size += proto.Size(s)
+	}
+	t.Logf("one trace of %d spans, %d bytes of OTLP protobuf; activity spans %v; Spotify request spans by activity %v",
+		len(spans), size, stages, spotifyCalls)
 }
