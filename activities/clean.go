@@ -42,6 +42,7 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 			a.Metrics.RecordReject(entity, reason, n)
 		}
 	}
+	a.Metrics.RecordChecked(report.Checked())
 	var dq *curate.DataQualityError
 	if errors.As(err, &dq) {
 		return CleanResult{}, temporal.NewNonRetryableApplicationError(

@@ -32,6 +32,9 @@ const (
 	servingWritesName      = "metronome_serving_writes_total"
 	servingRetriesName     = "metronome_serving_retries_total"
 	stageDurationName      = "metronome_stage_duration_seconds"
+	recordsCheckedName     = "metronome_records_checked_total"
+	maxRejectRateName      = "metronome_max_reject_rate"
+	lastPartitionName      = "metronome_last_complete_partition_timestamp_seconds"
 )
 
 const (
@@ -47,7 +50,7 @@ func Names() []string {
 		spotifyRequestsName, spotifyRateLimitedName, spotifyBackoffName, spotifyQuotaWaitName,
 		recordsCollectedName, recordsCleanedName, recordsRejectedName,
 		lakeBytesWrittenName, servingWritesName, servingRetriesName,
-		stageDurationName,
+		stageDurationName, recordsCheckedName, maxRejectRateName, lastPartitionName,
 	}
 	slices.Sort(names)
 	return names
@@ -90,6 +93,9 @@ type Pipeline struct {
 	servingRetries     prometheus.Counter
 	stageDuration      *prometheus.HistogramVec
 	quotaWait          quotaWait
+	checked            prometheus.Counter
+	maxRejectRate      prometheus.Gauge
+	lastPartition      prometheus.Gauge
 }
 
 // NewPipeline creates the pipeline's metrics and registers them with reg.
@@ -136,6 +142,19 @@ func NewPipeline(reg prometheus.Registerer) (*Pipeline, error) {
 			Help:    "Duration of one pipeline stage activity, by stage.",
 			Buckets: stageBuckets,
 		}, []string{"stage"}),
+		checked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: recordsCheckedName,
+			Help: "Raw records the clean stage checked: the share of them rejected is what pipeline.max_reject_rate bounds.",
+		}),
+		maxRejectRate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: maxRejectRateName,
+			Help: "pipeline.max_reject_rate of this worker: a clean stage rejecting a larger share of its records fails the run.",
+		}),
+		lastPartition: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: lastPartitionName,
+			Help: "Start (00:00 UTC, Unix seconds) of the newest date with a complete partition (a run manifest) in the lake, " +
+				"as this worker last looked; 0 when none of the last days has one.",
+		}),
 	}
 	p.quotaWait.now = time.Now
 	for _, c := range []prometheus.Collector{
@@ -143,6 +162,7 @@ func NewPipeline(reg prometheus.Registerer) (*Pipeline, error) {
 		p.spotifyRequests, p.spotifyRateLimited, p.spotifyBackoff,
 		p.collected, p.cleaned, p.rejected, p.lakeBytes,
 		p.servingWrites, p.servingRetries, p.stageDuration,
+		p.checked, p.maxRejectRate, p.lastPartition,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register pipeline metrics: %w", err)

@@ -116,6 +116,34 @@ func TestPipelineRendersInPrometheusTextFormat(t *testing.T) {
 				`metronome_stage_duration_seconds_count{stage="manifest"} 0`,
 			},
 		},
+		{
+			name:   "records checked add up",
+			record: func(p *Pipeline) { p.RecordChecked(120); p.RecordChecked(0); p.RecordChecked(30) },
+			want:   []string{"# TYPE metronome_records_checked_total counter", "metronome_records_checked_total 150"},
+		},
+		{
+			name:   "the reject rate limit",
+			record: func(p *Pipeline) { p.SetMaxRejectRate(0.2) },
+			want:   []string{"# TYPE metronome_max_reject_rate gauge", "metronome_max_reject_rate 0.2"},
+		},
+		{
+			name: "the newest complete partition is the start of its day, UTC",
+			record: func(p *Pipeline) {
+				p.SetLastCompletePartition(time.Date(2026, 11, 30, 17, 45, 0, 0, time.FixedZone("CET", 3600)))
+			},
+			want: []string{
+				"# TYPE metronome_last_complete_partition_timestamp_seconds gauge",
+				"metronome_last_complete_partition_timestamp_seconds 1.7959968e+09",
+			},
+		},
+		{
+			name: "no complete partition is 0",
+			record: func(p *Pipeline) {
+				p.SetLastCompletePartition(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
+				p.SetLastCompletePartition(time.Time{})
+			},
+			want: []string{"metronome_last_complete_partition_timestamp_seconds 0"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +206,9 @@ func TestNilPipelineRecordsNothing(t *testing.T) {
 		p.RecordServingWrites(1)
 		p.RecordServingRetries(1)
 		p.ObserveStage("collect", time.Second)
+		p.RecordChecked(1)
+		p.SetMaxRejectRate(0.2)
+		p.SetLastCompletePartition(time.Now())
 	})
 }
 

@@ -265,6 +265,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 	if err != nil {
 		return fmt.Errorf("register pipeline metrics: %w", err)
 	}
+	pipeline.SetMaxRejectRate(maxRejectRate(cfg))
 	sdkMetrics, flush := metrics.TemporalHandler(reg, logger)
 	defer flush.Close()
 	ready := &metrics.Readiness{}
@@ -297,9 +298,15 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 		defer close(exported)
 		exportServingStats(ctx, b.Activities.Serving, pipeline, servingStatsEvery)
 	}()
+	looked := make(chan struct{})
+	go func() {
+		defer close(looked)
+		exportLastPartition(ctx, b.Activities.Lake, pipeline, logger, lastPartitionEvery)
+	}()
 	err = RunWorkers(ctx, c, cfg, b.Activities, ready)
 	cancel()
 	<-exported
+	<-looked
 	return err
 }
 

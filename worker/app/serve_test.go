@@ -117,6 +117,14 @@ func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
 	for table, n := range m.Clean.Report.RowsOut {
 		require.Equal(t, n, counter("metronome_records_cleaned_total", "table", table), table)
 	}
+	// The reject share's denominator and limit (deploy/prometheus/alerts.yml).
+	checked := 0
+	for _, n := range m.Clean.Report.RowsIn {
+		checked += n
+	}
+	require.Positive(t, checked)
+	require.Equal(t, float64(checked), families["metronome_records_checked_total"].GetMetric()[0].GetCounter().GetValue())
+	require.Equal(t, cfg.Pipeline.MaxRejectRate, families["metronome_max_reject_rate"].GetMetric()[0].GetGauge().GetValue())
 	calls := 0
 	for _, n := range m.Collect.Calls {
 		calls += n
