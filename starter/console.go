@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -33,9 +32,10 @@ type consoleDeps struct {
 }
 
 // newConsole builds the data console for addr (the address listened on).
-// Beyond loopback without api.token it is off: the returned handler is nil
-// and the error wraps console.ErrNeedsToken. The close func releases the
-// lake and the query engine.
+// Beyond loopback without api.token it is off: the returned console is nil
+// and the error wraps console.ErrNeedsToken; any other error (the lake does
+// not open) leaves it off too, and the bot routes are served regardless.
+// The close func releases the query engine.
 func newConsole(ctx context.Context, addr string, d consoleDeps) (*console.Console, func(), error) {
 	store, err := openLake(ctx, d.cfg)
 	if err != nil {
@@ -80,10 +80,10 @@ func withConsole(bot http.Handler, con *console.Console) http.Handler {
 }
 
 // printConsole says where the console is and who may read it, or why it
-// is off.
+// is off: the bot routes are served either way.
 func printConsole(out io.Writer, base string, con *console.Console, err error) {
 	switch {
-	case con == nil && errors.Is(err, console.ErrNeedsToken):
+	case con == nil && err != nil:
 		fmt.Fprintf(out, "Data console     off: %v\n", err)
 	case con == nil:
 		return

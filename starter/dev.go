@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/config"
-	"github.com/metronome-data/metronome/internal/console"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/worker/app"
@@ -265,9 +263,6 @@ func startDevServe(ctx context.Context, out io.Writer, cfg *config.Config, webUI
 	}
 	con, closeConsole, conErr := newConsole(ctx, ln.Addr().String(),
 		consoleDeps{cfg: cfg, serving: store, temporal: c, webUI: webUI, logger: logger})
-	if conErr != nil && !errors.Is(conErr, console.ErrNeedsToken) {
-		return nil, conErr
-	}
 	closers = append(closers, closeConsole)
 	printConsole(out, "http://"+ln.Addr().String(), con, conErr)
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/botapi"
-	"github.com/metronome-data/metronome/internal/console"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
@@ -137,10 +136,6 @@ events, with its config from the environment only. See docs/CHATBOT.md.`,
 			base := "http://" + ln.Addr().String()
 			con, closeConsole, err := newConsole(ctx, ln.Addr().String(),
 				consoleDeps{cfg: cfg, serving: store, temporal: c, webUI: uiBase(cfg), logger: logger})
-			if err != nil && !errors.Is(err, console.ErrNeedsToken) {
-				ln.Close()
-				return err
-			}
 			defer closeConsole()
 			printServeRoutes(out, base, slackOn, apiOn, cfg)
 			printConsole(out, base, con, err)
