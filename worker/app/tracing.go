@@ -38,8 +38,12 @@ var tracing atomic.Pointer[interceptor.Interceptor]
 
 // TracingEnabled reports whether the environment asks for traces: the
 // standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-// is set.
+// is set, and neither OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none
+// turns OpenTelemetry off.
 func TracingEnabled() bool {
+	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") || os.Getenv("OTEL_TRACES_EXPORTER") == "none" {
+		return false
+	}
 	return os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
 }
 

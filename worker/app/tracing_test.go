@@ -23,9 +23,10 @@ import (
 	"github.com/metronome-data/metronome/workflows"
 )
 
-// Without OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) tracing is off:
-// no provider is installed and the Temporal clients get no interceptor.
-// With one, they get the tracing interceptor until stop.
+// Without OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT), or with
+// OpenTelemetry turned off, tracing is off: no provider is installed and
+// the Temporal clients get no interceptor. With one, they get the tracing
+// interceptor until stop.
 func TestTracingOnlyWhenAnEndpointIsSet(t *testing.T) {
 	tests := []struct {
 		name string
@@ -37,6 +38,8 @@ func TestTracingOnlyWhenAnEndpointIsSet(t *testing.T) {
 		{"endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, true},
 		{"traces endpoint", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1/v1/traces"}, true},
 		{"grpc", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true},
+		{"SDK disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_SDK_DISABLED": "true"}, false},
+		{"no trace exporter", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_TRACES_EXPORTER": "none"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
