@@ -1,9 +1,11 @@
-// Package otlptest is an in-process OTLP/HTTP trace receiver for tests:
-// what a trace backend (Jaeger, a collector) would get from metronome.
+// Package otlptest is an in-process OTLP trace receiver for tests, over
+// HTTP or gRPC: what a trace backend (Jaeger, a collector) would get from
+// metronome.
 package otlptest
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/hex"
 	"io"
 	"net"
@@ -18,30 +20,74 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
-// Receiver keeps the spans of every ExportTraceServiceRequest posted to
-// /v1/traces in protobuf, as OTLP/HTTP exporters send them.
+// Receiver keeps the spans of every ExportTraceServiceRequest it is sent.
 type Receiver struct {
 	mu       sync.Mutex
 	spans    []*tracepb.Span
 	services map[string]bool
 }
 
-// Start serves a Receiver on a free port of 127.0.0.1 until the test
-// ends. endpoint is its base URL, the value of OTEL_EXPORTER_OTLP_ENDPOINT.
+// Start serves a Receiver over OTLP/HTTP (protobuf posted to /v1/traces)
+// on a free port of 127.0.0.1 until the test ends. endpoint is its base
+// URL, the value of OTEL_EXPORTER_OTLP_ENDPOINT.
 func Start(t testing.TB) (r *Receiver, endpoint string) {
 	t.Helper()
-	r = &Receiver{services: map[string]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for OTLP: %v", err)
-	}
+	r, ln := newReceiver(t)
 	srv := &http.Server{Handler: http.HandlerFunc(r.export), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return r, "http://" + ln.Addr().String()
+}
+
+// StartGRPC is Start over OTLP/gRPC, without TLS: endpoint is an http://
+// URL, which the gRPC exporter takes for insecure.
+func StartGRPC(t testing.TB) (r *Receiver, endpoint string) {
+	t.Helper()
+	r, ln := newReceiver(t)
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, traceService{r: r})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	return r, "http://" + ln.Addr().String()
+}
+
+func newReceiver(t testing.TB) (*Receiver, net.Listener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for OTLP: %v", err)
+	}
+	return &Receiver{services: map[string]bool{}}, ln
+}
+
+type traceService struct {
+	coltracepb.UnimplementedTraceServiceServer
+	r *Receiver
+}
+
+func (s traceService) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	s.r.add(req)
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+// add keeps the spans of export and the service names of their resources.
+func (r *Receiver) add(export *coltracepb.ExportTraceServiceRequest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rs := range export.ResourceSpans {
+		for _, kv := range rs.GetResource().GetAttributes() {
+			if kv.Key == "service.name" {
+				r.services[kv.GetValue().GetStringValue()] = true
+			}
+		}
+		for _, ss := range rs.ScopeSpans {
+			r.spans = append(r.spans, ss.Spans...)
+		}
+	}
 }
 
 // Spans are the spans received so far.
@@ -87,18 +133,7 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not an ExportTraceServiceRequest: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	r.mu.Lock()
-	for _, rs := range export.ResourceSpans {
-		for _, kv := range rs.GetResource().GetAttributes() {
-			if kv.Key == "service.name" {
-				r.services[kv.GetValue().GetStringValue()] = true
-			}
-		}
-		for _, ss := range rs.ScopeSpans {
-			r.spans = append(r.spans, ss.Spans...)
-		}
-	}
-	r.mu.Unlock()
+	r.add(&export)
 	out, err := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

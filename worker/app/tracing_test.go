@@ -61,6 +61,39 @@ func TestTracingOnlyWhenAnEndpointIsSet(t *testing.T) {
 	}
 }
 
+// stop sends the spans still queued (the batch would wait a minute), over
+// either protocol, under the default service name or OTEL_SERVICE_NAME.
+func TestTracingStopFlushes(t *testing.T) {
+	tests := []struct {
+		protocol, serviceName, wantService string
+		start                              func(testing.TB) (*otlptest.Receiver, string)
+	}{
+		{"http/protobuf", "", WorkerServiceName, otlptest.Start},
+		{"grpc", "", WorkerServiceName, otlptest.StartGRPC},
+		{"", "metronome-eu", "metronome-eu", otlptest.Start},
+	}
+	for _, tt := range tests {
+		t.Run(tt.protocol+tt.serviceName, func(t *testing.T) {
+			otlptest.ClearEnv(t)
+			receiver, endpoint := tt.start(t)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tt.protocol)
+			t.Setenv("OTEL_SERVICE_NAME", tt.serviceName)
+			t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
+			stop, err := StartTracing(context.Background(), zap.NewNop(), WorkerServiceName)
+			require.NoError(t, err)
+			_, span := otel.Tracer("test").Start(context.Background(), "RunActivity:Store")
+			span.End()
+			require.Empty(t, receiver.Spans(), "exported before stop")
+			stop()
+			spans := receiver.Spans()
+			require.Len(t, spans, 1)
+			require.Equal(t, "RunActivity:Store", spans[0].Name)
+			require.Equal(t, map[string]bool{tt.wantService: true}, receiver.Services())
+		})
+	}
+}
+
 func TestTracingRefusesAnUnknownProtocol(t *testing.T) {
 	otlptest.ClearEnv(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
