@@ -285,18 +285,22 @@ func awaitBacklog(ctx context.Context, c client.Client, queue string, want int64
 }
 
 // awaitRequestRun returns the workflow ID of the request run that
-// artist-requests starts.
+// artist-requests starts, once the server has it: the progress query names
+// the run as soon as artist-requests asked for the start.
 func awaitRequestRun(ctx context.Context, c client.Client, requests client.WorkflowRun) (string, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		v, err := c.QueryWorkflow(ctx, requests.GetID(), requests.GetRunID(), workflows.ProgressQuery)
 		if err == nil {
 			var p workflows.RequestProgress
+			run := ""
 			if err := v.Get(&p); err == nil && p.CurrentRun != "" {
-				return p.CurrentRun, nil
+				run = p.CurrentRun
+			} else if len(p.Recent) > 0 {
+				run = p.Recent[0].Run
 			}
-			if len(p.Recent) > 0 {
-				return p.Recent[0].Run, nil
+			if _, err := c.DescribeWorkflowExecution(ctx, run, ""); run != "" && err == nil {
+				return run, nil
 			}
 		}
 		select {
