@@ -93,7 +93,7 @@ Spotify credentials the mode is the app's own and the flag is refused.`,
 					dbFile, err, port, cfg.Temporal.UIPort)
 			}
 			defer srv.Stop()
-			cfg.Temporal.Address = srv.FrontendAddress()
+			useEmbeddedServer(&cfg.Temporal, srv.FrontendAddress())
 			fmt.Fprintf(out, "Temporal server  %s  (data %s, up in %s)\nTemporal Web UI  %s\n",
 				srv.FrontendAddress(), dbFile, time.Since(t0).Round(time.Millisecond), srv.UIURL())
 			stopServe, err := startDevServe(ctx, out, cfg, srv.UIURL(), logger)
@@ -276,4 +276,16 @@ func startDevServe(ctx context.Context, out io.Writer, cfg *config.Config, webUI
 		}
 	})
 	return stop, nil
+}
+
+// useEmbeddedServer points every client of dev — its worker, its run, the
+// console's — at dev's own server: plain gRPC on loopback in the namespace
+// dev registered, whatever a temporal.toml profile or the TEMPORAL_*
+// variables say of another server's TLS, API key, headers or codec server
+// (dev runs its own codec server when codec.keys are set).
+func useEmbeddedServer(t *config.TemporalConfig, address string) {
+	t.Address = address
+	t.APIKey, t.Authority, t.GRPCMeta = "", "", nil
+	t.TLS = config.TLSConfig{Disabled: true}
+	t.Codec = config.RemoteCodecConfig{}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -284,6 +285,53 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 		})
 		return err == nil && len(resp.Executions) == 2
 	}, 10*time.Second, 100*time.Millisecond, "both runs of the date are listed after restarts")
+}
+
+// A temporal.toml profile (and TEMPORAL_* variables) naming another
+// server with TLS, an API key, headers and a codec server do not leak into
+// `starter dev`: its worker and client talk plain gRPC to its own server.
+func TestDevIgnoresTemporalProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: embedded Temporal server, worker and pipeline")
+	}
+	dir := isolateEnv(t)
+	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", strconv.Itoa(e2eArtists))
+	t.Setenv("METRONOME_LOG_LEVEL", "warn")
+	profile := filepath.Join(dir, "temporal.toml")
+	require.NoError(t, os.WriteFile(profile, []byte(`[profile.default]
+address = "temporal.example.invalid:7233"
+namespace = "default"
+api_key = "a-cloud-api-key"
+authority = "temporal.example.invalid"
+
+[profile.default.tls]
+server_name = "temporal.example.invalid"
+
+[profile.default.grpc_meta]
+x-tenant = "someone-else"
+
+[profile.default.codec]
+endpoint = "http://127.0.0.1:1/codec"
+`), 0o600))
+	t.Setenv("TEMPORAL_CONFIG_FILE", profile)
+	t.Setenv("TEMPORAL_TLS", "true")
+	data := filepath.Join(dir, "data")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	runDev(t, ctx, data, backend{
+		lakeURL:    "file://" + filepath.Join(data, "lake"),
+		servingURL: "sqlite://" + filepath.Join(data, "serving.db"),
+		localLake:  filepath.Join(data, "lake"),
+	})
+}
+
+func TestUseEmbeddedServer(t *testing.T) {
+	tc := config.TemporalConfig{Address: "cloud:7233", Namespace: "default", APIKey: "k", Authority: "a",
+		GRPCMeta: map[string]string{"x": "y"}, TLS: config.TLSConfig{Enabled: true, CAFile: "ca.pem"},
+		Codec: config.RemoteCodecConfig{Endpoint: "https://codec"}, TaskQueue: "metronome"}
+	useEmbeddedServer(&tc, "127.0.0.1:7233")
+	require.Equal(t, config.TemporalConfig{Address: "127.0.0.1:7233", Namespace: "default",
+		TLS: config.TLSConfig{Disabled: true}, TaskQueue: "metronome"}, tc)
 }
 
 // TestDevOnS3AndDynamoDB runs the same pipeline once on the embedded
