@@ -405,3 +405,10 @@ func (it *scheduleIter) Next() (*client.ScheduleListEntry, error) {
 	it.entries = it.entries[1:]
 	return e, nil
 }
+
+func TestTemporalBanner(t *testing.T) {
+	c := newTestConsole(t, newFileLake(t))
+	require.Contains(t, c.temporalBanner(context.DeadlineExceeded, "runs are"), "Temporal at 127.0.0.1:7233 (namespace default) is not answering: runs are not shown")
+	require.Contains(t, c.temporalBanner(errorString("invalid query: unknown search attribute PipelineDate"), "runs are"), "answered with an error")
+	require.Contains(t, c.temporalBanner(errNoTemporal, "runs are"), "not configured")
+}

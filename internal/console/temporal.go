@@ -80,8 +80,13 @@ func (c *Console) temporalBanner(err error, what string) string {
 	if errors.Is(err, errNoTemporal) {
 		return fmt.Sprintf("Temporal is not configured for this console: %s not shown.", what)
 	}
-	return fmt.Sprintf("Temporal at %s (namespace %s) is not answering: %s not shown; the lake's data below is current. (%v)",
-		c.o.TemporalAddress, c.o.Namespace, what, err)
+	state := "is not answering"
+	if !unreachable(err) {
+		// Such as a search attribute not registered: `starter setup`.
+		state = "answered with an error"
+	}
+	return fmt.Sprintf("Temporal at %s (namespace %s) %s: %s not shown; the lake's data below is current. (%v)",
+		c.o.TemporalAddress, c.o.Namespace, state, what, err)
 }
 
 // runURL is the Web UI page of a run, or "" without a Web UI or a run.
