@@ -3,7 +3,8 @@
 // API: the overhead of PipelineWorkflow on the embedded server against a
 // bare in-process loop over the same activities, collection at the API's
 // rate limit in both API modes, history events per execution, the worker's
-// peak memory, one run at scale and the gain of a second worker process.
+// peak memory, one run at scale, the gain of a second worker process and
+// how long an on-demand request waits behind a backfill.
 // `starter bench` and BenchmarkPipeline run it.
 //
 // Like worker/app and starter/, it wires the whole system (activities,
