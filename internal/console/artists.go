@@ -228,37 +228,55 @@ func (c *Console) apiMode(ctx context.Context, date string) string {
 // a lake SQL cannot read, it charts the serving store's latest releases.
 func (c *Console) discographyTimeline(ctx context.Context, id, name, date string, latest []serving.Release) (template.HTML, error) {
 	chart := barChart{ID: "discography-timeline", Title: "Discography of " + name,
-		XLabel: "release year", YLabel: "releases", CategoryAttr: "data-year", Counts: map[string]map[string]int{},
+		XLabel: "release year", YLabel: "releases", CategoryAttr: "data-year",
 		Empty: "No releases collected for this artist."}
-	root, local := c.o.Lake.LocalDir()
 	var err error
-	if c.o.Query != nil && local && date != "" {
-		chart.Desc = fmt.Sprintf("Releases per year of release, stacked by type (album, single, compilation), from the artist_discography mart of %s.", date)
-		err = c.discographyCounts(ctx, root, id, date, chart.Counts)
+	if root, local := c.o.Lake.LocalDir(); c.o.Query != nil && local && date != "" {
+		if chart.Counts, err = c.discographyCounts(ctx, root, id, date); err == nil {
+			chart.Desc = fmt.Sprintf("Releases per year of release, stacked by type (album, single, compilation), from the artist_discography mart of %s.", date)
+			chart.Categories, chart.Stacks = timelineAxes(chart.Counts)
+			return chart.render(), nil
+		}
 	}
-	if c.o.Query == nil || !local || err != nil {
-		chart.Desc = fmt.Sprintf("The %d latest releases from the serving store, per year of release, stacked by type.", len(latest))
-		clear(chart.Counts)
-		for _, r := range latest {
-			if year, ok := releaseYear(r.ReleaseDate); ok {
-				addCount(chart.Counts, year, r.Type, 1)
-			}
+	chart.Desc = fmt.Sprintf("The %d latest releases from the serving store, per year of release, stacked by type.", len(latest))
+	chart.Counts = map[string]map[string]int{}
+	for _, r := range latest {
+		if year, ok := releaseYear(r.ReleaseDate); ok {
+			addCount(chart.Counts, year, r.Type, 1)
 		}
 	}
 	chart.Categories, chart.Stacks = timelineAxes(chart.Counts)
 	return chart.render(), err
 }
 
-// discographyCounts adds the mart's releases_by_year of the artist.
-func (c *Console) discographyCounts(ctx context.Context, root, id, date string, counts map[string]map[string]int) error {
-	if err := lake.CheckDate(date); err != nil {
-		return err
+// discographyCounts returns the mart's releases_by_year of the artist on
+// date, by year and release type; cached by the date's manifest.
+func (c *Console) discographyCounts(ctx context.Context, root, id, date string) (map[string]map[string]int, error) {
+	m, err := c.manifest(ctx, date)
+	if err != nil {
+		return nil, err
 	}
-	res, err := c.o.Query.Query(ctx, root, "SELECT releases_by_year FROM "+analytics.ArtistDiscography+
+	return c.discography.get(id+"\x00"+date+"\x00"+manifestStamp(m), func() (map[string]map[string]int, error) {
+		return queryDiscography(ctx, c.o.Query, root, id, date)
+	})
+}
+
+// queryDiscography reads the artist's releases_by_year from the
+// artist_discography partition of date. id and date become SQL literals:
+// they are checked here.
+func queryDiscography(ctx context.Context, q Querier, root, id, date string) (map[string]map[string]int, error) {
+	if !spotify.IsID(id) {
+		return nil, fmt.Errorf("artist ID %q: want 22 base-62 characters", id)
+	}
+	if err := lake.CheckDate(date); err != nil {
+		return nil, err
+	}
+	res, err := q.Query(ctx, root, "SELECT releases_by_year FROM "+analytics.ArtistDiscography+
 		" WHERE dt = "+sqlString(date)+" AND artist_id = "+sqlString(id))
 	if err != nil {
-		return fmt.Errorf("read the discography of %s on %s: %w", id, date, err)
+		return nil, fmt.Errorf("read the discography of %s on %s: %w", id, date, err)
 	}
+	counts := map[string]map[string]int{}
 	for _, row := range res.Rows {
 		years, _ := row[0].([]any)
 		for _, y := range years {
@@ -271,7 +289,7 @@ func (c *Console) discographyCounts(ctx context.Context, root, id, date string, 
 			}
 		}
 	}
-	return nil
+	return counts, nil
 }
 
 func addCount(counts map[string]map[string]int, cat, stack string, n int) {

@@ -74,7 +74,9 @@ func (c *Console) history(ctx context.Context, id string, dates []string) (artis
 		}
 		stamps[i] = d + "\x00" + manifestStamp(m)
 	}
-	fromLake, err := c.lakeHistory.get(ctx, c.o.Query, root, id, missing, strings.Join(stamps, "\x00"))
+	fromLake, err := c.lakeHistory.get(id+"\x00"+strings.Join(stamps, "\x00"), func() (map[string]artistDay, error) {
+		return queryArtistDays(ctx, c.o.Query, root, id, missing)
+	})
 	if err != nil {
 		return h, err
 	}
@@ -85,37 +87,36 @@ func (c *Console) history(ctx context.Context, id string, dates []string) (artis
 	return h, nil
 }
 
-// lakeHistories caches the lake's answers for an artist and a set of
-// dates, keyed by the manifests of those dates.
-type lakeHistories struct {
+// memo keeps answers that the lake's manifests make immutable, keyed by
+// what they were read from (an artist and the stamps of the manifests
+// involved); it is emptied when it holds maxMemo answers.
+type memo[V any] struct {
 	mu      sync.Mutex
-	answers map[string]map[string]artistDay
+	answers map[string]V
 }
 
-// maxLakeHistories bounds the cache; it is emptied when full.
-const maxLakeHistories = 4096
+// maxMemo bounds a memo: thousands of artists' pages.
+const maxMemo = 4096
 
-// get returns the lake's rows of artist id on dates, whose manifests
-// stamp names.
-func (l *lakeHistories) get(ctx context.Context, q Querier, root, id string, dates []string, stamp string) (map[string]artistDay, error) {
-	key := id + "\x00" + stamp
-	l.mu.Lock()
-	cached, ok := l.answers[key]
-	l.mu.Unlock()
+// get returns the answer of key, reading it first if it has none.
+func (m *memo[V]) get(key string, read func() (V, error)) (V, error) {
+	m.mu.Lock()
+	v, ok := m.answers[key]
+	m.mu.Unlock()
 	if ok {
-		return cached, nil
+		return v, nil
 	}
-	days, err := queryArtistDays(ctx, q, root, id, dates)
+	v, err := read()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.answers == nil || len(l.answers) >= maxLakeHistories {
-		l.answers = map[string]map[string]artistDay{}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.answers == nil || len(m.answers) >= maxMemo {
+		m.answers = map[string]V{}
 	}
-	l.answers[key] = days
-	return days, nil
+	m.answers[key] = v
+	return v, nil
 }
 
 // queryArtistDays reads the artist's rows of dates from the curated

@@ -24,11 +24,11 @@ type Console struct {
 	lake *partitions.Reader
 	// temporal remembers an unreachable Temporal for a while.
 	temporal temporalState
-	// quarantine, names and lakeHistory are the quality and artist pages'
-	// caches.
+	// The quality and artist pages' caches (quality*.go, artists*.go).
 	quarantine  quarantineIndexes
 	names       nameIndexes
-	lakeHistory lakeHistories
+	lakeHistory memo[map[string]artistDay]
+	discography memo[map[string]map[string]int]
 }
 
 // route is one line of the route table.
