@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,15 +50,16 @@ func BenchmarkConsole(b *testing.B) {
 	last := l.Dates[len(l.Dates)-1]
 	// A date with more rejects than most (one date in seven).
 	rejects := l.Dates[len(l.Dates)-1-((len(l.Dates)-1-3)%7)]
-	id, name, _ := l.Artist(l.Artists / 3)
-	pages := []struct{ name, path string }{
-		{"partitions", "/"},
-		{"date", "/dates/" + last},
-		{"runs", "/runs"},
-		{"quality", "/quality"},
-		{"quality-date", "/quality/" + rejects},
-		{"artists-search", "/artists?q=" + url.QueryEscape(name)},
-		{"artist", "/artists/" + id},
+	id, name, dates := l.Artist(l.Artists / 3)
+	// Each page must show the lake's data, not an empty or error page.
+	pages := []struct{ name, path, want string }{
+		{"partitions", "/", `<tr data-date="` + l.Dates[0] + `"`},
+		{"date", "/dates/" + last, `id="raw-objects"`},
+		{"runs", "/runs", `id="freshness"`},
+		{"quality", "/quality", `id="rejects-chart"`},
+		{"quality-date", "/quality/" + rejects, `id="next-page"`},
+		{"artists-search", "/artists?q=" + url.QueryEscape(name), `href="/artists/` + id + `"`},
+		{"artist", "/artists/" + id, `data-points="` + strconv.Itoa(len(dates)) + `"`},
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
@@ -67,8 +69,9 @@ func BenchmarkConsole(b *testing.B) {
 				req.Host = "127.0.0.1"
 				rec := httptest.NewRecorder()
 				c.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("GET %s: %d\n%s", p.path, rec.Code, rec.Body.String())
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), p.want) {
+					body := rec.Body.String()
+					b.Fatalf("GET %s: %d, want 200 with %s:\n%s", p.path, rec.Code, p.want, body[:min(len(body), 4000)])
 				}
 			}
 			start := time.Now()
@@ -103,12 +106,12 @@ func newBenchConsole(b *testing.B, l benchlake.Lake) *Console {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { duck.Close() })
-	// The day after the last date: the grid's 30 dates are the lake's.
+	// Late on the last date: the grid's 30 dates are the lake's.
 	lastDay, err := time.Parse(time.DateOnly, l.Dates[len(l.Dates)-1])
 	if err != nil {
 		b.Fatal(err)
 	}
-	now := lastDay.Add(30 * time.Hour)
+	now := lastDay.Add(23 * time.Hour)
 	c, err := New(Options{Lake: store, LakeURL: l.LakeURL, Serving: serve, Query: duck,
 		Addr: "127.0.0.1:0", Now: func() time.Time { return now }})
 	if err != nil {
