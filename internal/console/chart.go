@@ -21,7 +21,7 @@ const (
 	chartWidth   = 720
 	chartHeight  = 260
 	marginLeft   = 64
-	marginRight  = 16
+	marginRight  = 40 // room for half of the last date label, centred on its tick
 	marginTop    = 16
 	marginBottom = 52
 	plotWidth    = chartWidth - marginLeft - marginRight
@@ -170,7 +170,7 @@ func (c barChart) render() template.HTML {
 		b.WriteString("</svg>")
 		return template.HTML(b.String())
 	}
-	y := newLinearScale(0, float64(max(top, 1)), true, false)
+	y := countScale(top)
 	y.axis(&b, c.YLabel)
 
 	slot := float64(plotWidth) / float64(len(c.Categories))
@@ -263,6 +263,13 @@ func newLinearScale(lo, hi float64, fixedLo, fixedHi bool) linearScale {
 		hi = math.Ceil(hi/step) * step
 	}
 	return linearScale{lo: lo, hi: hi, step: step}
+}
+
+// countScale is a scale from 0 to at least top in whole-number ticks:
+// there is no half a record.
+func countScale(top int) linearScale {
+	step := math.Max(1, niceStep(float64(top)/yTicks))
+	return linearScale{lo: 0, hi: math.Max(1, math.Ceil(float64(top)/step)) * step, step: step}
 }
 
 func (s linearScale) at(v float64) float64 {

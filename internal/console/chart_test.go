@@ -273,6 +273,11 @@ func TestNiceStepAndLabels(t *testing.T) {
 			t.Errorf("tickLabel(%v, %v) = %q, want %q", l.v, l.step, got, l.want)
 		}
 	}
+	for top, want := range map[int][]float64{0: {0, 1}, 2: {0, 1, 2}, 7: {0, 2, 4, 6, 8}, 61: {0, 20, 40, 60, 80}} {
+		if got := countScale(top).ticks(); !slices.Equal(got, want) {
+			t.Errorf("countScale(%d) ticks %v, want %v", top, got, want)
+		}
+	}
 	if got := exactNumber(1234567); got != "1,234,567" {
 		t.Errorf("exactNumber = %q", got)
 	}
