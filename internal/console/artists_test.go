@@ -78,12 +78,7 @@ func TestArtistPagesExtended(t *testing.T) {
 		c := l.console(t, l.serving, l.duck)
 		word := strings.Fields(artist.Name)[len(strings.Fields(artist.Name))-1]
 		for _, q := range []string{artist.Name, strings.ToUpper(artist.Name), word[:3], strings.ToLower(word)} {
-			w := get(t, c, "GET", "/artists?q="+url.QueryEscape(q))
-			if w.Code != 200 {
-				t.Fatalf("search %q: %d", q, w.Code)
-			}
-			body := w.Body.String()
-			wantMarker(t, body, `<main id="page" data-page="artists">`)
+			body := okPage(t, c, "/artists?q="+url.QueryEscape(q), "artists")
 			list := section(t, body, `<ul id="artist-results">`, `</ul>`)
 			found := false
 			for _, m := range resultRE.FindAllStringSubmatch(list, -1) {
@@ -108,12 +103,7 @@ func TestArtistPagesExtended(t *testing.T) {
 
 	t.Run("every date of the lake, one point per date with a value", func(t *testing.T) {
 		c := l.console(t, l.serving, l.duck)
-		w := get(t, c, "GET", "/artists/"+artist.ID)
-		if w.Code != 200 {
-			t.Fatalf("GET /artists/%s: %d\n%s", artist.ID, w.Code, w.Body.String())
-		}
-		body := w.Body.String()
-		wantMarker(t, body, `<main id="page" data-page="artist">`)
+		body := okPage(t, c, "/artists/"+artist.ID, "artist")
 		wantMarker(t, body, `<h1 id="artist-name">`+html.EscapeString(artist.Name)+`</h1>`)
 		wantPop, wantFol := lakeValues(t, l, artist.ID)
 		for _, chart := range []struct {
@@ -190,12 +180,8 @@ func TestArtistPageDevelopment(t *testing.T) {
 	var artist spotifyfake.ArtistRef
 	var body string
 	for _, a := range l.catalog.Artists() {
-		w := get(t, c, "GET", "/artists/"+a.ID)
-		if w.Code != 200 {
-			t.Fatalf("GET /artists/%s: %d\n%s", a.ID, w.Code, w.Body.String())
-		}
-		if yearBarRE.MatchString(w.Body.String()) {
-			artist, body = a, w.Body.String()
+		if b := okPage(t, c, "/artists/"+a.ID, "artist"); yearBarRE.MatchString(b) {
+			artist, body = a, b
 			break
 		}
 	}

@@ -28,6 +28,19 @@ func section(t *testing.T, body, start, end string) string {
 	return body[i : i+j+len(end)]
 }
 
+// okPage gets path from c and returns the page, failing unless it is a
+// 200 with the data-page marker name.
+func okPage(t *testing.T, c *Console, path, name string) string {
+	t.Helper()
+	w := get(t, c, "GET", path)
+	if w.Code != 200 {
+		t.Fatalf("GET %s: %d\n%s", path, w.Code, w.Body.String())
+	}
+	body := w.Body.String()
+	wantMarker(t, body, `<main id="page" data-page="`+name+`">`)
+	return body
+}
+
 func wantMarker(t *testing.T, body, marker string) {
 	t.Helper()
 	if !strings.Contains(body, marker) {
@@ -76,12 +89,7 @@ func TestQualityPages(t *testing.T) {
 	c := l.console(t, l.serving, l.duck)
 
 	t.Run("rejects per reason per date are the manifests'", func(t *testing.T) {
-		w := get(t, c, "GET", "/quality")
-		status, body := w.Code, w.Body.String()
-		if status != 200 {
-			t.Fatalf("GET /quality: %d\n%s", status, body)
-		}
-		wantMarker(t, body, `<main id="page" data-page="quality">`)
+		body := okPage(t, c, "/quality", "quality")
 		chart := section(t, body, `<svg id="rejects-chart"`, `</svg>`)
 		table := section(t, body, `<table id="quality-by-reason"`, `</table>`)
 
@@ -131,12 +139,7 @@ func TestQualityPages(t *testing.T) {
 	})
 
 	t.Run("quarantine pages", func(t *testing.T) {
-		w := get(t, c, "GET", "/quality/2026-11-04")
-		status, body := w.Code, w.Body.String()
-		if status != 200 {
-			t.Fatalf("GET /quality/2026-11-04: %d\n%s", status, body)
-		}
-		wantMarker(t, body, `<main id="page" data-page="quality-date">`)
+		body := okPage(t, c, "/quality/2026-11-04", "quality-date")
 		table := section(t, body, `<table id="quarantine">`, `</table>`)
 		if n := strings.Count(table, "<tr>") - 1; n != quarantinePageSize {
 			t.Errorf("page 1 has %d records, want %d", n, quarantinePageSize)
