@@ -278,8 +278,10 @@ func TestNiceStepAndLabels(t *testing.T) {
 			t.Errorf("countScale(%d) ticks %v, want %v", top, got, want)
 		}
 	}
-	if got := exactNumber(1234567); got != "1,234,567" {
-		t.Errorf("exactNumber = %q", got)
+	for v, want := range map[float64]string{1234567: "1,234,567", -1234: "-1,234", 999: "999", 0.25: "0.25"} {
+		if got := exactNumber(v); got != want {
+			t.Errorf("exactNumber(%v) = %q, want %q", v, got, want)
+		}
 	}
 }
 
