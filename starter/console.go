@@ -62,6 +62,8 @@ func newConsole(ctx context.Context, addr string, d consoleDeps) (*console.Conso
 		closeAll()
 		return nil, func() {}, err
 	}
+	// The first visitor after a start gets the grid from the cache.
+	go con.Warm(ctx)
 	return con, closeAll, nil
 }
 

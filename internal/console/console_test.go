@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,4 +413,28 @@ func TestTemporalBanner(t *testing.T) {
 	require.Contains(t, c.temporalBanner(context.DeadlineExceeded, "runs are"), "Temporal at 127.0.0.1:7233 (namespace default) is not answering: runs are not shown")
 	require.Contains(t, c.temporalBanner(errorString("invalid query: unknown search attribute PipelineDate"), "runs are"), "answered with an error")
 	require.Contains(t, c.temporalBanner(errNoTemporal, "runs are"), "not configured")
+}
+
+// Warm reads the grid's documents once: the page after it reads none.
+func TestWarm(t *testing.T) {
+	store := &countingStore{Store: seedLake(t)}
+	// A manifest that does not decode is read again each time: no error is kept.
+	require.NoError(t, store.Delete(context.Background(), lake.ManifestKey("2026-11-18")))
+	c := newTestConsole(t, store)
+	c.Warm(context.Background())
+	warmed := store.gets.Load()
+	require.Positive(t, warmed)
+	require.Equal(t, 200, get(t, c, "GET", "/").Code)
+	require.Equal(t, warmed, store.gets.Load(), "the grid is served from the warmed cache")
+}
+
+// countingStore counts the objects read.
+type countingStore struct {
+	lake.Store
+	gets atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, key)
 }

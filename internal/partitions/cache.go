@@ -2,10 +2,13 @@ package partitions
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/lake"
@@ -25,6 +28,9 @@ type cache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]entry
+	// reads joins concurrent reads of one document: a page arriving while
+	// the cache warms waits for that read instead of decoding again.
+	reads singleflight.Group
 }
 
 type entry struct {
@@ -90,17 +96,20 @@ func (r *Reader) cached(key string, read func() (any, error)) (any, error) {
 	if ok && ((local && e.version == version) || (!local && now.Sub(e.readAt) < c.ttl)) {
 		return e.doc, nil
 	}
-	doc, err := read()
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.entries) >= maxCached {
-		clear(c.entries)
-	}
-	c.entries[key] = entry{version: version, readAt: now, doc: doc}
-	c.mu.Unlock()
-	return doc, nil
+	doc, err, _ := c.reads.Do(fmt.Sprintf("%s@%d.%d", key, version.size, version.mtime), func() (any, error) {
+		doc, err := read()
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if len(c.entries) >= maxCached {
+			clear(c.entries)
+		}
+		c.entries[key] = entry{version: version, readAt: now, doc: doc}
+		c.mu.Unlock()
+		return doc, nil
+	})
+	return doc, err
 }
 
 // version stats key in a local lake; false when the lake is remote. A
