@@ -42,7 +42,6 @@ type dateWork struct {
 	resolve activities.ResolveResult
 	collect activities.CollectSummary
 	clean   activities.CleanResult
-	capture activities.CaptureSummary
 	started time.Time
 }
 
@@ -221,7 +220,8 @@ func writeDate(ctx context.Context, a *activities.Activities, l Lake, d int) (da
 	if late {
 		kind = activities.KindLateCapture
 	}
-	w.capture, err = a.CompleteCapture(ctx, activities.CaptureInput{
+	// The manifest copies its summary from the record it writes.
+	_, err = a.CompleteCapture(ctx, activities.CaptureInput{
 		Date: dt, Kind: kind, Mode: "extended", Artists: l.Artists, Batches: batches, BatchSize: batchSize,
 		Calls: w.collect.Calls, WorkflowID: "pipeline-" + dt, RunID: runID(dt, 0),
 	})
