@@ -225,6 +225,7 @@ func TestGridStates(t *testing.T) {
 	}
 	// Rows and the reject share of a processed date: 5 of 200 checked.
 	require.Contains(t, page, `<span class="rows">940</span>`)
+	require.Contains(t, page, `data-table="genre_daily"><span class="muted" title="no artist has genres">skipped</span>`)
 	require.Contains(t, page, `5 <span class="meta">2.5%</span>`)
 
 	// A captured date that gets processed changes its row at once.

@@ -60,6 +60,8 @@ type gridCell struct {
 	Table, State, Kind string
 	Rows               int64
 	HasRows            bool
+	// Skipped is why a mart was not published for the date.
+	Skipped string
 }
 
 func (c *Console) partitionsPage(w http.ResponseWriter, r *http.Request) {
@@ -75,15 +77,26 @@ func (c *Console) partitionsPage(w http.ResponseWriter, r *http.Request) {
 		to = day.AddDate(0, 0, -1)
 	}
 	from := to.AddDate(0, 0, -(gridDays - 1))
+	// Temporal answers while the lake is read.
+	type runsAnswer struct {
+		latest map[string]runs.Run
+		err    error
+	}
+	runsc := make(chan runsAnswer, 1)
+	go func() {
+		latest, err := c.pipelineRuns(r.Context(), from, to)
+		runsc <- runsAnswer{latest, err}
+	}()
 	dates, err := c.lake.Range(r.Context(), from, to)
+	answer := <-runsc
 	if err != nil {
 		c.fail(w, r, http.StatusServiceUnavailable, "Lake not readable",
 			fmt.Sprintf("The lake at %s could not be listed: %v", c.o.LakeURL, err))
 		return
 	}
 	p := page{Name: "partitions", Title: "Partitions"}
-	latest, err := c.pipelineRuns(r.Context(), from, to)
-	if err != nil {
+	latest := answer.latest
+	if err := answer.err; err != nil {
 		p.Banners = append(p.Banners, c.temporalBanner(err, "running and failed runs are"))
 	}
 	data := gridData{From: from.Format(workflows.DateLayout), To: to.Format(workflows.DateLayout),
@@ -133,6 +146,9 @@ func (c *Console) gridRow(d partitions.Date, latest map[string]runs.Run, cols []
 		cell := gridCell{Table: col.Name, State: row.State, Kind: row.Kind}
 		if col.Mart {
 			cell.Rows, cell.HasRows = d.Row.Marts[col.Name]
+			if d.Manifest != nil {
+				cell.Skipped = d.Manifest.Aggregate.Skipped[col.Name]
+			}
 		} else {
 			n, ok := d.Row.Rows[col.Name]
 			cell.Rows, cell.HasRows = int64(n), ok
