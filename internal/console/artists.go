@@ -321,23 +321,22 @@ func timelineAxes(counts map[string]map[string]int) (years, types []string) {
 	for y := first; first > 0 && y <= last; y++ {
 		years = append(years, strconv.Itoa(y))
 	}
-	order := map[string]int{"album": 0, "single": 1, "compilation": 2}
 	for t := range seen {
 		types = append(types, t)
 	}
-	slices.SortFunc(types, func(a, b string) int {
-		oa, okA := order[a]
-		ob, okB := order[b]
-		if !okA {
-			oa = len(order)
+	rank := func(t string) int {
+		if i := slices.Index(releaseTypes, t); i >= 0 {
+			return i
 		}
-		if !okB {
-			ob = len(order)
-		}
-		return cmp.Or(cmp.Compare(oa, ob), cmp.Compare(a, b))
-	})
+		return len(releaseTypes)
+	}
+	slices.SortFunc(types, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b)) })
 	return years, types
 }
+
+// releaseTypes are Spotify's album types in the order the timeline stacks
+// them; others come after.
+var releaseTypes = []string{"album", "single", "compilation"}
 
 // releaseYear is the year of a Spotify release date (YYYY, YYYY-MM or
 // YYYY-MM-DD).

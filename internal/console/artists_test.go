@@ -150,6 +150,19 @@ func TestArtistPagesExtended(t *testing.T) {
 		wantMarker(t, body, "1 dates of the lake are not in the serving store")
 	})
 
+	t.Run("without a serving store the lake has every date", func(t *testing.T) {
+		c := l.console(t, nil, l.duck)
+		body := okPage(t, c, "/artists/"+artist.ID, "artist")
+		wantPop, _ := lakeValues(t, l, artist.ID)
+		if declared, points := chartPoints(t, body, "popularity-chart"); declared != "3" || fmt.Sprint(points) != fmt.Sprint(wantPop) {
+			t.Errorf("popularity: %s points %v, the lake holds %v", declared, points, wantPop)
+		}
+		wantMarker(t, body, "No serving store")
+		if w := get(t, l.console(t, nil, nil), "GET", "/artists/"+artist.ID); w.Code != 503 || !strings.Contains(w.Body.String(), "neither a serving store nor a local lake") {
+			t.Errorf("no serving store and no SQL: %d, want 503 saying so", w.Code)
+		}
+	})
+
 	t.Run("bad and unknown IDs", func(t *testing.T) {
 		c := l.console(t, l.serving, l.duck)
 		for _, tt := range []struct {
@@ -167,6 +180,12 @@ func TestArtistPagesExtended(t *testing.T) {
 			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.says) {
 				t.Errorf("GET %s: %d, want %d saying %q", tt.path, w.Code, tt.status, tt.says)
 			}
+		}
+		if w := get(t, c, "HEAD", "/artists/"+artist.ID); w.Code != 200 || w.Body.Len() != 0 {
+			t.Errorf("HEAD: %d with %d bytes, want 200 and no body", w.Code, w.Body.Len())
+		}
+		if w := get(t, c, "POST", "/artists?q=x"); w.Code != 405 {
+			t.Errorf("POST /artists: %d, want 405: the console is read-only", w.Code)
 		}
 	})
 }
@@ -219,5 +238,28 @@ FROM (SELECT UNNEST(releases_by_year) AS y FROM artist_discography WHERE dt = '2
 	}
 	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("timeline %v, the mart holds %v", got, want)
+	}
+}
+
+func TestTimelineAxes(t *testing.T) {
+	counts := map[string]map[string]int{
+		"2019": {"single": 2},
+		"2022": {"compilation": 1, "album": 1},
+		"2021": {"appears_on": 1},
+	}
+	years, types := timelineAxes(counts)
+	if want := []string{"2019", "2020", "2021", "2022"}; !slices.Equal(years, want) {
+		t.Errorf("years %v, want every year from the first to the last: %v", years, want)
+	}
+	if want := []string{"album", "single", "compilation", "appears_on"}; !slices.Equal(types, want) {
+		t.Errorf("types %v, want Spotify's order, others after: %v", types, want)
+	}
+	if years, types := timelineAxes(nil); years != nil || types != nil {
+		t.Errorf("no releases: %v %v, want no axes", years, types)
+	}
+	for date, want := range map[string]string{"2021": "2021", "2021-05": "2021", "2021-05-14": "2021", "": "", "abcd": ""} {
+		if got, ok := releaseYear(date); got != want || ok != (want != "") {
+			t.Errorf("releaseYear(%q) = %q, %v", date, got, ok)
+		}
 	}
 }
