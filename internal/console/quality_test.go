@@ -197,5 +197,11 @@ func TestQualityPages(t *testing.T) {
 				t.Errorf("GET %s: %d, want %d saying %q:\n%s", tt.path, status, tt.status, tt.says, section(t, body, "<main", "</main>"))
 			}
 		}
+		if w := get(t, c, "HEAD", "/quality/2026-11-04"); w.Code != 200 || w.Body.Len() != 0 {
+			t.Errorf("HEAD: %d with %d bytes, want 200 and no body", w.Code, w.Body.Len())
+		}
+		if w := get(t, c, "POST", "/quality"); w.Code != 405 {
+			t.Errorf("POST /quality: %d, want 405: the console is read-only", w.Code)
+		}
 	})
 }
