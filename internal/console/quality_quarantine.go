@@ -1,11 +1,15 @@
 package console
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
@@ -68,22 +72,87 @@ type quarantinePage struct {
 // errPageFull ends a read once the page has its records.
 var errPageFull = errors.New("page full")
 
+// countersAtOnce is how many quarantine objects newQuarantineIndex
+// counts at a time: a date of 100,000 artists has thousands of small
+// objects, and opening one waits on the disk.
+const countersAtOnce = 4
+
 // newQuarantineIndex counts the lines of each quarantine object. A key
 // the manifest names but the lake no longer holds is an error: the
 // quarantine of the date is not what its manifest says.
 func newQuarantineIndex(ctx context.Context, store lake.Store, keys []string) (quarantineIndex, error) {
-	idx := quarantineIndex{objects: make([]quarantineObject, 0, len(keys))}
-	for _, key := range keys {
-		n := 0
-		count := func(json.RawMessage) error { n++; return nil }
-		countBad := func(lake.MalformedLine) error { n++; return nil }
-		if err := lake.ReadJSONL(ctx, store, key, count, countBad); err != nil {
-			return quarantineIndex{}, fmt.Errorf("count quarantine %s: %w", key, err)
-		}
-		idx.objects = append(idx.objects, quarantineObject{Key: key, Lines: n})
-		idx.total += n
+	idx := quarantineIndex{objects: make([]quarantineObject, len(keys))}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(countersAtOnce)
+	for i, key := range keys {
+		g.Go(func() error {
+			n, err := countQuarantineLines(ctx, store, key)
+			if err != nil {
+				return fmt.Errorf("count quarantine %s: %w", key, err)
+			}
+			idx.objects[i] = quarantineObject{Key: key, Lines: n}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return quarantineIndex{}, err
+	}
+	for _, obj := range idx.objects {
+		idx.total += obj.Lines
 	}
 	return idx, nil
+}
+
+// countQuarantineLines counts the lines ReadJSONL gives of an object, its
+// blank lines aside, without decoding them. An object whose gzip stream
+// does not read to its end is counted by ReadJSONL itself, which gives
+// its damaged tail as one more line.
+func countQuarantineLines(ctx context.Context, store lake.Store, key string) (int, error) {
+	rc, err := store.Get(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		return countDecodedLines(ctx, store, key)
+	}
+	n, blank := 0, true
+	buf := make([]byte, 32<<10)
+	for {
+		k, rerr := zr.Read(buf)
+		for _, b := range buf[:k] {
+			switch b {
+			case '\n':
+				if !blank {
+					n++
+				}
+				blank = true
+			case ' ', '\t', '\r', '\v', '\f':
+			default:
+				blank = false
+			}
+		}
+		if rerr == io.EOF {
+			if !blank {
+				n++
+			}
+			return n, nil
+		}
+		if rerr != nil {
+			return countDecodedLines(ctx, store, key)
+		}
+	}
+}
+
+// countDecodedLines counts the lines of an object as ReadJSONL reads
+// them, a damaged tail included.
+func countDecodedLines(ctx context.Context, store lake.Store, key string) (int, error) {
+	n := 0
+	count := func(json.RawMessage) error { n++; return nil }
+	countBad := func(lake.MalformedLine) error { n++; return nil }
+	err := lake.ReadJSONL(ctx, store, key, count, countBad)
+	return n, err
 }
 
 // pages is the number of pages of the index, at least 1.

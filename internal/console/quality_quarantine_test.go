@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/metronome-data/metronome/internal/curate"
@@ -153,5 +154,54 @@ func TestQuarantineIndexCache(t *testing.T) {
 	// A new manifest: counted again.
 	if idx, _ = cache.get(ctx, store, "2026-11-20", "m2", keys); idx.total != 5 {
 		t.Errorf("new manifest: %d records, want 5", idx.total)
+	}
+}
+
+// The fast line count agrees with what a page reads, whatever the shape
+// of the object: blank lines, no final newline, a truncated gzip stream.
+func TestQuarantineCountsAgreeWithReads(t *testing.T) {
+	ctx := context.Background()
+	store := newFileLake(t)
+	gz := func(text string) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		fmt.Fprint(zw, text)
+		zw.Close()
+		return buf.Bytes()
+	}
+	line := `{"reason":"invalid_id","source":"raw/spotify/artists/dt=2026-11-20/batch=00000.jsonl.gz","record":1}`
+	many := strings.Repeat(line+"\n", 500)
+	tests := map[string][]byte{
+		"blank lines":      gz(line + "\n\n  \n" + line + "\n\t\r\n"),
+		"no final newline": gz(line + "\n" + line),
+		"truncated":        gz(many)[:len(gz(many))/2],
+		"not gzip":         []byte("plain text\n"),
+		"empty":            gz(""),
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			key := lake.QuarantineKey(curate.EntityArtists, "2026-11-20", len(name))
+			if err := store.Put(ctx, key, bytes.NewReader(body)); err != nil {
+				t.Fatal(err)
+			}
+			idx, err := newQuarantineIndex(ctx, store, []string{key})
+			if err != nil {
+				if name == "not gzip" {
+					return // ReadJSONL refuses it too: the page says so
+				}
+				t.Fatal(err)
+			}
+			read := 0
+			for n := 1; n <= idx.pages(); n++ {
+				p, _, err := idx.page(ctx, store, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read += len(p.Records)
+			}
+			if read != idx.total {
+				t.Errorf("counted %d lines, the pages read %d", idx.total, read)
+			}
+		})
 	}
 }
