@@ -127,6 +127,22 @@ func (idx *nameIndex) search(q string) searchResult {
 	return res
 }
 
+// warmArtistSearch reads the names of the newest processed date into the
+// search index, so the first search after a start does not wait for
+// them. Failures are left for the search page to report.
+func (c *Console) warmArtistSearch(ctx context.Context) {
+	dates, err := c.processedDates(ctx)
+	if err != nil || len(dates) == 0 {
+		return
+	}
+	newest := dates[len(dates)-1]
+	m, err := c.manifest(ctx, newest)
+	if err != nil {
+		return
+	}
+	_, _ = c.names.get(ctx, c.o.Lake, newest, manifestStamp(m))
+}
+
 // nameIndexes caches the index of the newest date by the manifest it
 // was read for.
 type nameIndexes struct {

@@ -101,6 +101,17 @@ func TestArtistPagesExtended(t *testing.T) {
 		}
 	})
 
+	t.Run("Warm reads the search index", func(t *testing.T) {
+		c := l.console(t, l.serving, l.duck)
+		c.Warm(context.Background())
+		c.names.mu.Lock()
+		idx := c.names.idx
+		c.names.mu.Unlock()
+		if idx == nil || idx.date != "2026-11-04" || len(idx.names) != pipelineArtists {
+			t.Fatalf("after Warm the index is %+v, want the %d artists of 2026-11-04", idx, pipelineArtists)
+		}
+	})
+
 	t.Run("every date of the lake, one point per date with a value", func(t *testing.T) {
 		c := l.console(t, l.serving, l.duck)
 		body := okPage(t, c, "/artists/"+artist.ID, "artist")
