@@ -22,5 +22,5 @@ func (c *Console) Warm(ctx context.Context) {
 		return
 	}
 	c.log.Debug("partitions cache warm", zap.Int("dates", len(dates)), zap.Duration("took", time.Since(start)))
-	c.warmArtistSearch(ctx)
+	c.warmArtistPages(ctx)
 }
