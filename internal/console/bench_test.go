@@ -57,7 +57,7 @@ func BenchmarkConsole(b *testing.B) {
 		{"date", "/dates/" + last, `id="raw-objects"`},
 		{"runs", "/runs", `id="freshness"`},
 		{"quality", "/quality", `id="rejects-chart"`},
-		{"quality-date", "/quality/" + rejects, `id="next-page"`},
+		{"quality-date", "/quality/" + rejects, `id="quarantine"`},
 		{"artists-search", "/artists?q=" + url.QueryEscape(name), `href="/artists/` + id + `"`},
 		{"artist", "/artists/" + id, `data-points="` + strconv.Itoa(len(dates)) + `"`},
 	}
