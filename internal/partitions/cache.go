@@ -14,9 +14,10 @@ import (
 	"github.com/metronome-data/metronome/internal/lake"
 )
 
-// maxCached bounds the documents a cache holds: a console shows 30 dates a
-// page, so this is months of paging back.
-const maxCached = 2000
+// maxCached bounds the documents a cache holds: two per date, so two pages
+// of 30 dates and some. At 100,000 artists a date's capture record and
+// manifest list ~4,000 raw objects each, ~1.5 MB decoded: ~100 MB full.
+const maxCached = 128
 
 // cache keeps decoded capture records and manifests. A document is
 // immutable until a run rewrites it, and a rewrite changes the object's
@@ -35,8 +36,10 @@ type cache struct {
 
 type entry struct {
 	version objectVersion
-	readAt  time.Time
-	doc     any
+	// readAt is when the document was read (a remote lake's TTL); usedAt
+	// when a page last took it (eviction).
+	readAt, usedAt time.Time
+	doc            any
 }
 
 // objectVersion is what changes when an object is rewritten.
@@ -92,8 +95,13 @@ func (r *Reader) cached(key string, read func() (any, error)) (any, error) {
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.entries[key]
+	current := ok && ((local && e.version == version) || (!local && now.Sub(e.readAt) < c.ttl))
+	if current {
+		e.usedAt = now
+		c.entries[key] = e
+	}
 	c.mu.Unlock()
-	if ok && ((local && e.version == version) || (!local && now.Sub(e.readAt) < c.ttl)) {
+	if current {
 		return e.doc, nil
 	}
 	doc, err, _ := c.reads.Do(fmt.Sprintf("%s@%d.%d", key, version.size, version.mtime), func() (any, error) {
@@ -102,10 +110,10 @@ func (r *Reader) cached(key string, read func() (any, error)) (any, error) {
 			return nil, err
 		}
 		c.mu.Lock()
-		if len(c.entries) >= maxCached {
-			clear(c.entries)
+		if _, ok := c.entries[key]; !ok && len(c.entries) >= maxCached {
+			c.evictOldest()
 		}
-		c.entries[key] = entry{version: version, readAt: now, doc: doc}
+		c.entries[key] = entry{version: version, readAt: now, usedAt: now, doc: doc}
 		c.mu.Unlock()
 		return doc, nil
 	})
@@ -124,4 +132,16 @@ func (r *Reader) version(key string) (objectVersion, bool) {
 		return objectVersion{}, true
 	}
 	return objectVersion{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, true
+}
+
+// evictOldest drops the entry used longest ago; c.mu is held.
+func (c *cache) evictOldest() {
+	var oldest string
+	var at time.Time
+	for k, e := range c.entries {
+		if oldest == "" || e.usedAt.Before(at) {
+			oldest, at = k, e.usedAt
+		}
+	}
+	delete(c.entries, oldest)
 }

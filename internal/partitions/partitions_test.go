@@ -154,3 +154,27 @@ func BenchmarkRangeCached(b *testing.B) {
 		}
 	}
 }
+
+// The cache holds at most maxCached documents, dropping the one used
+// longest ago.
+func TestCacheBound(t *testing.T) {
+	store := newLake(t)
+	r := NewReader(store, WithCache(time.Hour))
+	first := day("2020-01-01")
+	hot := first.Format("2006-01-02")
+	for i := range maxCached + 10 {
+		date := first.AddDate(0, 0, i).Format("2006-01-02")
+		put(t, store, lake.ManifestKey(date), manifest(date, activities.KindCapture, i))
+		_, err := r.One(context.Background(), date)
+		require.NoError(t, err)
+		// The first date is read again and again, as the grid's first page.
+		time.Sleep(time.Millisecond)
+		_, err = r.One(context.Background(), hot)
+		require.NoError(t, err)
+	}
+	require.Len(t, r.cache.entries, maxCached)
+	require.Contains(t, r.cache.entries, lake.ManifestKey(hot), "a document in use stays")
+	require.NotContains(t, r.cache.entries, lake.ManifestKey("2020-01-02"), "the one used longest ago is gone")
+	last := first.AddDate(0, 0, maxCached+9).Format("2006-01-02")
+	require.Contains(t, r.cache.entries, lake.ManifestKey(last))
+}
