@@ -128,7 +128,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Logf("console.mjs (screenshots in %s):\n%s", screenshots, output)
 	require.NoError(t, err, "the browser test failed: see its FAIL lines above")
 	shots, _ := filepath.Glob(filepath.Join(screenshots, "*.png"))
-	require.GreaterOrEqual(t, len(shots), 9, "a screenshot of every page")
+	require.GreaterOrEqual(t, len(shots), 10, "a screenshot of every page")
 }
 
 // waitFor waits until the output of `starter dev` holds want, failing if

@@ -4,7 +4,7 @@
 //
 //   node console.mjs '<JSON: {"url", "out", "date", "artist": {"id", "name", "dates"}}>'
 //
-// It loads every route, follows the grid to a date and on to its run in the
+// It loads every route (/login too), pages back through the grid, follows the grid to a date and on to its run in the
 // Temporal Web UI, searches the artist with the nav's form and opens its
 // page, checks that each chart has one point per date with data, saves a
 // screenshot of every page in out, and fails on any console error, page
@@ -151,6 +151,19 @@ try {
   await open(page, `/quality/${date}`);
   await expectPage(page, 'quality-date', ['table#quarantine']);
   await screenshot(page, 'quality-date');
+
+  // Paging back through the grid, and the login page (open here, it says so).
+  await open(page, '/');
+  const older = page.locator('a#older');
+  if (await older.count()) {
+    await Promise.all([page.waitForURL('**/?before=*'), older.click()]);
+    await expectPage(page, 'partitions', ['table#partitions']);
+  } else {
+    fail('/: no a#older to page back');
+  }
+  await open(page, '/login');
+  await expectPage(page, 'login');
+  await screenshot(page, 'login');
 
   // Search with the nav's form, then open the artist.
   await open(page, '/');
