@@ -4,21 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
-	"time"
 
+	"github.com/metronome-data/metronome/internal/httpserve"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// shutdownTimeout bounds how long Serve waits for requests in flight once
-// its context is done.
-const shutdownTimeout = 5 * time.Second
-
-// readTimeout bounds reading a request's headers; scrapes are tiny.
-const readTimeout = 10 * time.Second
 
 // Handler serves:
 //
@@ -51,34 +43,7 @@ func Handler(g prometheus.Gatherer, ready func() error) http.Handler {
 // is done, then shuts down gracefully. It returns an error when it cannot
 // listen or the server fails, and nil after a shutdown through ctx.
 func Serve(ctx context.Context, addr string, g prometheus.Gatherer, ready func() error) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics server: listen on %s: %w", addr, err)
-	}
-	return serve(ctx, ln, Handler(g, ready))
-}
-
-// serve serves h on ln until ctx is done.
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: readTimeout}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-
-	select {
-	case err := <-errc:
-		return fmt.Errorf("metrics server on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("metrics server on %s: shut down: %w", ln.Addr(), err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics server on %s: %w", ln.Addr(), err)
-	}
-	return nil
+	return httpserve.ListenAndServe(ctx, addr, Handler(g, ready), httpserve.WithName("metrics server"))
 }
 
 // Readiness is a readiness state for Handler's ready function, safe for

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/metronome-data/metronome/internal/httpserve"
 )
 
 // API modes the fake plays.
@@ -281,22 +283,15 @@ func StartServer(ctx context.Context, opts Options) (url string, srv *Server, st
 // Serve serves h on ln until stop is called or ctx is done. stop waits for
 // the server to finish; it is safe to call more than once.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) (stop func()) {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Serve returns ErrServerClosed once stopped, or the listener's
-		// error if it broke; either way the server is gone.
-		_ = hs.Serve(ln)
-	}()
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		<-ctx.Done()
-		shutdown, cancelShutdown := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancelShutdown()
-		if hs.Shutdown(shutdown) != nil {
-			hs.Close()
-		}
+		// Serve fails only if the listener broke; either way the server is
+		// gone. Answers are not bounded in time: a slow answer is a fault
+		// the fake plays on purpose (Faults.SlowDelay, Latency).
+		_ = httpserve.Serve(ctx, ln, h, httpserve.WithName("fake Spotify API"),
+			httpserve.WithWriteTimeout(0), httpserve.WithShutdownGrace(2*time.Second))
 	}()
 	var once sync.Once
 	return func() {
