@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/codec"
+	"github.com/metronome-data/metronome/internal/httpserve"
 )
 
 // Environment variables of the codec server's settings, read when the
@@ -86,7 +85,7 @@ or behind the same access control as the UI.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "codec server  http://%s  (keys %s; active %s)\nCORS origins  %s\n",
 				ln.Addr(), strings.Join(c.KeyIDs(), ", "), c.ActiveKeyID(), strings.Join(allowed, ", "))
-			return serveCodec(cmd.Context(), ln, codecHandler(c, allowed))
+			return httpserve.Serve(cmd.Context(), ln, codecHandler(c, allowed), httpserve.WithName("codec server"))
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "address to listen on")
@@ -162,24 +161,6 @@ func codecHandler(c *codec.Codec, origins []string) http.Handler {
 	})
 }
 
-// serveCodec serves h on ln until ctx is done.
-func serveCodec(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("codec server on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("stop codec server on %s: %w", ln.Addr(), err)
-	}
-	return nil
-}
-
 // startDevCodec serves the payload codec on codec.addr for the Web UI of
 // `starter dev` when codec.keys are configured. It returns the endpoint as
 // the browser reaches it ("" when encryption is off) and a stop function.
@@ -204,7 +185,7 @@ func startDevCodec(ctx context.Context, cfg *config.Config) (endpoint string, st
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = serveCodec(ctx, ln, codecHandler(c, allowed))
+		_ = httpserve.Serve(ctx, ln, codecHandler(c, allowed), httpserve.WithName("codec server"))
 	}()
 	return "http://" + ln.Addr().String(), func() { cancel(); <-done }, nil
 }

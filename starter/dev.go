@@ -16,6 +16,7 @@ import (
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/httpserve"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
@@ -268,7 +269,7 @@ func startDevServe(ctx context.Context, out io.Writer, cfg *config.Config, webUI
 
 	serveCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(serveCtx, ln, withConsole(bot, con)) }()
+	go func() { done <- httpserve.Serve(serveCtx, ln, withConsole(bot, con)) }()
 	closers = append(closers, func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/botapi"
+	"github.com/metronome-data/metronome/internal/httpserve"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
@@ -139,7 +138,7 @@ events, with its config from the environment only. See docs/CHATBOT.md.`,
 			defer closeConsole()
 			printServeRoutes(out, base, slackOn, apiOn, cfg)
 			printConsole(out, base, con, err)
-			return serveHTTP(ctx, ln, withConsole(h, con))
+			return httpserve.Serve(ctx, ln, withConsole(h, con))
 		},
 	}
 	cmd.Flags().String("addr", "127.0.0.1:8088", "address to listen on (serve.addr, METRONOME_SERVE_ADDR)")
@@ -181,30 +180,4 @@ func printServeRoutes(out io.Writer, base string, slackOn, apiOn bool, cfg *conf
 		fmt.Fprintf(out, "JSON API         POST %[1]s/v1/artist-requests, GET %[1]s/v1/artists/{id-or-name}, GET %[1]s/v1/requests/{id}\n", base)
 	}
 	fmt.Fprintf(out, "health           %[1]s/healthz, %[1]s/readyz\n", base)
-}
-
-// serveHTTP serves h on ln until ctx is done, then lets requests in flight
-// finish.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("stop serving on %s: %w", ln.Addr(), err)
-	}
-	return nil
 }
