@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metronome-data/metronome/internal/httpserve"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -37,9 +38,14 @@ type Receiver struct {
 func Start(t testing.TB) (r *Receiver, endpoint string) {
 	t.Helper()
 	r, ln := newReceiver(t)
-	srv := &http.Server{Handler: http.HandlerFunc(r.export), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = httpserve.Serve(ctx, ln, http.HandlerFunc(r.export), httpserve.WithName("OTLP receiver"),
+			httpserve.WithShutdownGrace(time.Second))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 	return r, "http://" + ln.Addr().String()
 }
 
