@@ -6,12 +6,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/workflows"
+	"golang.org/x/sync/errgroup"
 )
 
 const (
@@ -190,21 +190,22 @@ func (r *Reader) read(ctx context.Context, held activities.PartitionsResult, fro
 		dates = append(dates, Date{Row: Row{Date: d.Format(workflows.DateLayout),
 			CaptureStatus: CaptureNone, Rows: map[string]int{}, Marts: map[string]int64{}}})
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, readers)
+	var g errgroup.Group
+	g.SetLimit(readers)
 	for i := range dates {
 		d := &dates[i]
 		if !captured[d.Row.Date] && !processed[d.Row.Date] {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil // the read was given up while this date waited for a slot
+			}
 			r.readDate(ctx, d, captured[d.Row.Date], processed[d.Row.Date])
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // readDate keeps each date's error in its row
 	return dates, ctx.Err()
 }
 
