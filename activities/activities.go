@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/metrics"
 	"github.com/metronome-data/metronome/internal/reply"
@@ -121,34 +122,34 @@ func (a *Activities) spotifyError(op string, err error) error {
 	msg := fmt.Sprintf("%s: %v", op, err)
 	switch {
 	case spotify.IsAppRefused(err):
-		return temporal.NewNonRetryableApplicationError(msg, ErrAppRefused, err)
+		return temporal.NewNonRetryableApplicationError(msg, contract.ErrAppRefused, err)
 	case apiErr.Status == 429 && apiErr.Quota:
-		wait := QuotaWait{RetryAfter: apiErr.RetryAfter, QuotaWait: a.Settings.QuotaWait}
+		wait := contract.QuotaWait{RetryAfter: apiErr.RetryAfter, QuotaWait: a.Settings.QuotaWait}
 		if d := wait.First(); d > 0 {
 			a.Metrics.RecordQuotaWait(time.Now().Add(d))
 		}
-		return temporal.NewApplicationErrorWithOptions(msg, ErrQuotaExceeded, temporal.ApplicationErrorOptions{
+		return temporal.NewApplicationErrorWithOptions(msg, contract.ErrQuotaExceeded, temporal.ApplicationErrorOptions{
 			Cause:          err,
 			NextRetryDelay: apiErr.RetryAfter,
 			Details:        []any{wait},
 		})
 	case apiErr.Status == 429:
-		return temporal.NewApplicationErrorWithOptions(msg, ErrRateLimited, temporal.ApplicationErrorOptions{
+		return temporal.NewApplicationErrorWithOptions(msg, contract.ErrRateLimited, temporal.ApplicationErrorOptions{
 			Cause:          err,
 			NextRetryDelay: apiErr.RetryAfter,
 		})
 	case apiErr.Retryable:
-		return temporal.NewApplicationErrorWithCause(msg, "SpotifyUnavailable", err)
+		return temporal.NewApplicationErrorWithCause(msg, contract.ErrSpotifyUnavailable, err)
 	case apiErr.Status == 401:
-		return temporal.NewNonRetryableApplicationError(msg+": check spotify.client_id and spotify.client_secret (SPOTIFY_ID/SPOTIFY_SECRET)", ErrBadCredentials, err)
+		return temporal.NewNonRetryableApplicationError(msg+": check spotify.client_id and spotify.client_secret (SPOTIFY_ID/SPOTIFY_SECRET)", contract.ErrBadCredentials, err)
 	case apiErr.Status == 404:
-		return temporal.NewNonRetryableApplicationError(msg, ErrNotFound, err)
+		return temporal.NewNonRetryableApplicationError(msg, contract.ErrNotFound, err)
 	default:
-		return temporal.NewNonRetryableApplicationError(msg, ErrBadInput, err)
+		return temporal.NewNonRetryableApplicationError(msg, contract.ErrBadInput, err)
 	}
 }
 
 // badInput is a non-retryable error for input only the run can judge.
 func badInput(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrBadInput, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), contract.ErrBadInput, nil)
 }

@@ -10,13 +10,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
 // Aggregate builds the marts of the date with SQL over the curated Parquet
 // (DuckDB embedded, or Athena) and writes each artist's similar artists to
 // the serving store.
-func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (AggregateResult, error) {
+func (a *Activities) Aggregate(ctx context.Context, in contract.AggregateInput) (contract.AggregateResult, error) {
 	defer a.observe("aggregate", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
@@ -26,9 +27,9 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 	debug.FreeOSMemory()
 	report, err := a.Analytics.BuildMartsInLake(ctx, a.Lake, in.Date)
 	if err != nil {
-		return AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)
+		return contract.AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)
 	}
-	res := AggregateResult{Rows: report.Rows, Keys: report.Keys, Skipped: report.Skipped}
+	res := contract.AggregateResult{Rows: report.Rows, Keys: report.Keys, Skipped: report.Skipped}
 	if why, skipped := report.Skipped[analytics.ArtistSimilarity]; skipped {
 		// No mart to read similar artists from; the serving store keeps
 		// none for the date.
@@ -51,7 +52,7 @@ func (a *Activities) Aggregate(ctx context.Context, in AggregateInput) (Aggregat
 		err = batch.flush()
 	}
 	if err != nil {
-		return AggregateResult{}, fmt.Errorf("store similar artists of %s: %w", in.Date, err)
+		return contract.AggregateResult{}, fmt.Errorf("store similar artists of %s: %w", in.Date, err)
 	}
 	a.logger(ctx).Info("aggregated", zap.String("date", in.Date), zap.Any("rows", res.Rows))
 	return res, nil

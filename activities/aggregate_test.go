@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -41,7 +42,7 @@ func TestAggregateSkipsGenreMartsWithoutGenres(t *testing.T) {
 	require.NoError(t, w.Publish(ctx))
 
 	a := &Activities{Lake: store, Serving: srv, Analytics: engine}
-	res, err := a.Aggregate(ctx, AggregateInput{Date: date})
+	res, err := a.Aggregate(ctx, contract.AggregateInput{Date: date})
 	require.NoError(t, err)
 	require.Contains(t, res.Skipped[analytics.GenreDaily], "genres absent for all 2 artists")
 	require.Contains(t, res.Skipped, analytics.ArtistSimilarity)

@@ -16,19 +16,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
-)
-
-// Kinds of work on a logical date D.
-const (
-	// KindCapture: Spotify was called during D or its grace.
-	KindCapture = "capture"
-	// KindLateCapture: Spotify was called after D's capture window
-	// (--capture-now); the present state is labelled D.
-	KindLateCapture = "late_capture"
-	// KindReprocess: curated, serving and marts rebuilt from D's raw.
-	KindReprocess = "reprocess"
 )
 
 // Capture is the record of a complete capture of a date,
@@ -39,21 +29,14 @@ const (
 type Capture struct {
 	// CaptureInput is what the capturing run reports: the date, its kind
 	// (capture or late_capture), mode, counts and workflow.
-	CaptureInput
+	contract.CaptureInput
 	LateCapture bool `json:"late_capture"`
 	// CapturedAt is when the capture completed (RFC 3339, UTC).
 	CapturedAt string `json:"captured_at"`
 	// Window is the first and last fetched_at of the raw records.
-	Window  FetchWindow `json:"window"`
-	Objects []RawObject `json:"objects"`
-	Bytes   int64       `json:"bytes"`
-}
-
-// FetchWindow is the first and last fetched_at of a capture's raw records,
-// RFC 3339 with nanoseconds, UTC.
-type FetchWindow struct {
-	First string `json:"first"`
-	Last  string `json:"last"`
+	Window  contract.FetchWindow `json:"window"`
+	Objects []RawObject          `json:"objects"`
+	Bytes   int64                `json:"bytes"`
 }
 
 // RawObject is one raw object of a capture.
@@ -64,36 +47,8 @@ type RawObject struct {
 	Records int    `json:"records"`
 }
 
-// CaptureInput completes the capture of a date.
-type CaptureInput struct {
-	Date       string         `json:"date"`
-	Kind       string         `json:"kind"`
-	Mode       string         `json:"mode"`
-	Artists    int            `json:"artists"`
-	Batches    int            `json:"batches"`
-	BatchSize  int            `json:"batch_size"`
-	Calls      map[string]int `json:"calls,omitempty"`
-	WorkflowID string         `json:"workflow_id"`
-	RunID      string         `json:"run_id"`
-}
-
-// CaptureSummary is what travels through history of a capture record.
-type CaptureSummary struct {
-	Key         string      `json:"key"`
-	Kind        string      `json:"kind"`
-	LateCapture bool        `json:"late_capture"`
-	CapturedAt  string      `json:"captured_at"`
-	Window      FetchWindow `json:"window"`
-	Mode        string      `json:"mode"`
-	Artists     int         `json:"artists"`
-	Batches     int         `json:"batches"`
-	BatchSize   int         `json:"batch_size"`
-	Objects     int         `json:"objects"`
-	Bytes       int64       `json:"bytes"`
-}
-
-func (c Capture) summary() CaptureSummary {
-	return CaptureSummary{
+func (c Capture) summary() contract.CaptureSummary {
+	return contract.CaptureSummary{
 		Key: lake.CaptureKey(c.Date), Kind: c.Kind, LateCapture: c.LateCapture, CapturedAt: c.CapturedAt,
 		Window: c.Window, Mode: c.Mode, Artists: c.Artists, Batches: c.Batches, BatchSize: c.BatchSize,
 		Objects: len(c.Objects), Bytes: c.Bytes,
@@ -117,29 +72,29 @@ func (a *Activities) BeginCapture(ctx context.Context, date string) error {
 // objects of batches the capture did not write (left by an earlier, larger
 // capture of the date), reads every raw object of the date for its size,
 // SHA-256 and first and last fetched_at, and writes the capture record.
-func (a *Activities) CompleteCapture(ctx context.Context, in CaptureInput) (CaptureSummary, error) {
+func (a *Activities) CompleteCapture(ctx context.Context, in contract.CaptureInput) (contract.CaptureSummary, error) {
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
-	if in.Kind != KindCapture && in.Kind != KindLateCapture {
-		return CaptureSummary{}, badInput("capture kind %q: want %q or %q", in.Kind, KindCapture, KindLateCapture)
+	if in.Kind != contract.KindCapture && in.Kind != contract.KindLateCapture {
+		return contract.CaptureSummary{}, badInput("capture kind %q: want %q or %q", in.Kind, contract.KindCapture, contract.KindLateCapture)
 	}
 	if err := a.removeStaleBatches(ctx, in.Date, in.Batches); err != nil {
-		return CaptureSummary{}, err
+		return contract.CaptureSummary{}, err
 	}
 	c := Capture{
-		CaptureInput: in, LateCapture: in.Kind == KindLateCapture,
+		CaptureInput: in, LateCapture: in.Kind == contract.KindLateCapture,
 		CapturedAt: time.Now().UTC().Format(time.RFC3339), Objects: []RawObject{},
 	}
 	var first, last time.Time
 	for _, entity := range curate.Entities {
 		keys, err := a.Lake.List(ctx, lake.RawPrefix(entity, in.Date))
 		if err != nil {
-			return CaptureSummary{}, fmt.Errorf("list raw %s of %s: %w", entity, in.Date, err)
+			return contract.CaptureSummary{}, fmt.Errorf("list raw %s of %s: %w", entity, in.Date, err)
 		}
 		for _, key := range keys {
 			obj, f, l, err := a.readRawObject(ctx, key)
 			if err != nil {
-				return CaptureSummary{}, err
+				return contract.CaptureSummary{}, err
 			}
 			c.Objects = append(c.Objects, obj)
 			c.Bytes += obj.Size
@@ -153,15 +108,15 @@ func (a *Activities) CompleteCapture(ctx context.Context, in CaptureInput) (Capt
 		heartbeat(ctx, entity)
 	}
 	if !first.IsZero() {
-		c.Window = FetchWindow{First: first.UTC().Format(time.RFC3339Nano), Last: last.UTC().Format(time.RFC3339Nano)}
+		c.Window = contract.FetchWindow{First: first.UTC().Format(time.RFC3339Nano), Last: last.UTC().Format(time.RFC3339Nano)}
 	}
 	body, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
-		return CaptureSummary{}, fmt.Errorf("encode capture record of %s: %w", in.Date, err)
+		return contract.CaptureSummary{}, fmt.Errorf("encode capture record of %s: %w", in.Date, err)
 	}
 	key := lake.CaptureKey(in.Date)
 	if err := a.Lake.Put(ctx, key, bytes.NewReader(body)); err != nil {
-		return CaptureSummary{}, fmt.Errorf("write capture record %s: %w", key, err)
+		return contract.CaptureSummary{}, fmt.Errorf("write capture record %s: %w", key, err)
 	}
 	a.logger(ctx).Info("capture complete", zap.String("date", in.Date), zap.String("kind", in.Kind),
 		zap.Int("objects", len(c.Objects)), zap.Int64("bytes", c.Bytes),
@@ -245,21 +200,13 @@ func ReadCapture(ctx context.Context, store lake.Store, date string) (c Capture,
 	return c, true, nil
 }
 
-// PartitionState is what the lake holds of a date.
-type PartitionState struct {
-	Date string `json:"date"`
-	// Captured: the date has a complete capture (a capture record).
-	Captured bool           `json:"captured"`
-	Capture  CaptureSummary `json:"capture"`
-}
-
 // Partition reads whether a date has a complete capture to reprocess: all a
 // run's plan needs, so the date's run manifest is not read.
-func (a *Activities) Partition(ctx context.Context, date string) (PartitionState, error) {
+func (a *Activities) Partition(ctx context.Context, date string) (contract.PartitionState, error) {
 	if err := lake.CheckDate(date); err != nil {
-		return PartitionState{}, badInput("%v", err)
+		return contract.PartitionState{}, badInput("%v", err)
 	}
-	st := PartitionState{Date: date}
+	st := contract.PartitionState{Date: date}
 	c, found, err := ReadCapture(ctx, a.Lake, date)
 	if err != nil {
 		return st, err
@@ -270,30 +217,16 @@ func (a *Activities) Partition(ctx context.Context, date string) (PartitionState
 	return st, nil
 }
 
-// PartitionsInput is a range of dates, inclusive.
-type PartitionsInput struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-// PartitionsResult lists the dates of a range that the lake holds.
-type PartitionsResult struct {
-	// Captured are the dates with a complete capture, in order.
-	Captured []string `json:"captured"`
-	// Processed are the dates with a run manifest, in order.
-	Processed []string `json:"processed"`
-}
-
 // Partitions lists, with one listing of manifests/, which dates of a range
 // have a complete capture and which have been processed.
-func (a *Activities) Partitions(ctx context.Context, in PartitionsInput) (PartitionsResult, error) {
+func (a *Activities) Partitions(ctx context.Context, in contract.PartitionsInput) (contract.PartitionsResult, error) {
 	return ListPartitions(ctx, a.Lake, in.From, in.To)
 }
 
 // ListPartitions lists which dates from from to to (inclusive, YYYY-MM-DD;
 // empty is open) have a capture record and which have a run manifest.
-func ListPartitions(ctx context.Context, store lake.Store, from, to string) (PartitionsResult, error) {
-	res := PartitionsResult{Captured: []string{}, Processed: []string{}}
+func ListPartitions(ctx context.Context, store lake.Store, from, to string) (contract.PartitionsResult, error) {
+	res := contract.PartitionsResult{Captured: []string{}, Processed: []string{}}
 	// Every date from from to to starts with their common prefix (the dates
 	// are of fixed width), so a bounded range lists only its part of the lake.
 	prefix := lake.ManifestsRoot + "dt="

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -18,10 +19,10 @@ import (
 // into the curated Parquet tables, and quarantines what it rejects with a
 // reason code. Too many rejects fail the run with a non-retryable
 // DataQualityError, after the quarantine is written.
-func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, error) {
+func (a *Activities) Clean(ctx context.Context, in contract.CleanInput) (contract.CleanResult, error) {
 	defer a.observe("clean", time.Now())
 	if err := a.removeStaleBatches(ctx, in.Date, in.Batches); err != nil {
-		return CleanResult{}, err
+		return contract.CleanResult{}, err
 	}
 	resumeAfter := resumePoint[int](ctx)
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
@@ -33,7 +34,7 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 		Progress:      func(done int, _ string) { heartbeat(ctx, done) },
 		LateCapture:   in.LateCapture,
 	})
-	q := QualityReport{
+	q := contract.QualityReport{
 		RowsIn: report.RowsIn, RowsOut: report.RowsOut,
 		Rejected: report.Rejected, QuarantineKeys: report.QuarantineKeys,
 	}
@@ -45,11 +46,11 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 	a.Metrics.RecordChecked(report.Checked())
 	var dq *curate.DataQualityError
 	if errors.As(err, &dq) {
-		return CleanResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("clean %s: %v; rejected records are in quarantine/", in.Date, err), ErrDataQuality, err, q)
+		return contract.CleanResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("clean %s: %v; rejected records are in quarantine/", in.Date, err), contract.ErrDataQuality, err, q)
 	}
 	if err != nil {
-		return CleanResult{}, fmt.Errorf("clean %s: %w", in.Date, err)
+		return contract.CleanResult{}, fmt.Errorf("clean %s: %w", in.Date, err)
 	}
 	for table, n := range report.RowsOut {
 		a.Metrics.RecordClean(table, n)
@@ -58,7 +59,7 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 	for _, table := range tables.All {
 		k, err := a.Lake.List(ctx, lake.CuratedPrefix(table, in.Date))
 		if err != nil {
-			return CleanResult{}, fmt.Errorf("list curated %s of %s: %w", table, in.Date, err)
+			return contract.CleanResult{}, fmt.Errorf("list curated %s of %s: %w", table, in.Date, err)
 		}
 		if len(k) > 0 {
 			keys[table] = k
@@ -66,7 +67,7 @@ func (a *Activities) Clean(ctx context.Context, in CleanInput) (CleanResult, err
 	}
 	a.logger(ctx).Info("cleaned", zap.String("date", in.Date), zap.Any("rows_out", q.RowsOut),
 		zap.Int("rejected", q.RejectedTotal()))
-	return CleanResult{Report: q, CuratedKeys: keys}, nil
+	return contract.CleanResult{Report: q, CuratedKeys: keys}, nil
 }
 
 // removeStaleBatches deletes the raw objects of batches the run did not

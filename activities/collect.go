@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotify"
@@ -19,13 +20,13 @@ import (
 // batch=N.jsonl.gz. Keys are deterministic in (entity, date, batch), so a
 // retry overwrites its own objects and never duplicates data. It returns
 // counts, never payloads.
-func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (CollectResult, error) {
+func (a *Activities) CollectBatch(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 	defer a.observe("collect", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 	ids, err := a.readArtistBatch(ctx, in.ArtistsKey, in.Batch, in.BatchSize)
 	if err != nil {
-		return CollectResult{}, err
+		return contract.CollectResult{}, err
 	}
 	heartbeat(ctx, 0)
 	req := spotify.BatchRequest{
@@ -36,12 +37,12 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 	}
 	if req.Mode == spotify.ModeDevelopment {
 		if err := a.knownDiscography(ctx, ids, &req); err != nil {
-			return CollectResult{}, err
+			return contract.CollectResult{}, err
 		}
 	}
 	got, err := a.Spotify.CollectBatch(ctx, req)
 	if err != nil {
-		return CollectResult{}, a.spotifyError(fmt.Sprintf("collect batch %d of %s", in.Batch, in.Date), err)
+		return contract.CollectResult{}, a.spotifyError(fmt.Sprintf("collect batch %d of %s", in.Batch, in.Date), err)
 	}
 
 	byEntity := map[string][]lake.RawRecord{}
@@ -57,11 +58,11 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 		if len(byEntity[entity]) == 0 {
 			key := lake.RawKey(entity, in.Date, in.Batch)
 			if err := a.Lake.Delete(ctx, key); err != nil && !errors.Is(err, lake.ErrNotFound) {
-				return CollectResult{}, fmt.Errorf("remove stale %s: %w", key, err)
+				return contract.CollectResult{}, fmt.Errorf("remove stale %s: %w", key, err)
 			}
 		}
 	}
-	res := CollectResult{
+	res := contract.CollectResult{
 		Batch: in.Batch, Records: map[string]int{}, Calls: got.Calls,
 		Missing: got.Missing, Unavailable: got.Unavailable,
 	}
@@ -74,7 +75,7 @@ func (a *Activities) CollectBatch(ctx context.Context, in CollectInput) (Collect
 		key := lake.RawKey(entity, in.Date, in.Batch)
 		n, err := lake.WriteRaw(ctx, a.Lake, key, byEntity[entity])
 		if err != nil {
-			return CollectResult{}, fmt.Errorf("write %s: %w", key, err)
+			return contract.CollectResult{}, fmt.Errorf("write %s: %w", key, err)
 		}
 		res.Records[entity] = len(byEntity[entity])
 		res.Bytes += n

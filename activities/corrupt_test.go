@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -76,10 +77,10 @@ func TestCleanSalvagesATruncatedRawObject(t *testing.T) {
 			ctx := context.Background()
 			h := newHarness(t, "extended", 40)
 			const date = "2026-03-01"
-			resolved, err := h.acts.Resolve(ctx, ResolveInput{Date: date})
+			resolved, err := h.acts.Resolve(ctx, contract.ResolveInput{Date: date})
 			require.NoError(t, err)
 			for b := range resolved.Batches {
-				_, err := h.acts.CollectBatch(ctx, CollectInput{Date: date, ArtistsKey: resolved.ArtistsKey, Batch: b,
+				_, err := h.acts.CollectBatch(ctx, contract.CollectInput{Date: date, ArtistsKey: resolved.ArtistsKey, Batch: b,
 					BatchSize: resolved.BatchSize, Mode: resolved.Mode})
 				require.NoError(t, err)
 			}
@@ -91,7 +92,7 @@ func TestCleanSalvagesATruncatedRawObject(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, damaged, 0o644))
 			kept := completeLines(t, damaged)
 
-			res, err := h.acts.Clean(ctx, CleanInput{Date: date, Mode: resolved.Mode})
+			res, err := h.acts.Clean(ctx, contract.CleanInput{Date: date, Mode: resolved.Mode})
 			require.NoError(t, err)
 			require.Equal(t, 1, res.Report.Rejected[curate.EntityArtists][curate.ReasonCorruptObject])
 			require.Equal(t, kept, res.Report.RowsOut[tables.Artists], "the complete lines are kept")
@@ -126,11 +127,11 @@ func TestStoreAndAggregateNameAGarbagePart(t *testing.T) {
 		run   func() error
 	}{
 		{"Store over a garbage artists part", tables.Artists, func() error {
-			_, err := h.acts.Store(ctx, StoreInput{Date: date, Mode: in.Resolve.Mode})
+			_, err := h.acts.Store(ctx, contract.StoreInput{Date: date, Mode: in.Resolve.Mode})
 			return err
 		}},
 		{"Aggregate over a garbage tracks part", tables.Tracks, func() error {
-			_, err := h.acts.Aggregate(ctx, AggregateInput{Date: date})
+			_, err := h.acts.Aggregate(ctx, contract.AggregateInput{Date: date})
 			return err
 		}},
 	}

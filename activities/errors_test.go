@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
 
@@ -23,15 +24,15 @@ func TestSpotifyErrorClassification(t *testing.T) {
 		nonRetryable bool
 		wantDelay    time.Duration
 	}{
-		{"rolling window 429", &spotify.APIError{Status: 429, RetryAfter: 7 * time.Second, Retryable: true}, ErrRateLimited, false, 7 * time.Second},
-		{"quota 429 waits hours", &spotify.APIError{Status: 429, RetryAfter: 3 * time.Hour, Quota: true, Retryable: true}, ErrQuotaExceeded, false, 3 * time.Hour},
+		{"rolling window 429", &spotify.APIError{Status: 429, RetryAfter: 7 * time.Second, Retryable: true}, contract.ErrRateLimited, false, 7 * time.Second},
+		{"quota 429 waits hours", &spotify.APIError{Status: 429, RetryAfter: 3 * time.Hour, Quota: true, Retryable: true}, contract.ErrQuotaExceeded, false, 3 * time.Hour},
 		{"5xx", &spotify.APIError{Status: 503, Retryable: true}, "SpotifyUnavailable", false, 0},
 		{"timeout", &spotify.APIError{Status: 0, Retryable: true}, "SpotifyUnavailable", false, 0},
-		{"bad credentials", &spotify.APIError{Status: 401}, ErrBadCredentials, true, 0},
-		{"unknown ID", &spotify.APIError{Status: 404}, ErrNotFound, true, 0},
-		{"bad request", &spotify.APIError{Status: 400}, ErrBadInput, true, 0},
-		{"forbidden", &spotify.APIError{Status: 403}, ErrBadInput, true, 0},
-		{"refused on every endpoint", &spotify.AppRefusedError{Err: &spotify.APIError{Endpoint: "artist", Status: 403}}, ErrAppRefused, true, 0},
+		{"bad credentials", &spotify.APIError{Status: 401}, contract.ErrBadCredentials, true, 0},
+		{"unknown ID", &spotify.APIError{Status: 404}, contract.ErrNotFound, true, 0},
+		{"bad request", &spotify.APIError{Status: 400}, contract.ErrBadInput, true, 0},
+		{"forbidden", &spotify.APIError{Status: 403}, contract.ErrBadInput, true, 0},
+		{"refused on every endpoint", &spotify.AppRefusedError{Err: &spotify.APIError{Endpoint: "artist", Status: 403}}, contract.ErrAppRefused, true, 0},
 	}
 	a := &Activities{Settings: Settings{QuotaWait: time.Hour}}
 	for _, tt := range tests {
@@ -59,11 +60,11 @@ func TestQuotaExceededCarriesTheWait(t *testing.T) {
 	tests := []struct {
 		name       string
 		retryAfter time.Duration
-		want       QuotaWait
+		want       contract.QuotaWait
 		first      time.Duration
 	}{
-		{"with Retry-After", 3 * time.Hour, QuotaWait{RetryAfter: 3 * time.Hour, QuotaWait: 20 * time.Minute}, 3 * time.Hour},
-		{"without Retry-After", 0, QuotaWait{QuotaWait: 20 * time.Minute}, 20 * time.Minute},
+		{"with Retry-After", 3 * time.Hour, contract.QuotaWait{RetryAfter: 3 * time.Hour, QuotaWait: 20 * time.Minute}, 3 * time.Hour},
+		{"without Retry-After", 0, contract.QuotaWait{QuotaWait: 20 * time.Minute}, 20 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,9 +72,9 @@ func TestQuotaExceededCarriesTheWait(t *testing.T) {
 			err := a.spotifyError("search artist \"x\"", &spotify.APIError{Status: 429, RetryAfter: tt.retryAfter, Quota: true, Retryable: true})
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr))
-			require.Equal(t, ErrQuotaExceeded, appErr.Type())
+			require.Equal(t, contract.ErrQuotaExceeded, appErr.Type())
 			require.False(t, appErr.NonRetryable(), "retryable for runs recorded before quota waits; new runs list the type as non-retryable")
-			var got QuotaWait
+			var got contract.QuotaWait
 			require.NoError(t, appErr.Details(&got))
 			require.Equal(t, tt.want, got)
 			require.Equal(t, tt.first, got.First())

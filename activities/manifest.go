@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 )
 
@@ -19,14 +20,14 @@ import (
 // a date with a manifest is a complete date: counts, keys, the data-quality
 // report and lineage.
 type Manifest struct {
-	ManifestInput
+	contract.ManifestInput
 	// LateCapture says the raw data was captured after the date's capture
 	// window: its numbers are those of CapturedAt, labelled with the date.
 	LateCapture bool `json:"late_capture"`
 	// CapturedAt is when the capture of the processed raw data completed.
 	CapturedAt string `json:"captured_at,omitempty"`
 	// CaptureWindow is the first and last fetched_at of that raw data.
-	CaptureWindow FetchWindow `json:"capture_window"`
+	CaptureWindow contract.FetchWindow `json:"capture_window"`
 	// RawObjects are the raw objects the run read: key, size, SHA-256.
 	RawObjects []RawObject `json:"raw_objects"`
 	// Replaced is the manifest this one replaced, if the date had one.
@@ -50,7 +51,7 @@ type ManifestRef struct {
 }
 
 // WriteManifest writes the run's manifest.
-func (a *Activities) WriteManifest(ctx context.Context, in ManifestInput) (ManifestResult, error) {
+func (a *Activities) WriteManifest(ctx context.Context, in contract.ManifestInput) (contract.ManifestResult, error) {
 	m := Manifest{ManifestInput: in, CodeVersion: codeVersion(), WrittenAt: time.Now().UTC().Format(time.RFC3339),
 		CallsPerArtist: map[string]float64{}}
 	if in.Resolve.Artists > 0 {
@@ -62,20 +63,20 @@ func (a *Activities) WriteManifest(ctx context.Context, in ManifestInput) (Manif
 		m.GoVersion = bi.GoVersion
 	}
 	if err := a.describeCapture(ctx, &m); err != nil {
-		return ManifestResult{}, err
+		return contract.ManifestResult{}, err
 	}
 	if err := a.describeReplaced(ctx, &m); err != nil {
-		return ManifestResult{}, err
+		return contract.ManifestResult{}, err
 	}
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return ManifestResult{}, fmt.Errorf("encode manifest of %s: %w", in.Date, err)
+		return contract.ManifestResult{}, fmt.Errorf("encode manifest of %s: %w", in.Date, err)
 	}
 	key := lake.ManifestKey(in.Date)
 	if err := a.Lake.Put(ctx, key, bytes.NewReader(body)); err != nil {
-		return ManifestResult{}, fmt.Errorf("write manifest %s: %w", key, err)
+		return contract.ManifestResult{}, fmt.Errorf("write manifest %s: %w", key, err)
 	}
-	return ManifestResult{Key: key}, nil
+	return contract.ManifestResult{Key: key}, nil
 }
 
 // describeCapture copies what the capture record says of the raw data the
@@ -125,7 +126,7 @@ func (a *Activities) describeReplaced(ctx context.Context, m *Manifest) error {
 	}
 	kind := old.Kind
 	if kind == "" {
-		kind = KindCapture
+		kind = contract.KindCapture
 	}
 	sum := sha256.Sum256(body)
 	m.Replaced = &ManifestRef{WorkflowID: old.WorkflowID, RunID: old.RunID, Kind: kind,

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
@@ -19,17 +20,6 @@ import (
 // ID travels through Temporal, so no reply target ever enters workflow
 // history.
 
-// NotifyInput names the request to answer.
-type NotifyInput struct {
-	RequestID string `json:"request_id"`
-}
-
-// NotifyResult says how the answer went out: one of reply's Via…
-// constants (response_url, chat.postMessage, callback, recorded, none).
-type NotifyResult struct {
-	Delivery string `json:"delivery"`
-}
-
 // Notify answers the asker of a settled request. It reads REQUEST#<id>:
 // a Slack request is answered at its response_url while that is valid,
 // else with chat.postMessage to its channel when a bot token is
@@ -39,39 +29,39 @@ type NotifyResult struct {
 // recorded, so a retried Notify does not answer twice. A request without a
 // reply target (from `starter request`) or that has expired needs no
 // answer.
-func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, error) {
+func (a *Activities) Notify(ctx context.Context, in contract.NotifyInput) (contract.NotifyResult, error) {
 	if in.RequestID == "" {
-		return NotifyResult{}, badInput("notify: empty request ID")
+		return contract.NotifyResult{}, badInput("notify: empty request ID")
 	}
 	if a == nil || a.Serving == nil {
-		return NotifyResult{}, badInput("notify request %s: no serving store configured", in.RequestID)
+		return contract.NotifyResult{}, badInput("notify request %s: no serving store configured", in.RequestID)
 	}
 	log := a.logger(ctx).With(zap.String("request", in.RequestID))
 	r, found, err := a.Serving.GetRequest(ctx, in.RequestID)
 	if err != nil {
-		return NotifyResult{}, fmt.Errorf("notify: %w", err)
+		return contract.NotifyResult{}, fmt.Errorf("notify: %w", err)
 	}
 	if !found || r.ReplyTo == "" {
 		log.Info("request needs no answer", zap.Bool("found", found))
-		return NotifyResult{Delivery: reply.ViaNone}, nil
+		return contract.NotifyResult{Delivery: reply.ViaNone}, nil
 	}
 	t, err := reply.ParseTarget(r.ReplyTo)
 	if err != nil {
-		return NotifyResult{}, badInput("notify request %s: %v", r.ID, err)
+		return contract.NotifyResult{}, badInput("notify request %s: %v", r.ID, err)
 	}
 	if t.AnsweredVia != "" {
-		return NotifyResult{Delivery: t.AnsweredVia}, nil
+		return contract.NotifyResult{Delivery: t.AnsweredVia}, nil
 	}
 	switch r.State {
 	case serving.RequestStored, serving.RequestNotFound, serving.RequestFailed:
 	default:
-		return NotifyResult{}, badInput("notify request %s: it is %s, not settled", r.ID, r.State)
+		return contract.NotifyResult{}, badInput("notify request %s: it is %s, not settled", r.ID, r.State)
 	}
 	var view *serving.ArtistView
 	if r.State == serving.RequestStored && r.ArtistID != "" {
 		v, ok, err := a.Serving.Artist(ctx, r.ArtistID)
 		if err != nil {
-			return NotifyResult{}, fmt.Errorf("notify request %s: %w", r.ID, err)
+			return contract.NotifyResult{}, fmt.Errorf("notify request %s: %w", r.ID, err)
 		}
 		if ok {
 			view = &v
@@ -80,17 +70,17 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 
 	t, err = a.Replies.Deliver(ctx, r, view, t, time.Now(), log)
 	if err != nil {
-		return NotifyResult{}, temporalReplyError("notify request "+r.ID+" ", err)
+		return contract.NotifyResult{}, temporalReplyError("notify request "+r.ID+" ", err)
 	}
 	via := t.AnsweredVia
 	if r.ReplyTo, err = t.Encode(); err != nil {
-		return NotifyResult{}, badInput("notify request %s: %v", r.ID, err)
+		return contract.NotifyResult{}, badInput("notify request %s: %v", r.ID, err)
 	}
 	if err := a.Serving.PutRequest(ctx, r); err != nil {
-		return NotifyResult{}, fmt.Errorf("notify request %s: record the answer (%s): %w", r.ID, via, err)
+		return contract.NotifyResult{}, fmt.Errorf("notify request %s: record the answer (%s): %w", r.ID, via, err)
 	}
 	log.Info("request answered", zap.String("via", via), zap.String("artist", r.Artist), zap.String("state", string(r.State)))
-	return NotifyResult{Delivery: via}, nil
+	return contract.NotifyResult{Delivery: via}, nil
 }
 
 // temporalReplyError is err of reply.Sender, its message after prefix, as a
@@ -105,7 +95,7 @@ func temporalReplyError(prefix string, err error) error {
 	case !errors.As(err, &pe):
 		return temporal.NewApplicationError(msg, "ReplyUnavailable")
 	case pe.RetryAfter > 0:
-		return temporal.NewApplicationErrorWithOptions(msg, ErrRateLimited,
+		return temporal.NewApplicationErrorWithOptions(msg, contract.ErrRateLimited,
 			temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter})
 	case pe.Timeout:
 		return temporal.NewApplicationError(msg, "ReplyTimeout")

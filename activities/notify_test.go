@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 )
@@ -174,7 +175,7 @@ func TestNotifySlack(t *testing.T) {
 				Kind: reply.KindSlack, URL: hook.URL + "/commands/T1/42/Capability", URLExpiresAt: tt.urlExpires,
 				Channel: "C123", User: "U456",
 			})
-			res, err := a.Notify(context.Background(), NotifyInput{RequestID: "slack-1"})
+			res, err := a.Notify(context.Background(), contract.NotifyInput{RequestID: "slack-1"})
 			require.NoError(t, err)
 			require.Equal(t, tt.wantVia, res.Delivery)
 
@@ -211,7 +212,7 @@ func TestNotifySlack(t *testing.T) {
 
 			// A retried Notify does not answer twice.
 			before := len(hook.received())
-			res, err = a.Notify(context.Background(), NotifyInput{RequestID: "slack-1"})
+			res, err = a.Notify(context.Background(), contract.NotifyInput{RequestID: "slack-1"})
 			require.NoError(t, err)
 			require.Equal(t, tt.wantVia, res.Delivery)
 			require.Len(t, hook.received(), before)
@@ -229,7 +230,7 @@ func TestNotifyCallback(t *testing.T) {
 	putRequest(t, store, "api-1", serving.RequestStored, &reply.Target{
 		Kind: reply.KindCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
 	})
-	res, err := a.Notify(context.Background(), NotifyInput{RequestID: "api-1"})
+	res, err := a.Notify(context.Background(), contract.NotifyInput{RequestID: "api-1"})
 	require.NoError(t, err)
 	require.Equal(t, reply.ViaCallback, res.Delivery)
 	got := cb.received()
@@ -265,7 +266,7 @@ func TestNotifyCallbackRefused(t *testing.T) {
 			putRequest(t, store, id, serving.RequestStored, &reply.Target{
 				Kind: reply.KindCallback, URL: cb.URL + "/hook?k=secret", URLExpiresAt: time.Now().Add(time.Minute),
 			})
-			res, err := a.Notify(context.Background(), NotifyInput{RequestID: id})
+			res, err := a.Notify(context.Background(), contract.NotifyInput{RequestID: id})
 			require.NoError(t, err)
 			require.Equal(t, reply.ViaRecorded, res.Delivery)
 			require.Empty(t, cb.received(), "nothing is posted")
@@ -296,7 +297,7 @@ func TestNotifyWithoutAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			res, err := a.Notify(context.Background(), NotifyInput{RequestID: tt.id})
+			res, err := a.Notify(context.Background(), contract.NotifyInput{RequestID: tt.id})
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				require.Equal(t, tt.wantVia, res.Delivery)
@@ -329,7 +330,7 @@ func TestNotifyRetryableFailures(t *testing.T) {
 				w.Header().Set("Retry-After", "7")
 				w.WriteHeader(http.StatusTooManyRequests)
 			}).URL
-		}, ErrRateLimited, 7 * time.Second},
+		}, contract.ErrRateLimited, 7 * time.Second},
 		{"unreachable", func(*testing.T) string { return closedURL }, "ReplyUnavailable", 0},
 	}
 	for _, tt := range tests {
@@ -339,7 +340,7 @@ func TestNotifyRetryableFailures(t *testing.T) {
 			target := &reply.Target{Kind: reply.KindSlack, URL: tt.url(t) + "/commands/T1/42/Capability",
 				URLExpiresAt: time.Now().Add(time.Minute), Channel: "C123"}
 			putRequest(t, store, "slack-2", serving.RequestStored, target)
-			_, err := a.Notify(context.Background(), NotifyInput{RequestID: "slack-2"})
+			_, err := a.Notify(context.Background(), contract.NotifyInput{RequestID: "slack-2"})
 			require.Error(t, err)
 			require.NotContains(t, err.Error(), "Capability")
 			// The server reads the type, retryability and delay of the

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
@@ -53,26 +54,26 @@ func newHarness(t *testing.T, mode string, artists int) *harness {
 }
 
 // run calls the stages in order, as PipelineWorkflow does, without Temporal.
-func (h *harness) run(t *testing.T, date string) ManifestInput {
+func (h *harness) run(t *testing.T, date string) contract.ManifestInput {
 	t.Helper()
 	ctx := context.Background()
 	a := h.acts
-	resolved, err := a.Resolve(ctx, ResolveInput{Date: date})
+	resolved, err := a.Resolve(ctx, contract.ResolveInput{Date: date})
 	require.NoError(t, err)
-	var summary CollectSummary
+	var summary contract.CollectSummary
 	for b := range resolved.Batches {
-		r, err := a.CollectBatch(ctx, CollectInput{Date: date, ArtistsKey: resolved.ArtistsKey, Batch: b,
+		r, err := a.CollectBatch(ctx, contract.CollectInput{Date: date, ArtistsKey: resolved.ArtistsKey, Batch: b,
 			BatchSize: resolved.BatchSize, Mode: resolved.Mode})
 		require.NoError(t, err)
 		summary.Add(r)
 	}
-	cleaned, err := a.Clean(ctx, CleanInput{Date: date, Mode: resolved.Mode})
+	cleaned, err := a.Clean(ctx, contract.CleanInput{Date: date, Mode: resolved.Mode})
 	require.NoError(t, err)
-	stored, err := a.Store(ctx, StoreInput{Date: date, Mode: resolved.Mode})
+	stored, err := a.Store(ctx, contract.StoreInput{Date: date, Mode: resolved.Mode})
 	require.NoError(t, err)
-	aggregated, err := a.Aggregate(ctx, AggregateInput{Date: date})
+	aggregated, err := a.Aggregate(ctx, contract.AggregateInput{Date: date})
 	require.NoError(t, err)
-	in := ManifestInput{Date: date, Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored, Aggregate: aggregated}
+	in := contract.ManifestInput{Date: date, Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored, Aggregate: aggregated}
 	_, err = a.WriteManifest(ctx, in)
 	require.NoError(t, err)
 	return in

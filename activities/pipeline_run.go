@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,42 +10,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/metronome-data/metronome/internal/contract"
 )
-
-// PipelineWorkflowType is the registered name of the workflow RunPipeline
-// starts. The activities do not import the workflows, so it goes by name.
-const PipelineWorkflowType = "PipelineWorkflow"
-
-// ErrPipelineFailed is the error type of a RunPipeline whose pipeline-D
-// failed, was cancelled or was terminated. It does not retry: a retry
-// would start pipeline-D again.
-const ErrPipelineFailed = "PipelineFailed"
-
-// pipelineDateKey is workflows.PipelineDateKey, which the activities cannot
-// import.
-var pipelineDateKey = temporal.NewSearchAttributeKeyTime("PipelineDate")
-
-// RunPipelineInput names the one execution of a date and what to start it
-// with if it is not running.
-type RunPipelineInput struct {
-	// Date is the logical date YYYY-MM-DD; the workflow ID is pipeline-Date.
-	Date string `json:"date"`
-	// TaskQueue of the pipeline's workflow tasks.
-	TaskQueue string `json:"task_queue"`
-	// Input is the PipelineInput, encoded, with Date set.
-	Input json.RawMessage `json:"input"`
-}
-
-// RunPipelineResult is the execution of pipeline-D that ran the date.
-type RunPipelineResult struct {
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	// Attached is true when pipeline-D was running already (a manual run,
-	// a backfill, another schedule), so this call only waited for it.
-	Attached bool `json:"attached"`
-	// Result is the pipeline's PipelineResult, encoded.
-	Result json.RawMessage `json:"result,omitempty"`
-}
 
 // runPipelinePulse is RunPipeline's heartbeat detail: the run it started or
 // attached to, so that an attempt after a worker crash waits for that run
@@ -55,9 +21,6 @@ type runPipelinePulse struct {
 	RunID    string `json:"run_id"`
 	Attached bool   `json:"attached"`
 }
-
-// PipelineWorkflowID is workflows.PipelineWorkflowID.
-func PipelineWorkflowID(date string) string { return "pipeline-" + date }
 
 // RunPipeline starts pipeline-D, or attaches to it when it is running, and
 // waits for it. Every writer of a date goes through pipeline-D this way:
@@ -70,16 +33,16 @@ func PipelineWorkflowID(date string) string { return "pipeline-" + date }
 // after a lost worker waits for that same run rather than starting a new
 // one. Cancelling the activity stops the wait, not pipeline-D, which others
 // may be waiting for too.
-func (a *Activities) RunPipeline(ctx context.Context, in RunPipelineInput) (RunPipelineResult, error) {
+func (a *Activities) RunPipeline(ctx context.Context, in contract.RunPipelineInput) (contract.RunPipelineResult, error) {
 	if a.Temporal == nil {
-		return RunPipelineResult{}, temporal.NewNonRetryableApplicationError(
-			"RunPipeline needs a Temporal client: the worker built its activities without one", ErrBadInput, nil)
+		return contract.RunPipelineResult{}, temporal.NewNonRetryableApplicationError(
+			"RunPipeline needs a Temporal client: the worker built its activities without one", contract.ErrBadInput, nil)
 	}
 	day, err := time.Parse("2006-01-02", in.Date)
 	if err != nil {
-		return RunPipelineResult{}, badInput("RunPipeline date %q is not a date of the form YYYY-MM-DD", in.Date)
+		return contract.RunPipelineResult{}, badInput("RunPipeline date %q is not a date of the form YYYY-MM-DD", in.Date)
 	}
-	id := PipelineWorkflowID(in.Date)
+	id := contract.PipelineWorkflowID(in.Date)
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 
@@ -100,19 +63,19 @@ func (a *Activities) RunPipeline(ctx context.Context, in RunPipelineInput) (RunP
 			TaskQueue:                in.TaskQueue,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			TypedSearchAttributes:    temporal.NewSearchAttributes(pipelineDateKey.ValueSet(day)),
+			TypedSearchAttributes:    temporal.NewSearchAttributes(contract.PipelineDateKey.ValueSet(day)),
 			// The scheduled run's priority, which this activity inherited:
 			// a start from a client inherits nothing by itself.
 			Priority: activity.GetInfo(ctx).Priority,
-		}, PipelineWorkflowType, in.Input)
+		}, contract.PipelineWorkflowType, in.Input)
 		if err != nil {
-			return RunPipelineResult{}, fmt.Errorf("start or attach to %s on task queue %s: %w", id, in.TaskQueue, err)
+			return contract.RunPipelineResult{}, fmt.Errorf("start or attach to %s on task queue %s: %w", id, in.TaskQueue, err)
 		}
 	}
 	heartbeat(ctx, runPipelinePulse{RunID: run.GetRunID(), Attached: attached})
 	a.logger(ctx).Info("waiting for the pipeline run of the date")
 
-	res := RunPipelineResult{WorkflowID: id, RunID: run.GetRunID(), Attached: attached}
+	res := contract.RunPipelineResult{WorkflowID: id, RunID: run.GetRunID(), Attached: attached}
 	if err := run.Get(ctx, &res.Result); err != nil {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -120,7 +83,7 @@ func (a *Activities) RunPipeline(ctx context.Context, in RunPipelineInput) (RunP
 		var failed *temporal.WorkflowExecutionError
 		if errors.As(err, &failed) {
 			return res, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s (run %s) failed: %v", id, run.GetRunID(), err), ErrPipelineFailed, err)
+				fmt.Sprintf("%s (run %s) failed: %v", id, run.GetRunID(), err), contract.ErrPipelineFailed, err)
 		}
 		// Not the run's outcome (the server unreachable, say): retry the wait.
 		return res, fmt.Errorf("wait for %s (run %s): %w", id, run.GetRunID(), err)

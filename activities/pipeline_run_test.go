@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/devserver"
 )
 
@@ -29,7 +30,7 @@ func fakePipeline(ctx workflow.Context, in map[string]any) (map[string]any, erro
 	var how string
 	workflow.GetSignalChannel(ctx, "finish").Receive(ctx, &how)
 	if how == "fail" {
-		return nil, temporal.NewNonRetryableApplicationError("stage collect failed", ErrBadInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError("stage collect failed", contract.ErrBadInput, nil)
 	}
 	return map[string]any{"date": in["date"]}, nil
 }
@@ -48,7 +49,7 @@ func TestRunPipelineStartsOrJoinsPipelineOfTheDate(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	w := worker.New(c, "run-pipeline-test", worker.Options{})
-	w.RegisterWorkflowWithOptions(fakePipeline, workflow.RegisterOptions{Name: PipelineWorkflowType})
+	w.RegisterWorkflowWithOptions(fakePipeline, workflow.RegisterOptions{Name: contract.PipelineWorkflowType})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
@@ -56,7 +57,7 @@ func TestRunPipelineStartsOrJoinsPipelineOfTheDate(t *testing.T) {
 	ctx := context.Background()
 	// run calls RunPipeline for date; waiting, if not nil, is told once it
 	// has started or attached and waits (its first heartbeat).
-	run := func(date string, waiting chan<- struct{}, details ...any) (RunPipelineResult, error) {
+	run := func(date string, waiting chan<- struct{}, details ...any) (contract.RunPipelineResult, error) {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestActivityEnvironment()
 		env.RegisterActivity(a)
@@ -72,8 +73,8 @@ func TestRunPipelineStartsOrJoinsPipelineOfTheDate(t *testing.T) {
 			env.SetHeartbeatDetails(details[0])
 		}
 		input, _ := json.Marshal(map[string]any{"date": date})
-		v, err := env.ExecuteActivity(a.RunPipeline, RunPipelineInput{Date: date, TaskQueue: "run-pipeline-test", Input: input})
-		var res RunPipelineResult
+		v, err := env.ExecuteActivity(a.RunPipeline, contract.RunPipelineInput{Date: date, TaskQueue: "run-pipeline-test", Input: input})
+		var res contract.RunPipelineResult
 		if err == nil {
 			require.NoError(t, v.Get(&res))
 		}
@@ -89,7 +90,7 @@ func TestRunPipelineStartsOrJoinsPipelineOfTheDate(t *testing.T) {
 
 	// Two writers of one date: one run.
 	var wg sync.WaitGroup
-	results := make([]RunPipelineResult, 2)
+	results := make([]contract.RunPipelineResult, 2)
 	errs := make([]error, 2)
 	for i := range results {
 		waiting := make(chan struct{}, 1)
@@ -121,7 +122,7 @@ func TestRunPipelineStartsOrJoinsPipelineOfTheDate(t *testing.T) {
 	err = <-done
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, ErrPipelineFailed, appErr.Type())
+	require.Equal(t, contract.ErrPipelineFailed, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 	require.ErrorContains(t, err, "pipeline-2026-12-02")
 	require.ErrorContains(t, err, "stage collect failed")

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 )
@@ -19,89 +20,11 @@ import (
 // so it never touches the date partitions of a daily run or a backfill,
 // nor the marts built over them.
 
-// ArtistRequest is one on-demand request for an artist, as the request
-// signal carries it. Where to answer (a Slack response_url) is not part of
-// it: that lives only in the serving store's REQUEST#<ID> item.
-type ArtistRequest struct {
-	// ID names the request: REQUEST#<ID> in the serving store.
-	ID string `json:"id"`
-	// Artist is a name or a Spotify ID.
-	Artist string `json:"artist"`
-}
-
-// The states of a request, as the serving store keeps them.
-const (
-	RequestPending    = string(serving.RequestPending)
-	RequestCollecting = string(serving.RequestCollecting)
-	RequestStored     = string(serving.RequestStored)
-	RequestNotFound   = string(serving.RequestNotFound)
-	RequestFailed     = string(serving.RequestFailed)
-)
-
-// RequestScope is the lake prefix of the request run run.
-func RequestScope(run string) string { return "requests/" + run + "/" }
-
-// RequestUpdate moves one request to State.
-type RequestUpdate struct {
-	ID     string `json:"id"`
-	Artist string `json:"artist"`
-	State  string `json:"state"`
-	// ArtistID is the resolved Spotify ID, when known.
-	ArtistID string `json:"artist_id,omitempty"`
-	// Detail says why a request failed or was not found.
-	Detail string `json:"detail,omitempty"`
-}
-
-// MarkRequestsInput are the updates of one MarkRequests call.
-type MarkRequestsInput struct {
-	Updates []RequestUpdate `json:"updates"`
-}
-
-// ScopedResolveInput resolves the artists of a request run.
-type ScopedResolveInput struct {
-	// Scope is the run's lake prefix, RequestScope(run).
-	Scope   string   `json:"scope"`
-	Date    string   `json:"date"`
-	Artists []string `json:"artists"`
-}
-
-// ResolvedArtist is a requested name or ID and the Spotify ID it resolved to.
-type ResolvedArtist struct {
-	Artist string `json:"artist"`
-	ID     string `json:"id"`
-}
-
-// ScopedResolveResult is a ResolveResult in the run's scope, plus which
-// requested entry resolved to which ID. Artists is 0 (and ArtistsKey empty)
-// when nothing resolved: there is nothing to collect.
-type ScopedResolveResult struct {
-	ResolveResult
-	Resolved []ResolvedArtist `json:"resolved,omitempty"`
-}
-
-// ScopedCollectInput is one collect batch of a request run.
-type ScopedCollectInput struct {
-	Scope string `json:"scope"`
-	CollectInput
-}
-
-// ScopedCleanInput is the clean stage of a request run.
-type ScopedCleanInput struct {
-	Scope string `json:"scope"`
-	CleanInput
-}
-
-// ScopedStoreInput is the store stage of a request run.
-type ScopedStoreInput struct {
-	Scope string `json:"scope"`
-	StoreInput
-}
-
 // MarkRequests records the state of on-demand requests in the serving
 // store. A request the front door registered (with its reply target) is
 // updated; one that arrived without a record (e.g. from `starter request`)
 // is created.
-func (a *Activities) MarkRequests(ctx context.Context, in MarkRequestsInput) error {
+func (a *Activities) MarkRequests(ctx context.Context, in contract.MarkRequestsInput) error {
 	for _, u := range in.Updates {
 		if u.ID == "" {
 			return badInput("request for %q has no ID", u.Artist)
@@ -129,20 +52,20 @@ func (a *Activities) MarkRequests(ctx context.Context, in MarkRequestsInput) err
 // serving store's name cache, like Resolve) and writes the run's artist
 // list into its scope. Names Spotify does not know are reported, not an
 // error: the run stores the others.
-func (a *Activities) ResolveRequested(ctx context.Context, in ScopedResolveInput) (ScopedResolveResult, error) {
+func (a *Activities) ResolveRequested(ctx context.Context, in contract.ScopedResolveInput) (contract.ScopedResolveResult, error) {
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 	if len(in.Artists) == 0 {
-		return ScopedResolveResult{}, badInput("request run in %s names no artist", in.Scope)
+		return contract.ScopedResolveResult{}, badInput("request run in %s names no artist", in.Scope)
 	}
 	if err := lake.CheckDate(in.Date); err != nil {
-		return ScopedResolveResult{}, badInput("request run in %s: %v", in.Scope, err)
+		return contract.ScopedResolveResult{}, badInput("request run in %s: %v", in.Scope, err)
 	}
 	mode, err := a.apiMode(ctx)
 	if err != nil {
-		return ScopedResolveResult{}, err
+		return contract.ScopedResolveResult{}, err
 	}
-	var out ScopedResolveResult
+	var out contract.ScopedResolveResult
 	var ids []string
 	seen := map[string]bool{}
 	for _, entry := range in.Artists {
@@ -152,7 +75,7 @@ func (a *Activities) ResolveRequested(ctx context.Context, in ScopedResolveInput
 		}
 		id, ok, searched, err := a.resolveOne(ctx, mode, entry)
 		if err != nil {
-			return ScopedResolveResult{}, err
+			return contract.ScopedResolveResult{}, err
 		}
 		if searched {
 			out.Searches++
@@ -161,7 +84,7 @@ func (a *Activities) ResolveRequested(ctx context.Context, in ScopedResolveInput
 			out.Unresolved = append(out.Unresolved, entry)
 			continue
 		}
-		out.Resolved = append(out.Resolved, ResolvedArtist{Artist: entry, ID: id})
+		out.Resolved = append(out.Resolved, contract.ResolvedArtist{Artist: entry, ID: id})
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
@@ -173,14 +96,14 @@ func (a *Activities) ResolveRequested(ctx context.Context, in ScopedResolveInput
 	}
 	s, err := a.scoped(in.Scope)
 	if err != nil {
-		return ScopedResolveResult{}, err
+		return contract.ScopedResolveResult{}, err
 	}
 	// The scoped copy knows the mode, so Resolve does not probe again, and
 	// gets IDs only, so it does not search again.
 	s.Settings.APIMode = string(mode)
-	res, err := s.Resolve(ctx, ResolveInput{Date: in.Date, Artists: ids})
+	res, err := s.Resolve(ctx, contract.ResolveInput{Date: in.Date, Artists: ids})
 	if err != nil {
-		return ScopedResolveResult{}, err
+		return contract.ScopedResolveResult{}, err
 	}
 	res.Unresolved, res.Searches = out.Unresolved, out.Searches
 	out.ResolveResult = res
@@ -188,19 +111,19 @@ func (a *Activities) ResolveRequested(ctx context.Context, in ScopedResolveInput
 }
 
 // CollectRequested is CollectBatch in the request run's scope.
-func (a *Activities) CollectRequested(ctx context.Context, in ScopedCollectInput) (CollectResult, error) {
+func (a *Activities) CollectRequested(ctx context.Context, in contract.ScopedCollectInput) (contract.CollectResult, error) {
 	s, err := a.scoped(in.Scope)
 	if err != nil {
-		return CollectResult{}, err
+		return contract.CollectResult{}, err
 	}
 	return s.CollectBatch(ctx, in.CollectInput)
 }
 
 // CleanRequested is Clean in the request run's scope.
-func (a *Activities) CleanRequested(ctx context.Context, in ScopedCleanInput) (CleanResult, error) {
+func (a *Activities) CleanRequested(ctx context.Context, in contract.ScopedCleanInput) (contract.CleanResult, error) {
 	s, err := a.scoped(in.Scope)
 	if err != nil {
-		return CleanResult{}, err
+		return contract.CleanResult{}, err
 	}
 	return s.Clean(ctx, in.CleanInput)
 }
@@ -208,10 +131,10 @@ func (a *Activities) CleanRequested(ctx context.Context, in ScopedCleanInput) (C
 // StoreRequested is Store from the request run's scope: the artists'
 // snapshots, top tracks and releases go to the serving store and the
 // artists join the tracked set, so the daily run collects them from now on.
-func (a *Activities) StoreRequested(ctx context.Context, in ScopedStoreInput) (StoreResult, error) {
+func (a *Activities) StoreRequested(ctx context.Context, in contract.ScopedStoreInput) (contract.StoreResult, error) {
 	s, err := a.scoped(in.Scope)
 	if err != nil {
-		return StoreResult{}, err
+		return contract.StoreResult{}, err
 	}
 	res, err := s.Store(ctx, in.StoreInput)
 	if err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 )
@@ -23,7 +24,7 @@ func TestScopedLakeKeepsARunInItsPrefix(t *testing.T) {
 	root, err := lake.Open(ctx, "file://"+dir)
 	require.NoError(t, err)
 	a := &Activities{Lake: root}
-	s, err := a.scoped(RequestScope("run-1"))
+	s, err := a.scoped(contract.RequestScope("run-1"))
 	require.NoError(t, err)
 
 	require.NoError(t, s.Lake.Put(ctx, "raw/spotify/artists/dt=2026-11-01/batch=00000.jsonl.gz", strings.NewReader("x")))
@@ -84,7 +85,7 @@ func TestCheckScope(t *testing.T) {
 			}
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "want a BadInput error, got %v", err)
-			require.Equal(t, ErrBadInput, appErr.Type())
+			require.Equal(t, contract.ErrBadInput, appErr.Type())
 		})
 	}
 }
@@ -101,9 +102,9 @@ func TestMarkRequests(t *testing.T) {
 		ID: "slack-1", Artist: "Daft Punk", ReplyTo: "https://hooks.slack.com/x", ExpiresAt: expires,
 	}))
 
-	require.NoError(t, a.MarkRequests(ctx, MarkRequestsInput{Updates: []RequestUpdate{
-		{ID: "slack-1", Artist: "Daft Punk", State: RequestStored, ArtistID: "4tZwfgrHOc3mvqYlEYSvVi"},
-		{ID: "cli-1", Artist: "Nobody", State: RequestNotFound, Detail: "Spotify knows no single artist"},
+	require.NoError(t, a.MarkRequests(ctx, contract.MarkRequestsInput{Updates: []contract.RequestUpdate{
+		{ID: "slack-1", Artist: "Daft Punk", State: contract.RequestStored, ArtistID: "4tZwfgrHOc3mvqYlEYSvVi"},
+		{ID: "cli-1", Artist: "Nobody", State: contract.RequestNotFound, Detail: "Spotify knows no single artist"},
 	}}))
 	got, ok, err := store.GetRequest(ctx, "slack-1")
 	require.NoError(t, err)
@@ -117,21 +118,21 @@ func TestMarkRequests(t *testing.T) {
 	require.Equal(t, serving.RequestNotFound, got.State)
 	require.Equal(t, "Spotify knows no single artist", got.Detail)
 
-	err = a.MarkRequests(ctx, MarkRequestsInput{Updates: []RequestUpdate{{Artist: "Air", State: RequestStored}}})
+	err = a.MarkRequests(ctx, contract.MarkRequestsInput{Updates: []contract.RequestUpdate{{Artist: "Air", State: contract.RequestStored}}})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "want a BadInput error, got %v", err)
-	require.Equal(t, ErrBadInput, appErr.Type())
-	require.ErrorContains(t, a.MarkRequests(ctx, MarkRequestsInput{Updates: []RequestUpdate{
+	require.Equal(t, contract.ErrBadInput, appErr.Type())
+	require.ErrorContains(t, a.MarkRequests(ctx, contract.MarkRequestsInput{Updates: []contract.RequestUpdate{
 		{ID: "cli-2", Artist: "Air", State: "lost"},
 	}}), `unknown state "lost"`)
 }
 
 func TestResolveRequestedNamesNoArtist(t *testing.T) {
 	a := &Activities{}
-	_, err := a.ResolveRequested(context.Background(), ScopedResolveInput{Scope: RequestScope("r"), Date: "2026-11-01"})
+	_, err := a.ResolveRequested(context.Background(), contract.ScopedResolveInput{Scope: contract.RequestScope("r"), Date: "2026-11-01"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "want a BadInput error, got %v", err)
-	require.Equal(t, ErrBadInput, appErr.Type())
-	_, err = a.ResolveRequested(context.Background(), ScopedResolveInput{Scope: RequestScope("r"), Date: "2026-13-01", Artists: []string{"Air"}})
+	require.Equal(t, contract.ErrBadInput, appErr.Type())
+	_, err = a.ResolveRequested(context.Background(), contract.ScopedResolveInput{Scope: contract.RequestScope("r"), Date: "2026-13-01", Artists: []string{"Air"}})
 	require.ErrorContains(t, err, `"2026-13-01"`)
 }

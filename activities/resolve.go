@@ -9,18 +9,16 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
-
-// ArtistsListKey is where a run's resolved artist IDs live, one a line.
-func ArtistsListKey(date string) string { return "manifests/dt=" + date + "/artists.txt" }
 
 // Resolve turns the run's artist names into Spotify IDs (search results are
 // cached in the serving store, so later runs do not search again), settles
 // the API mode once for the run, clears the raw partitions of the date so a
 // re-run replaces them whole, and writes the ID list to the lake.
-func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResult, error) {
+func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 	log := a.logger(ctx)
@@ -28,7 +26,7 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 	if len(wanted) == 0 {
 		tracked, err := a.Serving.Tracked(ctx)
 		if err != nil {
-			return ResolveResult{}, fmt.Errorf("read tracked artists: %w", err)
+			return contract.ResolveResult{}, fmt.Errorf("read tracked artists: %w", err)
 		}
 		wanted = tracked
 	}
@@ -36,15 +34,15 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 		wanted = a.Settings.Seeds
 	}
 	if len(wanted) == 0 {
-		return ResolveResult{}, badInput("no artists to collect: none given, none tracked and no artists.seeds or artists.file configured")
+		return contract.ResolveResult{}, badInput("no artists to collect: none given, none tracked and no artists.seeds or artists.file configured")
 	}
 
 	mode, err := a.apiMode(ctx)
 	if err != nil {
-		return ResolveResult{}, err
+		return contract.ResolveResult{}, err
 	}
 
-	res := ResolveResult{Mode: string(mode), BatchSize: a.batchSize()}
+	res := contract.ResolveResult{Mode: string(mode), BatchSize: a.batchSize()}
 	if a.Settings.APIMode != string(spotify.ModeExtended) && a.Settings.APIMode != string(spotify.ModeDevelopment) {
 		res.Probes = 1
 	}
@@ -57,7 +55,7 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 		}
 		id, ok, searched, err := a.resolveOne(ctx, mode, entry)
 		if err != nil {
-			return ResolveResult{}, err
+			return contract.ResolveResult{}, err
 		}
 		if searched {
 			res.Searches++
@@ -75,7 +73,7 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 		}
 	}
 	if len(ids) == 0 {
-		return ResolveResult{}, badInput("none of the %d artists could be resolved to a Spotify ID (unresolved: %s)",
+		return contract.ResolveResult{}, badInput("none of the %d artists could be resolved to a Spotify ID (unresolved: %s)",
 			len(wanted), strings.Join(firstN(res.Unresolved, 5), ", "))
 	}
 
@@ -84,9 +82,9 @@ func (a *Activities) Resolve(ctx context.Context, in ResolveInput) (ResolveResul
 		buf.WriteString(id)
 		buf.WriteByte('\n')
 	}
-	res.ArtistsKey = ArtistsListKey(in.Date)
+	res.ArtistsKey = contract.ArtistsListKey(in.Date)
 	if err := a.Lake.Put(ctx, res.ArtistsKey, &buf); err != nil {
-		return ResolveResult{}, fmt.Errorf("write artist list %s: %w", res.ArtistsKey, err)
+		return contract.ResolveResult{}, fmt.Errorf("write artist list %s: %w", res.ArtistsKey, err)
 	}
 	res.Artists = len(ids)
 	res.Batches = (len(ids) + res.BatchSize - 1) / res.BatchSize

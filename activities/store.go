@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
@@ -37,11 +38,11 @@ const DefaultStoreGroup = 20_000
 // again and keeping only its own rows, so memory stays flat however many
 // artists a date has; at 100,000 artists the whole tables needed about
 // 1.4 GB.
-func (a *Activities) Store(ctx context.Context, in StoreInput) (StoreResult, error) {
+func (a *Activities) Store(ctx context.Context, in contract.StoreInput) (contract.StoreResult, error) {
 	defer a.observe("store", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
-	var res StoreResult
+	var res contract.StoreResult
 
 	ids, err := a.storeArtists(ctx, in.Date)
 	if err != nil {

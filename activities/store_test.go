@@ -9,6 +9,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/tables"
 )
@@ -31,7 +32,7 @@ func TestStoreInGroupsWritesTheSameItems(t *testing.T) {
 				defer srv.Close()
 				a := *h.acts
 				a.Serving, a.Settings.StoreGroup = srv, group
-				res, err := a.Store(ctx, StoreInput{Date: date, Mode: mode})
+				res, err := a.Store(ctx, contract.StoreInput{Date: date, Mode: mode})
 				require.NoError(t, err)
 				require.Equal(t, 60, res.Artists)
 				items, err := srv.Items(ctx, "")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/workflows"
 	"golang.org/x/sync/errgroup"
 )
@@ -18,7 +19,7 @@ import (
 type BareRun struct {
 	Elapsed  time.Duration
 	Stages   map[string]time.Duration
-	Manifest activities.ManifestInput
+	Manifest contract.ManifestInput
 }
 
 // RunBare calls the pipeline's activities in-process, stage after stage as
@@ -48,7 +49,7 @@ func RunBare(ctx context.Context, a *activities.Activities, date string, paralle
 		fn    func() error
 	}{
 		{workflows.StageResolve, func() (err error) {
-			m.Resolve, err = a.Resolve(ctx, activities.ResolveInput{Date: date})
+			m.Resolve, err = a.Resolve(ctx, contract.ResolveInput{Date: date})
 			return err
 		}},
 		{workflows.StageCollect, func() (err error) {
@@ -56,15 +57,15 @@ func RunBare(ctx context.Context, a *activities.Activities, date string, paralle
 			return err
 		}},
 		{workflows.StageClean, func() (err error) {
-			m.Clean, err = a.Clean(ctx, activities.CleanInput{Date: date, Mode: m.Resolve.Mode})
+			m.Clean, err = a.Clean(ctx, contract.CleanInput{Date: date, Mode: m.Resolve.Mode})
 			return err
 		}},
 		{workflows.StageStore, func() (err error) {
-			m.Store, err = a.Store(ctx, activities.StoreInput{Date: date, Mode: m.Resolve.Mode})
+			m.Store, err = a.Store(ctx, contract.StoreInput{Date: date, Mode: m.Resolve.Mode})
 			return err
 		}},
 		{workflows.StageAggregate, func() (err error) {
-			m.Aggregate, err = a.Aggregate(ctx, activities.AggregateInput{Date: date})
+			m.Aggregate, err = a.Aggregate(ctx, contract.AggregateInput{Date: date})
 			return err
 		}},
 	}
@@ -89,10 +90,10 @@ func RunBare(ctx context.Context, a *activities.Activities, date string, paralle
 
 // collectBounded runs the batches of a resolved run with at most
 // parallelism in flight; the first error stops new batches.
-func collectBounded(ctx context.Context, a *activities.Activities, date string, r activities.ResolveResult, parallelism int) (activities.CollectSummary, error) {
+func collectBounded(ctx context.Context, a *activities.Activities, date string, r contract.ResolveResult, parallelism int) (contract.CollectSummary, error) {
 	var (
 		mu      sync.Mutex
-		summary activities.CollectSummary
+		summary contract.CollectSummary
 	)
 	g, inner := errgroup.WithContext(ctx)
 	g.SetLimit(parallelism)
@@ -104,7 +105,7 @@ func collectBounded(ctx context.Context, a *activities.Activities, date string, 
 			if inner.Err() != nil {
 				return nil // an earlier batch failed while this one waited for a slot
 			}
-			res, err := a.CollectBatch(inner, activities.CollectInput{
+			res, err := a.CollectBatch(inner, contract.CollectInput{
 				Date: date, ArtistsKey: r.ArtistsKey, Batch: b, BatchSize: r.BatchSize, Mode: r.Mode,
 			})
 			if err != nil {
@@ -136,15 +137,15 @@ func ProfileStages(ctx context.Context, a *activities.Activities, date, mode, di
 		fn   func() error
 	}{
 		{workflows.StageClean, func() error {
-			_, err := a.Clean(ctx, activities.CleanInput{Date: date, Mode: mode})
+			_, err := a.Clean(ctx, contract.CleanInput{Date: date, Mode: mode})
 			return err
 		}},
 		{workflows.StageStore, func() error {
-			_, err := a.Store(ctx, activities.StoreInput{Date: date, Mode: mode})
+			_, err := a.Store(ctx, contract.StoreInput{Date: date, Mode: mode})
 			return err
 		}},
 		{workflows.StageAggregate, func() error {
-			_, err := a.Aggregate(ctx, activities.AggregateInput{Date: date})
+			_, err := a.Aggregate(ctx, contract.AggregateInput{Date: date})
 			return err
 		}},
 	}

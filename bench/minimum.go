@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -65,7 +65,7 @@ func MinimumCalls(cat *spotifyfake.Catalog, mode string, ids []string, batchSize
 
 // runArtists reads the resolved artist IDs of date, in batch order.
 func runArtists(ctx context.Context, store lake.Store, date string) ([]string, error) {
-	key := activities.ArtistsListKey(date)
+	key := contract.ArtistsListKey(date)
 	rc, err := store.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("read artist list %s: %w", key, err)

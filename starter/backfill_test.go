@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/workflows"
 )
@@ -41,19 +41,19 @@ func newFakeStages(delay time.Duration) *fakeStages {
 	return &fakeStages{delay: delay, inFlight: map[string]bool{}, runs: map[string]int{}, processed: map[string]bool{}}
 }
 
-func (f *fakeStages) resolve(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
-	return activities.ResolveResult{ArtistsKey: activities.ArtistsListKey(in.Date), Artists: 1, Batches: 1, BatchSize: 50, Mode: "extended"}, nil
+func (f *fakeStages) resolve(_ context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
+	return contract.ResolveResult{ArtistsKey: contract.ArtistsListKey(in.Date), Artists: 1, Batches: 1, BatchSize: 50, Mode: "extended"}, nil
 }
 
-func (f *fakeStages) collect(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
-	return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}}, nil
+func (f *fakeStages) collect(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
+	return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}}, nil
 }
 
-func (f *fakeStages) partitions(_ context.Context, in activities.PartitionsInput) (activities.PartitionsResult, error) {
+func (f *fakeStages) partitions(_ context.Context, in contract.PartitionsInput) (contract.PartitionsResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	dates, err := workflows.BackfillDates(in.From, in.To)
-	res := activities.PartitionsResult{Captured: dates, Processed: []string{}}
+	res := contract.PartitionsResult{Captured: dates, Processed: []string{}}
 	for _, d := range dates {
 		if f.processed[d] {
 			res.Processed = append(res.Processed, d)
@@ -62,20 +62,20 @@ func (f *fakeStages) partitions(_ context.Context, in activities.PartitionsInput
 	return res, err
 }
 
-func (f *fakeStages) partition(_ context.Context, date string) (activities.PartitionState, error) {
+func (f *fakeStages) partition(_ context.Context, date string) (contract.PartitionState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return activities.PartitionState{Date: date, Captured: true,
-		Capture: activities.CaptureSummary{Kind: activities.KindCapture, Mode: "extended", Artists: 1, Batches: 1, BatchSize: 50}}, nil
+	return contract.PartitionState{Date: date, Captured: true,
+		Capture: contract.CaptureSummary{Kind: contract.KindCapture, Mode: "extended", Artists: 1, Batches: 1, BatchSize: 50}}, nil
 }
 
 func (f *fakeStages) beginCapture(context.Context, string) error { return nil }
 
-func (f *fakeStages) completeCapture(_ context.Context, in activities.CaptureInput) (activities.CaptureSummary, error) {
-	return activities.CaptureSummary{Kind: in.Kind, Mode: in.Mode, Artists: in.Artists, Batches: in.Batches}, nil
+func (f *fakeStages) completeCapture(_ context.Context, in contract.CaptureInput) (contract.CaptureSummary, error) {
+	return contract.CaptureSummary{Kind: in.Kind, Mode: in.Mode, Artists: in.Artists, Batches: in.Batches}, nil
 }
 
-func (f *fakeStages) clean(_ context.Context, in activities.CleanInput) (activities.CleanResult, error) {
+func (f *fakeStages) clean(_ context.Context, in contract.CleanInput) (contract.CleanResult, error) {
 	f.mu.Lock()
 	f.runs[in.Date]++
 	f.inFlight[in.Date] = true
@@ -84,23 +84,23 @@ func (f *fakeStages) clean(_ context.Context, in activities.CleanInput) (activit
 	// Ignores cancellation, like an activity finishing its work while its
 	// worker stops gracefully.
 	time.Sleep(f.delay)
-	return activities.CleanResult{}, nil
+	return contract.CleanResult{}, nil
 }
 
-func (f *fakeStages) store(context.Context, activities.StoreInput) (activities.StoreResult, error) {
-	return activities.StoreResult{}, nil
+func (f *fakeStages) store(context.Context, contract.StoreInput) (contract.StoreResult, error) {
+	return contract.StoreResult{}, nil
 }
 
-func (f *fakeStages) aggregate(context.Context, activities.AggregateInput) (activities.AggregateResult, error) {
-	return activities.AggregateResult{}, nil
+func (f *fakeStages) aggregate(context.Context, contract.AggregateInput) (contract.AggregateResult, error) {
+	return contract.AggregateResult{}, nil
 }
 
-func (f *fakeStages) manifest(_ context.Context, in activities.ManifestInput) (activities.ManifestResult, error) {
+func (f *fakeStages) manifest(_ context.Context, in contract.ManifestInput) (contract.ManifestResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.inFlight, in.Date)
 	f.processed[in.Date] = true
-	return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
+	return contract.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
 }
 
 func (f *fakeStages) counts() (peak int, runs map[string]int) {

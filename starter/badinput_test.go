@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
@@ -143,13 +144,13 @@ func TestDuplicateArtistLinesAreCollectedOnce(t *testing.T) {
 	require.Len(t, in.Artists, len(lines))
 
 	ctx := context.Background()
-	res, err := h.acts.Resolve(ctx, activities.ResolveInput{Date: in.Date, Artists: in.Artists})
+	res, err := h.acts.Resolve(ctx, contract.ResolveInput{Date: in.Date, Artists: in.Artists})
 	require.NoError(t, err)
 	require.Equal(t, 2, res.Artists)
 	require.Empty(t, res.Unresolved)
 	summary := h.collect(t, in.Date, res)
 	require.Empty(t, summary.Missing)
-	_, err = h.acts.Clean(ctx, activities.CleanInput{Date: in.Date, Mode: res.Mode})
+	_, err = h.acts.Clean(ctx, contract.CleanInput{Date: in.Date, Mode: res.Mode})
 	require.NoError(t, err)
 	n, rows := countRows[tables.Artist](t, h.store, tables.Artists, in.Date)
 	require.Equal(t, 2, n, "each artist once")
@@ -170,10 +171,10 @@ func TestUnknownArtistsFailTheRunAndWriteNothing(t *testing.T) {
 
 	// An earlier good run of the date.
 	const date = "2026-01-02"
-	good, err := h.acts.Resolve(ctx, activities.ResolveInput{Date: date, Artists: []string{cat[0].Name, cat[1].Name}})
+	good, err := h.acts.Resolve(ctx, contract.ResolveInput{Date: date, Artists: []string{cat[0].Name, cat[1].Name}})
 	require.NoError(t, err)
 	h.collect(t, date, good)
-	_, err = h.acts.Clean(ctx, activities.CleanInput{Date: date, Mode: good.Mode})
+	_, err = h.acts.Clean(ctx, contract.CleanInput{Date: date, Mode: good.Mode})
 	require.NoError(t, err)
 	before := h.snapshot(t)
 	require.NotEmpty(t, before)
@@ -191,10 +192,10 @@ func TestUnknownArtistsFailTheRunAndWriteNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := h.acts.Resolve(ctx, activities.ResolveInput{Date: tt.date, Artists: tt.artists})
+			_, err := h.acts.Resolve(ctx, contract.ResolveInput{Date: tt.date, Artists: tt.artists})
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
-			require.Equal(t, activities.ErrBadInput, appErr.Type())
+			require.Equal(t, contract.ErrBadInput, appErr.Type())
 			require.True(t, appErr.NonRetryable(), "no retry can fix the input")
 			require.Contains(t, appErr.Error(), tt.want)
 			require.Equal(t, before, h.snapshot(t), "the lake is unchanged")
@@ -203,7 +204,7 @@ func TestUnknownArtistsFailTheRunAndWriteNothing(t *testing.T) {
 
 	// Known and unknown names together: the run goes on with the known
 	// ones and reports the others.
-	mixed, err := h.acts.Resolve(ctx, activities.ResolveInput{Date: "2026-01-04", Artists: []string{cat[2].Name, "No Such Artist zzqx"}})
+	mixed, err := h.acts.Resolve(ctx, contract.ResolveInput{Date: "2026-01-04", Artists: []string{cat[2].Name, "No Such Artist zzqx"}})
 	require.NoError(t, err)
 	require.Equal(t, 1, mixed.Artists)
 	require.Equal(t, []string{"No Such Artist zzqx"}, mixed.Unresolved)
@@ -211,10 +212,10 @@ func TestUnknownArtistsFailTheRunAndWriteNothing(t *testing.T) {
 	// Nothing to collect at all: no artists given, none tracked, no seeds.
 	empty := *h.acts
 	empty.Settings.Seeds = nil
-	_, err = (&empty).Resolve(ctx, activities.ResolveInput{Date: "2026-01-05"})
+	_, err = (&empty).Resolve(ctx, contract.ResolveInput{Date: "2026-01-05"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr))
-	require.Equal(t, activities.ErrBadInput, appErr.Type())
+	require.Equal(t, contract.ErrBadInput, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 }
 
@@ -253,11 +254,11 @@ func newBadInputHarness(t *testing.T) *badInputHarness {
 }
 
 // collect runs every collect batch of a resolved run, as the workflow does.
-func (h *badInputHarness) collect(t *testing.T, date string, res activities.ResolveResult) activities.CollectSummary {
+func (h *badInputHarness) collect(t *testing.T, date string, res contract.ResolveResult) contract.CollectSummary {
 	t.Helper()
-	var s activities.CollectSummary
+	var s contract.CollectSummary
 	for b := range res.Batches {
-		r, err := h.acts.CollectBatch(context.Background(), activities.CollectInput{
+		r, err := h.acts.CollectBatch(context.Background(), contract.CollectInput{
 			Date: date, ArtistsKey: res.ArtistsKey, Batch: b, BatchSize: res.BatchSize, Mode: res.Mode,
 		})
 		require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
@@ -77,7 +78,7 @@ func TestCaptureAndReprocessEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, found, "no capture record after a capture")
 	require.True(t, capture.LateCapture)
-	require.Equal(t, activities.KindLateCapture, capture.Kind)
+	require.Equal(t, contract.KindLateCapture, capture.Kind)
 	require.NotEmpty(t, capture.Objects)
 	for _, o := range capture.Objects {
 		require.Len(t, o.SHA256, 64, o.Key)
@@ -93,7 +94,7 @@ func TestCaptureAndReprocessEndToEnd(t *testing.T) {
 	require.False(t, last.Before(first), "capture window %s .. %s", capture.Window.First, capture.Window.Last)
 	late, err := activities.ReadManifest(ctx, store, past)
 	require.NoError(t, err)
-	require.Equal(t, activities.KindLateCapture, late.Kind)
+	require.Equal(t, contract.KindLateCapture, late.Kind)
 	require.True(t, late.LateCapture)
 	require.Equal(t, capture.CapturedAt, late.CapturedAt)
 	require.Equal(t, capture.Objects, late.RawObjects)
@@ -114,12 +115,12 @@ func TestCaptureAndReprocessEndToEnd(t *testing.T) {
 	require.Equal(t, calls, apiCalls(fake), "a reprocess called Spotify")
 	reprocessed, err := activities.ReadManifest(ctx, store, past)
 	require.NoError(t, err)
-	require.Equal(t, activities.KindReprocess, reprocessed.Kind)
+	require.Equal(t, contract.KindReprocess, reprocessed.Kind)
 	require.True(t, reprocessed.LateCapture, "a reprocess of a late capture is still late")
 	require.Equal(t, capture.Objects, reprocessed.RawObjects)
 	require.NotNil(t, reprocessed.Replaced)
 	require.Equal(t, late.RunID, reprocessed.Replaced.RunID)
-	require.Equal(t, activities.KindLateCapture, reprocessed.Replaced.Kind)
+	require.Equal(t, contract.KindLateCapture, reprocessed.Replaced.Kind)
 	_, again := countRows[tables.Artist](t, store, tables.Artists, past)
 	require.Equal(t, lateRows, again, "a reprocess with unchanged code changed the rows")
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/workflows"
 )
@@ -50,12 +51,12 @@ func putManifest(t *testing.T, store lake.Store, m activities.Manifest) {
 func manifestOf(date, kind, workflowID, capturedAt string) activities.Manifest {
 	m := activities.Manifest{CapturedAt: capturedAt, WrittenAt: date + "T04:00:00Z"}
 	m.Date, m.Kind, m.WorkflowID, m.RunID = date, kind, workflowID, "run-"+date
-	m.Clean.Report = activities.QualityReport{
+	m.Clean.Report = contract.QualityReport{
 		RowsOut:  map[string]int{"artists": 3, "albums": 12, "tracks": 40, "artist_top_tracks": 30},
 		Rejected: map[string]map[string]int{"tracks": {"missing_id": 2}, "albums": {"bad_date": 1}},
 	}
 	m.Aggregate.Rows = map[string]int64{"artist_daily": 3, "genre_daily": 5}
-	m.LateCapture = kind == activities.KindLateCapture
+	m.LateCapture = kind == contract.KindLateCapture
 	return m
 }
 
@@ -63,19 +64,19 @@ func manifestOf(date, kind, workflowID, capturedAt string) activities.Manifest {
 // late capture, 10-08 reprocessed, 10-07 captured not processed, 10-06 ..
 // 10-03 gaps, 10-02 processed before capture records existed, 10-01 gap.
 func seedPartitions(t *testing.T, store lake.Store) {
-	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-10", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-10", RunID: "run-2026-10-10"},
+	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-10", Kind: contract.KindCapture, WorkflowID: "pipeline-2026-10-10", RunID: "run-2026-10-10"},
 		CapturedAt: "2026-10-10T03:05:00Z"})
-	putManifest(t, store, manifestOf("2026-10-10", activities.KindCapture, "pipeline-2026-10-10", "2026-10-10T03:05:00Z"))
+	putManifest(t, store, manifestOf("2026-10-10", contract.KindCapture, "pipeline-2026-10-10", "2026-10-10T03:05:00Z"))
 
-	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-09", Kind: activities.KindLateCapture, WorkflowID: "pipeline-2026-10-09", RunID: "run-2026-10-09"},
+	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-09", Kind: contract.KindLateCapture, WorkflowID: "pipeline-2026-10-09", RunID: "run-2026-10-09"},
 		LateCapture: true, CapturedAt: "2026-10-11T09:00:00Z"})
-	putManifest(t, store, manifestOf("2026-10-09", activities.KindLateCapture, "pipeline-2026-10-09", "2026-10-11T09:00:00Z"))
+	putManifest(t, store, manifestOf("2026-10-09", contract.KindLateCapture, "pipeline-2026-10-09", "2026-10-11T09:00:00Z"))
 
-	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-08", Kind: activities.KindCapture, WorkflowID: "daily-2026-10-08T03:00:00Z", RunID: "run-capture"},
+	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-08", Kind: contract.KindCapture, WorkflowID: "daily-2026-10-08T03:00:00Z", RunID: "run-capture"},
 		CapturedAt: "2026-10-08T03:05:00Z"})
-	putManifest(t, store, manifestOf("2026-10-08", activities.KindReprocess, "pipeline-2026-10-08", "2026-10-08T03:05:00Z"))
+	putManifest(t, store, manifestOf("2026-10-08", contract.KindReprocess, "pipeline-2026-10-08", "2026-10-08T03:05:00Z"))
 
-	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07", RunID: "run-2026-10-07"},
+	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-07", Kind: contract.KindCapture, WorkflowID: "pipeline-2026-10-07", RunID: "run-2026-10-07"},
 		CapturedAt: "2026-10-07T03:05:00Z"})
 
 	putManifest(t, store, manifestOf("2026-10-02", "", "pipeline-2026-10-02", ""))
@@ -225,8 +226,8 @@ func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, err
 // listing.
 func TestPartitionsReadsOnlyHeldDates(t *testing.T) {
 	store := partitionsLake(t)
-	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07"}})
-	putManifest(t, store, manifestOf("2026-10-07", activities.KindCapture, "pipeline-2026-10-07", ""))
+	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-07", Kind: contract.KindCapture, WorkflowID: "pipeline-2026-10-07"}})
+	putManifest(t, store, manifestOf("2026-10-07", contract.KindCapture, "pipeline-2026-10-07", ""))
 	cs := &countingStore{Store: store}
 	to := time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)
 	rep, err := readPartitions(context.Background(), cs, to.AddDate(0, 0, -(maxPartitionDays-1)), to)
@@ -273,9 +274,9 @@ func TestPartitionsBadUsageExitsWithCode2(t *testing.T) {
 // is not from the raw data the lake holds now.
 func TestPartitionsCapturedAgainAfterProcessing(t *testing.T) {
 	store := partitionsLake(t)
-	putCapture(t, store, activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-07", Kind: activities.KindCapture, WorkflowID: "pipeline-2026-10-07"},
+	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-07", Kind: contract.KindCapture, WorkflowID: "pipeline-2026-10-07"},
 		CapturedAt: "2026-10-07T20:00:00Z"})
-	putManifest(t, store, manifestOf("2026-10-07", activities.KindCapture, "pipeline-2026-10-07", "2026-10-07T03:05:00Z"))
+	putManifest(t, store, manifestOf("2026-10-07", contract.KindCapture, "pipeline-2026-10-07", "2026-10-07T03:05:00Z"))
 	r := starter("partitions", "--from", "2026-10-07", "--to", "2026-10-07")
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
 	require.Contains(t, r.stdout, "raw captured again at 2026-10-07T20:00:00Z")

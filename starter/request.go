@@ -14,8 +14,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -104,7 +104,7 @@ stored and exits 1 if one was not found or failed. --window and
 			}
 			var bad []string
 			for _, o := range outcomes {
-				if o.State != activities.RequestStored {
+				if o.State != contract.RequestStored {
 					bad = append(bad, fmt.Sprintf("%s %s", o.Artist, strings.ReplaceAll(o.State, "_", " ")))
 				}
 			}
@@ -195,7 +195,7 @@ func waitForRequests(ctx context.Context, c client.Client, reqs []workflows.Arti
 
 func printOutcome(out io.Writer, o workflows.RequestOutcome) {
 	switch o.State {
-	case activities.RequestStored:
+	case contract.RequestStored:
 		fmt.Fprintf(out, "stored     %s → %s\n", o.Artist, o.ArtistID)
 	default:
 		fmt.Fprintf(out, "%-10s %s: %s\n", strings.ReplaceAll(o.State, "_", " "), o.Artist, o.Detail)

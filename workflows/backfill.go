@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // Defaults and limits of a backfill.
@@ -139,22 +139,22 @@ func BackfillDates(from, to string) ([]string, error) {
 	f, err := time.Parse(DateLayout, from)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("backfill from %q is not a date of the form YYYY-MM-DD", from), activities.ErrBadInput, err)
+			fmt.Sprintf("backfill from %q is not a date of the form YYYY-MM-DD", from), contract.ErrBadInput, err)
 	}
 	t, err := time.Parse(DateLayout, to)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("backfill to %q is not a date of the form YYYY-MM-DD", to), activities.ErrBadInput, err)
+			fmt.Sprintf("backfill to %q is not a date of the form YYYY-MM-DD", to), contract.ErrBadInput, err)
 	}
 	if f.After(t) {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("backfill from %s is after to %s: give the earlier date first", from, to), activities.ErrBadInput, nil)
+			fmt.Sprintf("backfill from %s is after to %s: give the earlier date first", from, to), contract.ErrBadInput, nil)
 	}
 	days := int(t.Sub(f)/(24*time.Hour)) + 1
 	if days > MaxBackfillDays {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("backfill %s..%s spans %d days, more than the %d a backfill may", from, to, days, MaxBackfillDays),
-			activities.ErrBadInput, nil)
+			contract.ErrBadInput, nil)
 	}
 	dates := make([]string, 0, days)
 	for d := f; !d.After(t); d = d.AddDate(0, 0, 1) {
@@ -186,7 +186,7 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 	}
 	if in.Parallel > MaxBackfillParallel {
 		return BackfillResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("backfill parallel %d: want 1 to %d dates at once", in.Parallel, MaxBackfillParallel), activities.ErrBadInput, nil)
+			fmt.Sprintf("backfill parallel %d: want 1 to %d dates at once", in.Parallel, MaxBackfillParallel), contract.ErrBadInput, nil)
 	}
 	if in.ChildrenPerRun <= 0 {
 		in.ChildrenPerRun = DefaultChildrenPerRun
@@ -221,10 +221,9 @@ func BackfillWorkflow(ctx workflow.Context, in BackfillInput) (BackfillResult, e
 	reprocess := workflow.GetVersion(ctx, backfillReprocessChangeID, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	var lakeDates lakePartitions
 	if reprocess {
-		var a *activities.Activities
-		var parts activities.PartitionsResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()), a.Partitions,
-			activities.PartitionsInput{From: in.From, To: in.To}).Get(ctx, &parts); err != nil {
+		var parts contract.PartitionsResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()), contract.ActivityPartitions,
+			contract.PartitionsInput{From: in.From, To: in.To}).Get(ctx, &parts); err != nil {
 			return BackfillResult{}, fmt.Errorf("list the partitions of %s..%s: %w", in.From, in.To, err)
 		}
 		lakeDates = newLakePartitions(parts)
@@ -351,7 +350,7 @@ type lakePartitions struct {
 	captured, processed map[string]bool
 }
 
-func newLakePartitions(r activities.PartitionsResult) lakePartitions {
+func newLakePartitions(r contract.PartitionsResult) lakePartitions {
 	p := lakePartitions{captured: map[string]bool{}, processed: map[string]bool{}}
 	for _, d := range r.Captured {
 		p.captured[d] = true

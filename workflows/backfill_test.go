@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // childRuns records the child pipeline runs of a backfill test: which
@@ -66,9 +67,9 @@ func newBackfillEnv(t *testing.T, fail ...string) (*testsuite.TestWorkflowEnviro
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	env.OnActivity(a.Partitions, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PartitionsInput) (activities.PartitionsResult, error) {
+		func(_ context.Context, in contract.PartitionsInput) (contract.PartitionsResult, error) {
 			dates, err := BackfillDates(in.From, in.To)
-			return activities.PartitionsResult{Captured: dates, Processed: runs.processedDates()}, err
+			return contract.PartitionsResult{Captured: dates, Processed: runs.processedDates()}, err
 		}).Maybe()
 	// A stand-in registered under PipelineWorkflow's name, so cancellation
 	// reaches it as it would a real child.
@@ -323,8 +324,8 @@ func TestBackfillReprocessesOnlyCapturedDates(t *testing.T) {
 			env.RegisterWorkflow(BackfillWorkflow)
 			var a *activities.Activities
 			env.RegisterActivity(a)
-			env.OnActivity(a.Partitions, mock.Anything, activities.PartitionsInput{From: "2026-10-01", To: "2026-10-04"}).Return(
-				activities.PartitionsResult{Captured: []string{"2026-10-01", "2026-10-03"}, Processed: []string{"2026-10-01"}}, nil)
+			env.OnActivity(a.Partitions, mock.Anything, contract.PartitionsInput{From: "2026-10-01", To: "2026-10-04"}).Return(
+				contract.PartitionsResult{Captured: []string{"2026-10-01", "2026-10-03"}, Processed: []string{"2026-10-01"}}, nil)
 			var ran []string
 			env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
 				require.True(t, in.ReprocessOnly)

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // DefaultCaptureGrace is how long after the end of a date a run may still
@@ -20,13 +20,13 @@ const DefaultCaptureGrace = 24 * time.Hour
 // progress, its result and the manifest.
 const (
 	// KindCapture calls Spotify and writes raw/…/dt=D during D or its grace.
-	KindCapture = activities.KindCapture
+	KindCapture = contract.KindCapture
 	// KindLateCapture calls Spotify after D's window (--capture-now) and
 	// labels the present state D; every row and the manifest say so.
-	KindLateCapture = activities.KindLateCapture
+	KindLateCapture = contract.KindLateCapture
 	// KindReprocess rebuilds curated, serving and marts of D from the raw
 	// objects already captured for D, with no Spotify call.
-	KindReprocess = activities.KindReprocess
+	KindReprocess = contract.KindReprocess
 )
 
 // ErrCaptureRefused is the error type of a run that would have to call
@@ -69,7 +69,7 @@ func CaptureWindowOf(date, tz string, grace time.Duration) (CaptureWindow, error
 	d, err := time.ParseInLocation(DateLayout, date, loc)
 	if err != nil {
 		return CaptureWindow{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("date %q is not a date of the form YYYY-MM-DD", date), activities.ErrBadInput, err)
+			fmt.Sprintf("date %q is not a date of the form YYYY-MM-DD", date), contract.ErrBadInput, err)
 	}
 	if grace <= 0 {
 		grace = DefaultCaptureGrace
@@ -108,7 +108,7 @@ func location(tz string) (*time.Location, error) {
 	l, err := time.LoadLocation(tz)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("time zone %q is not an IANA zone such as Europe/Berlin", tz), activities.ErrBadInput, err)
+			fmt.Sprintf("time zone %q is not an IANA zone such as Europe/Berlin", tz), contract.ErrBadInput, err)
 	}
 	return l, nil
 }
@@ -125,14 +125,14 @@ const captureKindsChangeID = "capture-kinds"
 type runPlan struct {
 	Kind      string
 	Window    CaptureWindow
-	Partition activities.PartitionState
+	Partition contract.PartitionState
 }
 
 // reprocessed is the resolve result a reprocess takes from the capture it
 // rebuilds: the mode and batches of the capture, no Spotify call.
-func (p runPlan) reprocessed() activities.ResolveResult {
+func (p runPlan) reprocessed() contract.ResolveResult {
 	c := p.Partition.Capture
-	return activities.ResolveResult{Mode: c.Mode, Artists: c.Artists, Batches: c.Batches, BatchSize: c.BatchSize}
+	return contract.ResolveResult{Mode: c.Mode, Artists: c.Artists, Batches: c.Batches, BatchSize: c.BatchSize}
 }
 
 // planRun decides the kind of work of a run on date from the run's wishes,
@@ -149,10 +149,9 @@ func planRun(ctx workflow.Context, in PipelineInput, date string) (runPlan, erro
 	if err != nil {
 		return runPlan{}, err
 	}
-	var a *activities.Activities
-	var st activities.PartitionState
+	var st contract.PartitionState
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()),
-		a.Partition, date).Get(ctx, &st); err != nil {
+		contract.ActivityPartition, date).Get(ctx, &st); err != nil {
 		return runPlan{}, fmt.Errorf("read the partition of %s: %w", date, err)
 	}
 	plan := runPlan{Window: window, Partition: st}

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // mockCaptureActivities mocks the partition look-up (the date has no
@@ -20,9 +21,9 @@ func mockCaptureActivities(env *testsuite.TestWorkflowEnvironment, rec *recorder
 	var a *activities.Activities
 	if !over["Partition"] {
 		env.OnActivity(a.Partition, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, date string) (activities.PartitionState, error) {
+			func(_ context.Context, date string) (contract.PartitionState, error) {
 				rec.add("Partition")
-				return activities.PartitionState{Date: date}, nil
+				return contract.PartitionState{Date: date}, nil
 			}).Maybe()
 	}
 	env.OnActivity(a.BeginCapture, mock.Anything, mock.Anything).Return(
@@ -31,9 +32,9 @@ func mockCaptureActivities(env *testsuite.TestWorkflowEnvironment, rec *recorder
 			return nil
 		}).Maybe()
 	env.OnActivity(a.CompleteCapture, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CaptureInput) (activities.CaptureSummary, error) {
+		func(_ context.Context, in contract.CaptureInput) (contract.CaptureSummary, error) {
 			rec.add("CompleteCapture")
-			return activities.CaptureSummary{
+			return contract.CaptureSummary{
 				Key: "manifests/dt=" + in.Date + "/capture.json", Kind: in.Kind, LateCapture: in.Kind == KindLateCapture,
 				CapturedAt: "2026-12-01T10:00:00Z", Mode: in.Mode, Artists: in.Artists, Batches: in.Batches,
 				BatchSize: in.BatchSize, Objects: batches * 2,
@@ -72,13 +73,13 @@ func TestCaptureWindowOf(t *testing.T) {
 	require.Error(t, err)
 }
 
-func capturedState(date string, late bool) activities.PartitionState {
+func capturedState(date string, late bool) contract.PartitionState {
 	kind := KindCapture
 	if late {
 		kind = KindLateCapture
 	}
-	return activities.PartitionState{Date: date, Captured: true,
-		Capture: activities.CaptureSummary{Key: "manifests/dt=" + date + "/capture.json", Kind: kind, LateCapture: late,
+	return contract.PartitionState{Date: date, Captured: true,
+		Capture: contract.CaptureSummary{Key: "manifests/dt=" + date + "/capture.json", Kind: kind, LateCapture: late,
 			CapturedAt: date + "T09:00:00Z", Mode: "development", Artists: 120, Batches: 3, BatchSize: 50, Objects: 9}}
 }
 
@@ -90,7 +91,7 @@ func TestPipelineKinds(t *testing.T) {
 		name      string
 		now       time.Time
 		in        PipelineInput
-		partition activities.PartitionState
+		partition contract.PartitionState
 		wantKind  string
 		wantErr   string // error type
 		wantCalls []string
@@ -102,10 +103,10 @@ func TestPipelineKinds(t *testing.T) {
 			partition: capturedState(date, false), wantKind: KindReprocess,
 			wantCalls: []string{"Partition", "Clean", "Store", "Aggregate", "WriteManifest"}},
 		{name: "after the window a date never captured is refused before any call", now: afterWindow,
-			in: PipelineInput{Date: date}, partition: activities.PartitionState{Date: date},
+			in: PipelineInput{Date: date}, partition: contract.PartitionState{Date: date},
 			wantErr: ErrCaptureRefused, wantCalls: []string{"Partition"}},
 		{name: "capture-now captures late", now: afterWindow, in: PipelineInput{Date: date, CaptureNow: true},
-			partition: activities.PartitionState{Date: date}, wantKind: KindLateCapture,
+			partition: contract.PartitionState{Date: date}, wantKind: KindLateCapture,
 			wantCalls: []string{"Partition", "BeginCapture", "Resolve", "CollectBatch", "CompleteCapture", "Clean", "Store", "Aggregate", "WriteManifest"}},
 		{name: "capture-now may replace a late capture", now: afterWindow, in: PipelineInput{Date: date, CaptureNow: true},
 			partition: capturedState(date, true), wantKind: KindLateCapture,
@@ -114,17 +115,17 @@ func TestPipelineKinds(t *testing.T) {
 			in: PipelineInput{Date: date, CaptureNow: true}, partition: capturedState(date, false),
 			wantErr: ErrCaptureRefused, wantCalls: []string{"Partition"}},
 		{name: "capture-now inside the window is a plain capture", now: inWindow, in: PipelineInput{Date: date, CaptureNow: true},
-			partition: activities.PartitionState{Date: date}, wantKind: KindCapture,
+			partition: contract.PartitionState{Date: date}, wantKind: KindCapture,
 			wantCalls: []string{"Partition", "BeginCapture", "Resolve", "CollectBatch", "CompleteCapture", "Clean", "Store", "Aggregate", "WriteManifest"}},
 		{name: "a future date is refused", now: time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC), in: PipelineInput{Date: date, CaptureNow: true},
-			partition: activities.PartitionState{Date: date}, wantErr: ErrCaptureRefused, wantCalls: []string{"Partition"}},
+			partition: contract.PartitionState{Date: date}, wantErr: ErrCaptureRefused, wantCalls: []string{"Partition"}},
 		{name: "reprocess-only inside the window does not call Spotify", now: inWindow, in: PipelineInput{Date: date, ReprocessOnly: true},
 			partition: capturedState(date, false), wantKind: KindReprocess,
 			wantCalls: []string{"Partition", "Clean", "Store", "Aggregate", "WriteManifest"}},
 		{name: "reprocess-only of a date never captured fails NotCaptured", now: inWindow, in: PipelineInput{Date: date, ReprocessOnly: true},
-			partition: activities.PartitionState{Date: date}, wantErr: ErrNotCaptured, wantCalls: []string{"Partition"}},
+			partition: contract.PartitionState{Date: date}, wantErr: ErrNotCaptured, wantCalls: []string{"Partition"}},
 		{name: "a longer grace keeps the window open", now: afterWindow, in: PipelineInput{Date: date, CaptureGrace: 48 * time.Hour},
-			partition: activities.PartitionState{Date: date}, wantKind: KindCapture,
+			partition: contract.PartitionState{Date: date}, wantKind: KindCapture,
 			wantCalls: []string{"Partition", "BeginCapture", "Resolve", "CollectBatch", "CompleteCapture", "Clean", "Store", "Aggregate", "WriteManifest"}},
 	}
 	for _, tt := range tests {
@@ -133,23 +134,23 @@ func TestPipelineKinds(t *testing.T) {
 			env.SetStartTime(tt.now)
 			var a *activities.Activities
 			env.OnActivity(a.Partition, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, _ string) (activities.PartitionState, error) {
+				func(_ context.Context, _ string) (contract.PartitionState, error) {
 					rec.add("Partition")
 					return tt.partition, nil
 				})
-			var clean activities.CleanInput
+			var clean contract.CleanInput
 			env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.CleanInput) (activities.CleanResult, error) {
+				func(_ context.Context, in contract.CleanInput) (contract.CleanResult, error) {
 					rec.add("Clean")
 					clean = in
-					return activities.CleanResult{Report: activities.QualityReport{RowsOut: map[string]int{"artists": 50}}}, nil
+					return contract.CleanResult{Report: contract.QualityReport{RowsOut: map[string]int{"artists": 50}}}, nil
 				}).Maybe()
-			var manifest activities.ManifestInput
+			var manifest contract.ManifestInput
 			env.OnActivity(a.WriteManifest, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.ManifestInput) (activities.ManifestResult, error) {
+				func(_ context.Context, in contract.ManifestInput) (contract.ManifestResult, error) {
 					rec.add("WriteManifest")
 					manifest = in
-					return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
+					return contract.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
 				}).Maybe()
 
 			env.ExecuteWorkflow(PipelineWorkflow, tt.in)

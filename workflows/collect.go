@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // CollectChunkBatches is the most collect batches one workflow execution
@@ -39,7 +39,7 @@ type CollectChunkInput struct {
 // Batches-1 with at most Parallelism in flight and returns their summary.
 // PipelineWorkflow starts one per chunk of a large run; its progress query
 // answers the batches done.
-func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (activities.CollectSummary, error) {
+func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (contract.CollectSummary, error) {
 	if in.Parallelism <= 0 {
 		in.Parallelism = 4
 	}
@@ -47,32 +47,31 @@ func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (activitie
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
 		return progress, nil
 	}); err != nil {
-		return activities.CollectSummary{}, fmt.Errorf("register progress query: %w", err)
+		return contract.CollectSummary{}, fmt.Errorf("register progress query: %w", err)
 	}
-	var summary activities.CollectSummary
-	err := collectBatches(ctx, newSpotifyCalls(ctx, &progress), in, func(r activities.CollectResult) {
+	var summary contract.CollectSummary
+	err := collectBatches(ctx, newSpotifyCalls(ctx, &progress), in, func(r contract.CollectResult) {
 		summary.Add(r)
 		progress.BatchesDone = summary.Batches
 		progress.Records = summary.Records
 	})
 	if err != nil {
-		return activities.CollectSummary{}, err
+		return contract.CollectSummary{}, err
 	}
 	return summary, nil
 }
 
 // collectBatches runs the batches of in as CollectBatch activities through
 // calls, at most in.Parallelism in flight, handing each result to done.
-func collectBatches(ctx workflow.Context, calls *spotifyCalls, in CollectChunkInput, done func(activities.CollectResult)) error {
-	var a *activities.Activities
+func collectBatches(ctx workflow.Context, calls *spotifyCalls, in CollectChunkInput, done func(contract.CollectResult)) error {
 	opts := spotifyOptions(in.SpotifyTaskQueue)
 	return forEachBounded(ctx, in.Batches, in.Parallelism, func(i int) workflow.Future {
-		return calls.execute(ctx, opts, a.CollectBatch, activities.CollectInput{
+		return calls.execute(ctx, opts, contract.ActivityCollectBatch, contract.CollectInput{
 			Date: in.Date, ArtistsKey: in.ArtistsKey, Batch: in.FirstBatch + i,
 			BatchSize: in.BatchSize, Mode: in.Mode,
 		})
 	}, func(f workflow.Future) error {
-		var r activities.CollectResult
+		var r contract.CollectResult
 		if err := f.Get(ctx, &r); err != nil {
 			return err
 		}
@@ -87,14 +86,14 @@ func collectBatches(ctx workflow.Context, calls *spotifyCalls, in CollectChunkIn
 // runs them in CollectChunkWorkflow children of CollectChunkBatches each,
 // one child after another so the bound on batches in flight holds for the
 // whole run, and its progress advances a chunk at a time.
-func collect(ctx workflow.Context, calls *spotifyCalls, in PipelineInput, date string, resolved activities.ResolveResult,
-	summary *activities.CollectSummary, progress *Progress) error {
+func collect(ctx workflow.Context, calls *spotifyCalls, in PipelineInput, date string, resolved contract.ResolveResult,
+	summary *contract.CollectSummary, progress *Progress) error {
 	chunk := CollectChunkInput{
 		Date: date, ArtistsKey: resolved.ArtistsKey, Batches: resolved.Batches,
 		BatchSize: resolved.BatchSize, Mode: resolved.Mode,
 		Parallelism: in.Parallelism, SpotifyTaskQueue: in.SpotifyTaskQueue,
 	}
-	fold := func(r activities.CollectResult) {
+	fold := func(r contract.CollectResult) {
 		summary.Add(r)
 		progress.BatchesDone = summary.Batches
 		progress.Records = summary.Records
@@ -111,7 +110,7 @@ func collect(ctx workflow.Context, calls *spotifyCalls, in PipelineInput, date s
 		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: fmt.Sprintf("%s-collect-%03d", parentID, n),
 		})
-		var part activities.CollectSummary
+		var part contract.CollectSummary
 		if err := workflow.ExecuteChildWorkflow(childCtx, CollectChunkWorkflow, chunk).Get(ctx, &part); err != nil {
 			return fmt.Errorf("collect batches %d to %d: %w", first, first+chunk.Batches-1, err)
 		}

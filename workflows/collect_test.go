@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // A run of more batches than one execution should schedule hands them to
@@ -40,7 +41,7 @@ func TestPipelineCollectsLargeRunsInChildWorkflows(t *testing.T) {
 				inFlight, maxFlight int
 			)
 			env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+				func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 					mu.Lock()
 					seen = append(seen, in.Batch)
 					inFlight++
@@ -51,7 +52,7 @@ func TestPipelineCollectsLargeRunsInChildWorkflows(t *testing.T) {
 						inFlight--
 						mu.Unlock()
 					}()
-					return activities.CollectResult{
+					return contract.CollectResult{
 						Batch: in.Batch, Records: map[string]int{"artists": 50},
 						Calls: map[string]int{"artists": 1, "top_tracks": 50}, Bytes: 10,
 						Unavailable: []string{"related_artists"},

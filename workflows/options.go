@@ -6,16 +6,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // nonRetryable are the error types no retry can fix.
 var nonRetryable = []string{
-	activities.ErrBadInput,
-	activities.ErrBadCredentials,
-	activities.ErrNotFound,
-	activities.ErrDataQuality,
-	activities.ErrAppRefused,
+	contract.ErrBadInput,
+	contract.ErrBadCredentials,
+	contract.ErrNotFound,
+	contract.ErrDataQuality,
+	contract.ErrAppRefused,
 }
 
 // heartbeatTimeout is how long Temporal waits for a heartbeat before it

@@ -1,6 +1,7 @@
 // Package workflows holds metronome's deterministic workflow code. It imports
-// only the Temporal SDK and the activities' input and output types: no I/O,
-// no clients, no wall clock.
+// only the Temporal SDK and internal/contract, the activities' names and
+// their input and output types: no I/O, no clients, no wall clock, and no
+// backend package (deps_test.go).
 package workflows
 
 import (
@@ -11,7 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // Stage names, in order, as the progress query reports them.
@@ -33,7 +34,7 @@ const ProgressQuery = "progress"
 
 // Search attributes set by every pipeline run.
 var (
-	PipelineDateKey = temporal.NewSearchAttributeKeyTime("PipelineDate")
+	PipelineDateKey = contract.PipelineDateKey
 	ArtistCountKey  = temporal.NewSearchAttributeKeyInt64("ArtistCount")
 	scheduledStart  = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 )
@@ -75,15 +76,15 @@ type PipelineResult struct {
 	// Kind is capture, late_capture or reprocess.
 	Kind string `json:"kind"`
 	// Capture is the capture the run made or reprocessed.
-	Capture     activities.CaptureSummary  `json:"capture"`
-	Mode        string                     `json:"mode"`
-	Artists     int                        `json:"artists"`
-	Collect     activities.CollectSummary  `json:"collect"`
-	Quality     activities.QualityReport   `json:"quality"`
-	Store       activities.StoreResult     `json:"store"`
-	Aggregate   activities.AggregateResult `json:"aggregate"`
-	ManifestKey string                     `json:"manifest_key"`
-	Unresolved  []string                   `json:"unresolved,omitempty"`
+	Capture     contract.CaptureSummary  `json:"capture"`
+	Mode        string                   `json:"mode"`
+	Artists     int                      `json:"artists"`
+	Collect     contract.CollectSummary  `json:"collect"`
+	Quality     contract.QualityReport   `json:"quality"`
+	Store       contract.StoreResult     `json:"store"`
+	Aggregate   contract.AggregateResult `json:"aggregate"`
+	ManifestKey string                   `json:"manifest_key"`
+	Unresolved  []string                 `json:"unresolved,omitempty"`
 }
 
 // Progress is what the progress query answers.
@@ -156,7 +157,6 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		progress.Errors = append(progress.Errors, fmt.Sprintf("%s: %v", name, err))
 		return PipelineResult{}, fmt.Errorf("stage %s of %s: %w", name, date, err)
 	}
-	var a *activities.Activities
 
 	// 0 plan: capture, late capture or reprocess. Runs recorded before
 	// kinds existed were all captures.
@@ -170,9 +170,9 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	}
 	progress.Kind = plan.Kind
 
-	var resolved activities.ResolveResult
-	var summary activities.CollectSummary
-	var capture activities.CaptureSummary
+	var resolved contract.ResolveResult
+	var summary contract.CollectSummary
+	var capture contract.CaptureSummary
 	if plan.Kind == KindReprocess {
 		resolved, capture = plan.reprocessed(), plan.Partition.Capture
 		skipped := "skipped: reprocess of the capture of " + capture.CapturedAt
@@ -182,7 +182,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	} else {
 		if kinds {
 			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partitionOptions()),
-				a.BeginCapture, date).Get(ctx, nil); err != nil {
+				contract.ActivityBeginCapture, date).Get(ctx, nil); err != nil {
 				return fail(StageResolve, err)
 			}
 		}
@@ -191,7 +191,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		done := stage(StageResolve)
 		calls := newSpotifyCalls(ctx, &progress)
 		if err := calls.execute(ctx, resolveOptions(in.SpotifyTaskQueue),
-			a.Resolve, activities.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
+			contract.ActivityResolve, contract.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
 			return fail(StageResolve, err)
 		}
 		done()
@@ -210,13 +210,13 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 			// Cleaning nothing would publish empty tables over the date.
 			return fail(StageCollect, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("Spotify knows none of the %d artists of the run (e.g. %s): check the IDs; the date's data is left as it was",
-					resolved.Artists, strings.Join(firstN(summary.Missing, 3), ", ")), activities.ErrBadInput, nil))
+					resolved.Artists, strings.Join(firstN(summary.Missing, 3), ", ")), contract.ErrBadInput, nil))
 		}
 		if kinds {
 			// Seal the capture: from here on the date can be reprocessed.
 			info := workflow.GetInfo(ctx)
 			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
-				a.CompleteCapture, activities.CaptureInput{
+				contract.ActivityCompleteCapture, contract.CaptureInput{
 					Date: date, Kind: plan.Kind, Mode: resolved.Mode, Artists: resolved.Artists,
 					Batches: resolved.Batches, BatchSize: resolved.BatchSize, Calls: summary.Calls,
 					WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
@@ -231,14 +231,14 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 
 	// 3 clean
 	done := stage(StageClean)
-	cleanIn := activities.CleanInput{Date: date, Mode: resolved.Mode, Batches: resolved.Batches}
+	cleanIn := contract.CleanInput{Date: date, Mode: resolved.Mode, Batches: resolved.Batches}
 	if kinds {
 		// The capture removed stale batches already; raw stays as sealed.
 		cleanIn.Batches, cleanIn.LateCapture = 0, capture.LateCapture
 	}
-	var cleaned activities.CleanResult
+	var cleaned contract.CleanResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
-		a.Clean, cleanIn).Get(ctx, &cleaned); err != nil {
+		contract.ActivityClean, cleanIn).Get(ctx, &cleaned); err != nil {
 		return fail(StageClean, err)
 	}
 	progress.Rejected = cleaned.Report.RejectedTotal()
@@ -246,9 +246,9 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 
 	// 4 store
 	done = stage(StageStore)
-	var stored activities.StoreResult
+	var stored contract.StoreResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions()),
-		a.Store, activities.StoreInput{Date: date, Mode: resolved.Mode}).Get(ctx, &stored); err != nil {
+		contract.ActivityStore, contract.StoreInput{Date: date, Mode: resolved.Mode}).Get(ctx, &stored); err != nil {
 		return fail(StageStore, err)
 	}
 	progress.Details[StageStore] = fmt.Sprintf("%d artists, %d top tracks, %d releases", stored.Artists, stored.TopTracks, stored.Releases)
@@ -256,9 +256,9 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 
 	// 5 aggregate
 	done = stage(StageAggregate)
-	var aggregated activities.AggregateResult
+	var aggregated contract.AggregateResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions()),
-		a.Aggregate, activities.AggregateInput{Date: date}).Get(ctx, &aggregated); err != nil {
+		contract.ActivityAggregate, contract.AggregateInput{Date: date}).Get(ctx, &aggregated); err != nil {
 		return fail(StageAggregate, err)
 	}
 	progress.Details[StageAggregate] = fmt.Sprintf("%d marts, %d similar-artist pairs", len(aggregated.Rows), aggregated.Similar)
@@ -267,9 +267,9 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	// 6 manifest
 	done = stage(StageManifest)
 	info := workflow.GetInfo(ctx)
-	var manifest activities.ManifestResult
+	var manifest contract.ManifestResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, manifestOptions()),
-		a.WriteManifest, activities.ManifestInput{
+		contract.ActivityWriteManifest, contract.ManifestInput{
 			Date: date, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 			Trigger: in.Trigger, StartedAt: started.UTC().Format(time.RFC3339),
 			Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored,
@@ -298,7 +298,7 @@ func LogicalDate(ctx workflow.Context, in PipelineInput) (string, error) {
 		d, err := time.Parse(DateLayout, in.Date)
 		if err != nil {
 			return "", temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("date %q is not a date of the form YYYY-MM-DD", in.Date), activities.ErrBadInput, err)
+				fmt.Sprintf("date %q is not a date of the form YYYY-MM-DD", in.Date), contract.ErrBadInput, err)
 		}
 		return d.Format(DateLayout), nil
 	}
@@ -307,7 +307,7 @@ func LogicalDate(ctx workflow.Context, in PipelineInput) (string, error) {
 		l, err := time.LoadLocation(in.TimeZone)
 		if err != nil {
 			return "", temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("time zone %q is not an IANA zone such as Europe/Berlin", in.TimeZone), activities.ErrBadInput, err)
+				fmt.Sprintf("time zone %q is not an IANA zone such as Europe/Berlin", in.TimeZone), contract.ErrBadInput, err)
 		}
 		loc = l
 	}
@@ -318,7 +318,7 @@ func LogicalDate(ctx workflow.Context, in PipelineInput) (string, error) {
 }
 
 // PipelineWorkflowID is the deterministic ID of the run for date.
-func PipelineWorkflowID(date string) string { return "pipeline-" + date }
+func PipelineWorkflowID(date string) string { return contract.PipelineWorkflowID(date) }
 
 // forEachBounded starts n futures with at most limit in flight and hands
 // each to collect as it completes. The first error stops new starts and is

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // recorder notes the order in which activities run.
@@ -59,19 +60,19 @@ func newEnv(t *testing.T, batches int, mockedByTest ...string) (*testsuite.TestW
 
 	if !over["Resolve"] {
 		env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
+			func(_ context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
 				rec.add("Resolve")
-				return activities.ResolveResult{
-					ArtistsKey: activities.ArtistsListKey(in.Date), Artists: batches * 50,
+				return contract.ResolveResult{
+					ArtistsKey: contract.ArtistsListKey(in.Date), Artists: batches * 50,
 					Batches: batches, BatchSize: 50, Mode: "extended",
 				}, nil
 			}).Maybe()
 	}
 	if !over["CollectBatch"] {
 		env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+			func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 				rec.add("CollectBatch")
-				return activities.CollectResult{
+				return contract.CollectResult{
 					Batch: in.Batch, Records: map[string]int{"artists": 50, "top_tracks": 50},
 					Calls: map[string]int{"/v1/artists": 1, "/v1/artists/{id}/top-tracks": 50},
 				}, nil
@@ -79,9 +80,9 @@ func newEnv(t *testing.T, batches int, mockedByTest ...string) (*testsuite.TestW
 	}
 	if !over["Clean"] {
 		env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, _ activities.CleanInput) (activities.CleanResult, error) {
+			func(_ context.Context, _ contract.CleanInput) (contract.CleanResult, error) {
 				rec.add("Clean")
-				return activities.CleanResult{Report: activities.QualityReport{
+				return contract.CleanResult{Report: contract.QualityReport{
 					RowsOut:  map[string]int{"artists": batches * 50},
 					Rejected: map[string]map[string]int{"artists": {"invalid_id": 2}},
 				}}, nil
@@ -89,23 +90,23 @@ func newEnv(t *testing.T, batches int, mockedByTest ...string) (*testsuite.TestW
 	}
 	if !over["Store"] {
 		env.OnActivity(a.Store, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, _ activities.StoreInput) (activities.StoreResult, error) {
+			func(_ context.Context, _ contract.StoreInput) (contract.StoreResult, error) {
 				rec.add("Store")
-				return activities.StoreResult{Artists: batches * 50}, nil
+				return contract.StoreResult{Artists: batches * 50}, nil
 			}).Maybe()
 	}
 	if !over["Aggregate"] {
 		env.OnActivity(a.Aggregate, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, _ activities.AggregateInput) (activities.AggregateResult, error) {
+			func(_ context.Context, _ contract.AggregateInput) (contract.AggregateResult, error) {
 				rec.add("Aggregate")
-				return activities.AggregateResult{Rows: map[string]int64{"artist_daily": int64(batches * 50)}}, nil
+				return contract.AggregateResult{Rows: map[string]int64{"artist_daily": int64(batches * 50)}}, nil
 			}).Maybe()
 	}
 	if !over["WriteManifest"] {
 		env.OnActivity(a.WriteManifest, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, in activities.ManifestInput) (activities.ManifestResult, error) {
+			func(_ context.Context, in contract.ManifestInput) (contract.ManifestResult, error) {
 				rec.add("WriteManifest")
-				return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
+				return contract.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
 			}).Maybe()
 	}
 	return env, rec
@@ -136,7 +137,7 @@ func TestPipelineBoundsCollectParallelism(t *testing.T) {
 	var mu sync.Mutex
 	inFlight, peak := 0, 0
 	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+		func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 			mu.Lock()
 			inFlight++
 			peak = max(peak, inFlight)
@@ -145,7 +146,7 @@ func TestPipelineBoundsCollectParallelism(t *testing.T) {
 			mu.Lock()
 			inFlight--
 			mu.Unlock()
-			return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
+			return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
 		})
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01", Parallelism: 3})
 	require.NoError(t, env.GetWorkflowError())
@@ -158,13 +159,13 @@ func TestPipelineRetriesFailingActivity(t *testing.T) {
 	var a *activities.Activities
 	attempts := 0
 	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.CleanInput) (activities.CleanResult, error) {
+		func(_ context.Context, _ contract.CleanInput) (contract.CleanResult, error) {
 			attempts++
 			if attempts < 3 {
-				return activities.CleanResult{}, errors.New("lake unavailable")
+				return contract.CleanResult{}, errors.New("lake unavailable")
 			}
 			rec.add("Clean")
-			return activities.CleanResult{}, nil
+			return contract.CleanResult{}, nil
 		})
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
 	require.NoError(t, env.GetWorkflowError())
@@ -177,10 +178,10 @@ func TestPipelineStopsOnNonRetryableError(t *testing.T) {
 	var a *activities.Activities
 	attempts := 0
 	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.CleanInput) (activities.CleanResult, error) {
+		func(_ context.Context, _ contract.CleanInput) (contract.CleanResult, error) {
 			attempts++
-			return activities.CleanResult{}, temporal.NewNonRetryableApplicationError(
-				"42% of artists rejected (invalid_id)", activities.ErrDataQuality, nil)
+			return contract.CleanResult{}, temporal.NewNonRetryableApplicationError(
+				"42% of artists rejected (invalid_id)", contract.ErrDataQuality, nil)
 		})
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
 
@@ -191,7 +192,7 @@ func TestPipelineStopsOnNonRetryableError(t *testing.T) {
 	require.True(t, errors.As(err, &actErr), "want an activity error, got %v", err)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(actErr.Unwrap(), &appErr), "want an application error cause, got %v", actErr.Unwrap())
-	require.Equal(t, activities.ErrDataQuality, appErr.Type())
+	require.Equal(t, contract.ErrDataQuality, appErr.Type())
 	require.Equal(t, 1, attempts, "a non-retryable error was retried")
 	require.Zero(t, rec.count("Store"), "the run went on after a failed stage")
 }
@@ -201,13 +202,13 @@ func TestPipelineRateLimitRetriesAfterRetryAfter(t *testing.T) {
 	var a *activities.Activities
 	attempts := 0
 	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+		func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 			attempts++
 			if attempts == 1 {
-				return activities.CollectResult{}, temporal.NewApplicationErrorWithOptions("429", activities.ErrQuotaExceeded,
+				return contract.CollectResult{}, temporal.NewApplicationErrorWithOptions("429", contract.ErrQuotaExceeded,
 					temporal.ApplicationErrorOptions{NextRetryDelay: time.Hour})
 			}
-			return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
+			return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
 		})
 	start := env.Now()
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
@@ -221,7 +222,7 @@ func TestPipelineProgressQuery(t *testing.T) {
 	var a *activities.Activities
 	// Clean blocks on a timer of the test clock, so the query sees the run
 	// between stages.
-	env.OnActivity(a.Clean, mock.Anything, mock.Anything).After(time.Minute).Return(activities.CleanResult{}, nil)
+	env.OnActivity(a.Clean, mock.Anything, mock.Anything).After(time.Minute).Return(contract.CleanResult{}, nil)
 	var mid Progress
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(ProgressQuery)
@@ -296,7 +297,7 @@ func TestPipelineFailsWhenNoArtistExists(t *testing.T) {
 	env, rec := newEnv(t, 1, "CollectBatch")
 	var a *activities.Activities
 	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		activities.CollectResult{Missing: []string{"0000000000000000000000"}}, nil)
+		contract.CollectResult{Missing: []string{"0000000000000000000000"}}, nil)
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01", Artists: []string{"0000000000000000000000"}})
 	err := env.GetWorkflowError()
 	require.ErrorContains(t, err, "Spotify knows none of the 50 artists")

@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // quotaWaitsChangeID versions the durable quota waits: histories recorded
@@ -57,7 +57,7 @@ func (q *spotifyCalls) execute(ctx workflow.Context, opts workflow.ActivityOptio
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...)
 	}
 	policy := *opts.RetryPolicy
-	policy.NonRetryableErrorTypes = append(append([]string(nil), policy.NonRetryableErrorTypes...), activities.ErrQuotaExceeded)
+	policy.NonRetryableErrorTypes = append(append([]string(nil), policy.NonRetryableErrorTypes...), contract.ErrQuotaExceeded)
 	opts.RetryPolicy = &policy
 	actx := workflow.WithActivityOptions(ctx, opts)
 
@@ -92,7 +92,7 @@ func (q *spotifyCalls) execute(ctx workflow.Context, opts workflow.ActivityOptio
 // begin returns the end of the wait after a quota 429 at now: Spotify's
 // Retry-After when given, the wait in force when one is (the other batches
 // in flight hit the same quota), else the next doubling of the quota wait.
-func (q *spotifyCalls) begin(now time.Time, w activities.QuotaWait) time.Time {
+func (q *spotifyCalls) begin(now time.Time, w contract.QuotaWait) time.Time {
 	if w.RetryAfter > 0 {
 		if until := now.Add(w.RetryAfter); until.After(q.until) {
 			q.until = until
@@ -116,12 +116,12 @@ func (q *spotifyCalls) begin(now time.Time, w activities.QuotaWait) time.Time {
 
 // quotaWaitOf reports whether err is a QuotaExceeded activity error, and
 // the wait its details carry.
-func quotaWaitOf(err error) (activities.QuotaWait, bool) {
+func quotaWaitOf(err error) (contract.QuotaWait, bool) {
 	var appErr *temporal.ApplicationError
-	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrQuotaExceeded {
-		return activities.QuotaWait{}, false
+	if err == nil || !errors.As(err, &appErr) || appErr.Type() != contract.ErrQuotaExceeded {
+		return contract.QuotaWait{}, false
 	}
-	var w activities.QuotaWait
+	var w contract.QuotaWait
 	if appErr.HasDetails() {
 		// A detail of another shape leaves the defaults.
 		_ = appErr.Details(&w)

@@ -12,11 +12,12 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
-func quotaExceeded(w activities.QuotaWait) error {
+func quotaExceeded(w contract.QuotaWait) error {
 	return temporal.NewApplicationErrorWithOptions("collect batch 0: spotify artist: HTTP 429: API rate limit exceeded (quota)",
-		activities.ErrQuotaExceeded, temporal.ApplicationErrorOptions{NextRetryDelay: w.RetryAfter, Details: []any{w}})
+		contract.ErrQuotaExceeded, temporal.ApplicationErrorOptions{NextRetryDelay: w.RetryAfter, Details: []any{w}})
 }
 
 // clock notes the workflow time of each call of a mocked activity.
@@ -52,14 +53,14 @@ func TestQuotaWaitsDoNotSpendAttempts(t *testing.T) {
 	const failures = 60
 	tests := []struct {
 		name string
-		wait activities.QuotaWait
+		wait contract.QuotaWait
 		want func(i int) time.Duration // the wait after the i-th failure, from 0
 	}{
-		{"without Retry-After: doubling to 6h", activities.QuotaWait{QuotaWait: time.Hour},
+		{"without Retry-After: doubling to 6h", contract.QuotaWait{QuotaWait: time.Hour},
 			func(i int) time.Duration { return min(time.Hour<<min(i, 3), 6*time.Hour) }},
-		{"worker without quota_wait: the default", activities.QuotaWait{},
+		{"worker without quota_wait: the default", contract.QuotaWait{},
 			func(i int) time.Duration { return min(DefaultQuotaWait<<min(i, 3), MaxQuotaWait) }},
-		{"Retry-After as given", activities.QuotaWait{RetryAfter: 3 * time.Hour, QuotaWait: time.Hour},
+		{"Retry-After as given", contract.QuotaWait{RetryAfter: 3 * time.Hour, QuotaWait: time.Hour},
 			func(int) time.Duration { return 3 * time.Hour }},
 	}
 	for _, tt := range tests {
@@ -68,11 +69,11 @@ func TestQuotaWaitsDoNotSpendAttempts(t *testing.T) {
 			var a *activities.Activities
 			calls := &clock{env: env}
 			env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+				func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 					if calls.tick() <= failures {
-						return activities.CollectResult{}, quotaExceeded(tt.wait)
+						return contract.CollectResult{}, quotaExceeded(tt.wait)
 					}
-					return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
+					return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
 				})
 
 			// During the first wait the progress query says until when.
@@ -115,17 +116,17 @@ func TestQuotaWaitIsSharedAndResetBySuccess(t *testing.T) {
 	var a *activities.Activities
 	resolves := &clock{env: env}
 	env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
+		func(_ context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
 			if resolves.tick() <= 2 {
-				return activities.ResolveResult{}, quotaExceeded(activities.QuotaWait{QuotaWait: time.Hour})
+				return contract.ResolveResult{}, quotaExceeded(contract.QuotaWait{QuotaWait: time.Hour})
 			}
-			return activities.ResolveResult{ArtistsKey: activities.ArtistsListKey(in.Date), Artists: 150,
+			return contract.ResolveResult{ArtistsKey: contract.ArtistsListKey(in.Date), Artists: 150,
 				Batches: 3, BatchSize: 50, Mode: "development"}, nil
 		})
 	var mu sync.Mutex
 	collects := map[int]*clock{}
 	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+		func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 			mu.Lock()
 			c := collects[in.Batch]
 			if c == nil {
@@ -134,9 +135,9 @@ func TestQuotaWaitIsSharedAndResetBySuccess(t *testing.T) {
 			}
 			mu.Unlock()
 			if c.tick() <= 2 {
-				return activities.CollectResult{}, quotaExceeded(activities.QuotaWait{QuotaWait: time.Hour})
+				return contract.CollectResult{}, quotaExceeded(contract.QuotaWait{QuotaWait: time.Hour})
 			}
-			return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
+			return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 50}}, nil
 		})
 
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Date: "2026-11-01"})
@@ -157,15 +158,15 @@ func TestQuotaWaitBegin(t *testing.T) {
 	tests := []struct {
 		name string
 		at   time.Duration
-		wait activities.QuotaWait
+		wait contract.QuotaWait
 		want time.Duration
 	}{
-		{"first, no Retry-After", 0, activities.QuotaWait{QuotaWait: 30 * time.Minute}, 30 * time.Minute},
-		{"another batch during it joins it", 10 * time.Minute, activities.QuotaWait{QuotaWait: 30 * time.Minute}, 30 * time.Minute},
-		{"after it: doubled", 30 * time.Minute, activities.QuotaWait{QuotaWait: 30 * time.Minute}, 90 * time.Minute},
-		{"a longer Retry-After extends it", 40 * time.Minute, activities.QuotaWait{RetryAfter: 2 * time.Hour}, 160 * time.Minute},
-		{"a shorter Retry-After does not shorten it", 50 * time.Minute, activities.QuotaWait{RetryAfter: time.Minute}, 160 * time.Minute},
-		{"then doubled again", 160 * time.Minute, activities.QuotaWait{QuotaWait: 30 * time.Minute}, 280 * time.Minute},
+		{"first, no Retry-After", 0, contract.QuotaWait{QuotaWait: 30 * time.Minute}, 30 * time.Minute},
+		{"another batch during it joins it", 10 * time.Minute, contract.QuotaWait{QuotaWait: 30 * time.Minute}, 30 * time.Minute},
+		{"after it: doubled", 30 * time.Minute, contract.QuotaWait{QuotaWait: 30 * time.Minute}, 90 * time.Minute},
+		{"a longer Retry-After extends it", 40 * time.Minute, contract.QuotaWait{RetryAfter: 2 * time.Hour}, 160 * time.Minute},
+		{"a shorter Retry-After does not shorten it", 50 * time.Minute, contract.QuotaWait{RetryAfter: time.Minute}, 160 * time.Minute},
+		{"then doubled again", 160 * time.Minute, contract.QuotaWait{QuotaWait: 30 * time.Minute}, 280 * time.Minute},
 	}
 	for _, tt := range tests {
 		require.Equal(t, t0.Add(tt.want), q.begin(t0.Add(tt.at), tt.wait), tt.name)

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/devserver"
 )
 
@@ -58,7 +58,7 @@ type recordingActivities struct{}
 // CollectChunkBatches+1 batches, so the run collects in child workflows.
 const chunkedRun = "*chunked*"
 
-func (recordingActivities) Resolve(_ context.Context, in activities.ResolveInput) (activities.ResolveResult, error) {
+func (recordingActivities) Resolve(_ context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
 	n := len(in.Artists)
 	switch {
 	case n == 0:
@@ -68,38 +68,38 @@ func (recordingActivities) Resolve(_ context.Context, in activities.ResolveInput
 	}
 	for _, a := range in.Artists {
 		if strings.HasPrefix(strings.ToLower(a), "unknown") {
-			return activities.ResolveResult{}, temporal.NewNonRetryableApplicationError(
+			return contract.ResolveResult{}, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("none of the %d artists could be resolved to a Spotify ID (unresolved: %s)", len(in.Artists), a),
-				activities.ErrBadInput, nil)
+				contract.ErrBadInput, nil)
 		}
 	}
-	return activities.ResolveResult{
-		ArtistsKey: activities.ArtistsListKey(in.Date), Artists: n,
+	return contract.ResolveResult{
+		ArtistsKey: contract.ArtistsListKey(in.Date), Artists: n,
 		Batches: (n + 49) / 50, BatchSize: 50, Mode: "extended", Searches: n,
 	}, nil
 }
 
-func (recordingActivities) CollectBatch(ctx context.Context, in activities.CollectInput) (activities.CollectResult, error) {
+func (recordingActivities) CollectBatch(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 	if activity.GetInfo(ctx).Attempt == 1 {
 		switch in.Batch {
 		case 1:
-			return activities.CollectResult{}, temporal.NewApplicationErrorWithOptions(
-				"collect batch 1: spotify: 429 Too Many Requests", activities.ErrRateLimited,
+			return contract.CollectResult{}, temporal.NewApplicationErrorWithOptions(
+				"collect batch 1: spotify: 429 Too Many Requests", contract.ErrRateLimited,
 				temporal.ApplicationErrorOptions{NextRetryDelay: time.Second})
 		case 2:
-			return activities.CollectResult{}, temporal.NewApplicationError(
+			return contract.CollectResult{}, temporal.NewApplicationError(
 				"collect batch 2: spotify: 503 Service Unavailable", "SpotifyUnavailable")
 		}
 	}
-	return activities.CollectResult{
+	return contract.CollectResult{
 		Batch: in.Batch, Records: map[string]int{"artists": 50, "top_tracks": 500, "tracks": 480},
 		Calls: map[string]int{"artists": 1, "top_tracks": 50, "tracks": 10}, Bytes: 120_000,
 	}, nil
 }
 
-func (recordingActivities) Clean(_ context.Context, in activities.CleanInput) (activities.CleanResult, error) {
-	return activities.CleanResult{
-		Report: activities.QualityReport{
+func (recordingActivities) Clean(_ context.Context, in contract.CleanInput) (contract.CleanResult, error) {
+	return contract.CleanResult{
+		Report: contract.QualityReport{
 			RowsIn:   map[string]int{"artists": 120, "tracks": 1200},
 			RowsOut:  map[string]int{"artists": 119, "tracks": 1200},
 			Rejected: map[string]map[string]int{"artists": {"invalid_id": 1}},
@@ -108,31 +108,31 @@ func (recordingActivities) Clean(_ context.Context, in activities.CleanInput) (a
 	}, nil
 }
 
-func (recordingActivities) Store(context.Context, activities.StoreInput) (activities.StoreResult, error) {
-	return activities.StoreResult{Artists: 119, TopTracks: 1190, Tracked: 119}, nil
+func (recordingActivities) Store(context.Context, contract.StoreInput) (contract.StoreResult, error) {
+	return contract.StoreResult{Artists: 119, TopTracks: 1190, Tracked: 119}, nil
 }
 
-func (recordingActivities) Aggregate(_ context.Context, in activities.AggregateInput) (activities.AggregateResult, error) {
-	return activities.AggregateResult{
+func (recordingActivities) Aggregate(_ context.Context, in contract.AggregateInput) (contract.AggregateResult, error) {
+	return contract.AggregateResult{
 		Rows: map[string]int64{"artist_daily": 119, "genre_daily": 12},
 		Keys: []string{"marts/artist_daily/dt=" + in.Date + "/part-00000.parquet"}, Similar: 40,
 	}, nil
 }
 
-func (recordingActivities) WriteManifest(_ context.Context, in activities.ManifestInput) (activities.ManifestResult, error) {
-	return activities.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
+func (recordingActivities) WriteManifest(_ context.Context, in contract.ManifestInput) (contract.ManifestResult, error) {
+	return contract.ManifestResult{Key: "manifests/dt=" + in.Date + "/pipeline.json"}, nil
 }
 
-func (recordingActivities) MarkRequests(context.Context, activities.MarkRequestsInput) error {
+func (recordingActivities) MarkRequests(context.Context, contract.MarkRequestsInput) error {
 	return nil
 }
 
-func (recordingActivities) Notify(context.Context, activities.NotifyInput) (activities.NotifyResult, error) {
-	return activities.NotifyResult{Delivery: "recorded"}, nil
+func (recordingActivities) Notify(context.Context, contract.NotifyInput) (contract.NotifyResult, error) {
+	return contract.NotifyResult{Delivery: "recorded"}, nil
 }
 
-func (recordingActivities) ResolveRequested(_ context.Context, in activities.ScopedResolveInput) (activities.ScopedResolveResult, error) {
-	res := activities.ScopedResolveResult{ResolveResult: activities.ResolveResult{
+func (recordingActivities) ResolveRequested(_ context.Context, in contract.ScopedResolveInput) (contract.ScopedResolveResult, error) {
+	res := contract.ScopedResolveResult{ResolveResult: contract.ResolveResult{
 		ArtistsKey: in.Scope + "artists.txt", BatchSize: 50, Mode: "extended",
 	}}
 	for i, a := range in.Artists {
@@ -140,23 +140,23 @@ func (recordingActivities) ResolveRequested(_ context.Context, in activities.Sco
 			res.Unresolved = append(res.Unresolved, a)
 			continue
 		}
-		res.Resolved = append(res.Resolved, activities.ResolvedArtist{Artist: a, ID: fmt.Sprintf("%022d", i+1)})
+		res.Resolved = append(res.Resolved, contract.ResolvedArtist{Artist: a, ID: fmt.Sprintf("%022d", i+1)})
 	}
 	res.Artists = len(res.Resolved)
 	res.Batches = (res.Artists + 49) / 50
 	return res, nil
 }
 
-func (recordingActivities) CollectRequested(_ context.Context, in activities.ScopedCollectInput) (activities.CollectResult, error) {
-	return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}, Calls: map[string]int{"artists": 1}}, nil
+func (recordingActivities) CollectRequested(_ context.Context, in contract.ScopedCollectInput) (contract.CollectResult, error) {
+	return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}, Calls: map[string]int{"artists": 1}}, nil
 }
 
-func (recordingActivities) CleanRequested(context.Context, activities.ScopedCleanInput) (activities.CleanResult, error) {
-	return activities.CleanResult{Report: activities.QualityReport{RowsOut: map[string]int{"artists": 1}}}, nil
+func (recordingActivities) CleanRequested(context.Context, contract.ScopedCleanInput) (contract.CleanResult, error) {
+	return contract.CleanResult{Report: contract.QualityReport{RowsOut: map[string]int{"artists": 1}}}, nil
 }
 
-func (recordingActivities) StoreRequested(context.Context, activities.ScopedStoreInput) (activities.StoreResult, error) {
-	return activities.StoreResult{Artists: 1, Tracked: 1}, nil
+func (recordingActivities) StoreRequested(context.Context, contract.ScopedStoreInput) (contract.StoreResult, error) {
+	return contract.StoreResult{Artists: 1, Tracked: 1}, nil
 }
 
 // TestRecordHistories runs representative workflows on the embedded
@@ -212,7 +212,7 @@ func TestRecordHistories(t *testing.T) {
 
 	// A pipeline run that fails on input only the run can judge.
 	run = start(PipelineWorkflowID("2026-01-16"), PipelineWorkflow, PipelineInput{Date: "2026-01-16", Artists: []string{"Unknown Artist 404"}})
-	require.ErrorContains(t, run.Get(ctx, nil), activities.ErrBadInput)
+	require.ErrorContains(t, run.Get(ctx, nil), contract.ErrBadInput)
 	writeHistory(t, ctx, c, histPipelineBadInput, run.GetID(), run.GetRunID())
 
 	// A run larger than one collect chunk: its batches run in two

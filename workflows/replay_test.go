@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // replayRegistry lets Register, which takes a worker.Registry, register the
@@ -110,7 +111,7 @@ func TestRecordedHistoriesCoverTheScenarios(t *testing.T) {
 		{histPipelineBadInput, "PipelineWorkflow", func(t *testing.T, h *historypb.History) {
 			last := requireLast(t, h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
 			failure := last.GetWorkflowExecutionFailedEventAttributes().GetFailure()
-			require.Equal(t, activities.ErrBadInput, rootCause(failure).GetApplicationFailureInfo().GetType())
+			require.Equal(t, contract.ErrBadInput, rootCause(failure).GetApplicationFailureInfo().GetType())
 			require.True(t, rootCause(failure).GetApplicationFailureInfo().GetNonRetryable())
 		}},
 		{histPipelineChunks, "PipelineWorkflow", func(t *testing.T, h *historypb.History) {
@@ -166,7 +167,7 @@ func TestReplayDetectsIncompatibleChange(t *testing.T) {
 		{"a stage skipped", func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
 			var a *activities.Activities
 			ctx = workflow.WithActivityOptions(ctx, cleanOptions())
-			err := workflow.ExecuteActivity(ctx, a.Clean, activities.CleanInput{Date: in.Date}).Get(ctx, nil)
+			err := workflow.ExecuteActivity(ctx, a.Clean, contract.CleanInput{Date: in.Date}).Get(ctx, nil)
 			return PipelineResult{}, err
 		}},
 		{"a timer added first", func(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {

@@ -8,7 +8,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // ArtistRequestWorkflowID is the ID of the one long-running
@@ -32,8 +32,8 @@ const (
 	recentOutcomes = 500
 )
 
-// ArtistRequest is one on-demand request; see activities.ArtistRequest.
-type ArtistRequest = activities.ArtistRequest
+// ArtistRequest is one on-demand request; see contract.ArtistRequest.
+type ArtistRequest = contract.ArtistRequest
 
 // ArtistRequestInput configures ArtistRequestWorkflow. The last three
 // fields carry state across continue-as-new.
@@ -169,7 +169,7 @@ func ArtistRequestWorkflow(ctx workflow.Context, in ArtistRequestInput) error {
 		case known(r.ID):
 			logger.Info("request already pending, running or settled", "id", r.ID)
 		case r.Artist == "":
-			settle(RequestOutcome{ID: r.ID, State: activities.RequestFailed, Detail: "the request names no artist"})
+			settle(RequestOutcome{ID: r.ID, State: contract.RequestFailed, Detail: "the request names no artist"})
 		default:
 			pending = append(pending, PendingRequest{ArtistRequest: r, Received: workflow.Now(ctx)})
 		}
@@ -262,7 +262,7 @@ func ArtistRequestWorkflow(ctx workflow.Context, in ArtistRequestInput) error {
 		if runErr != nil {
 			logger.Warn("request run failed", "run", currentRun, "error", runErr)
 			for _, r := range running {
-				settle(RequestOutcome{ID: r.ID, Artist: r.Artist, State: activities.RequestFailed,
+				settle(RequestOutcome{ID: r.ID, Artist: r.Artist, State: contract.RequestFailed,
 					Detail: runErr.Error(), Run: currentRun})
 			}
 		} else {
@@ -313,13 +313,13 @@ type RequestRunInput struct {
 
 // RequestRunResult says how each request of the run ended.
 type RequestRunResult struct {
-	Date     string                    `json:"date"`
-	Scope    string                    `json:"scope"`
-	Artists  int                       `json:"artists"`
-	Collect  activities.CollectSummary `json:"collect"`
-	Quality  activities.QualityReport  `json:"quality"`
-	Store    activities.StoreResult    `json:"store"`
-	Outcomes []RequestOutcome          `json:"outcomes"`
+	Date     string                  `json:"date"`
+	Scope    string                  `json:"scope"`
+	Artists  int                     `json:"artists"`
+	Collect  contract.CollectSummary `json:"collect"`
+	Quality  contract.QualityReport  `json:"quality"`
+	Store    contract.StoreResult    `json:"store"`
+	Outcomes []RequestOutcome        `json:"outcomes"`
 }
 
 // ArtistRequestRunWorkflow collects, cleans and stores the artists of a
@@ -329,7 +329,7 @@ type RequestRunResult struct {
 // The progress query answers Progress, like a pipeline run.
 func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (RequestRunResult, error) {
 	run := workflow.GetInfo(ctx).WorkflowExecution.ID
-	res := RequestRunResult{Date: in.Date, Scope: activities.RequestScope(run)}
+	res := RequestRunResult{Date: in.Date, Scope: contract.RequestScope(run)}
 	if in.Parallelism <= 0 {
 		in.Parallelism = 4
 	}
@@ -351,21 +351,20 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 		return res, fmt.Errorf("register progress query: %w", err)
 	}
 
-	var a *activities.Activities
 	stateCtx := workflow.WithActivityOptions(ctx, requestStateOptions())
 	mark := func(ctx workflow.Context, state, detail string) error {
-		updates := make([]activities.RequestUpdate, len(in.Requests))
+		updates := make([]contract.RequestUpdate, len(in.Requests))
 		for i, r := range in.Requests {
-			updates[i] = activities.RequestUpdate{ID: r.ID, Artist: r.Artist, State: state, Detail: detail}
+			updates[i] = contract.RequestUpdate{ID: r.ID, Artist: r.Artist, State: state, Detail: detail}
 		}
-		return workflow.ExecuteActivity(ctx, a.MarkRequests, activities.MarkRequestsInput{Updates: updates}).Get(ctx, nil)
+		return workflow.ExecuteActivity(ctx, contract.ActivityMarkRequests, contract.MarkRequestsInput{Updates: updates}).Get(ctx, nil)
 	}
 	fail := func(stage string, err error) (RequestRunResult, error) {
 		progress.Errors = append(progress.Errors, fmt.Sprintf("%s: %v", stage, err))
 		msg := fmt.Sprintf("%s failed: %v", stage, err)
 		// Record the failure even when the run is being cancelled.
 		dctx, _ := workflow.NewDisconnectedContext(stateCtx)
-		if merr := mark(dctx, activities.RequestFailed, msg); merr != nil {
+		if merr := mark(dctx, contract.RequestFailed, msg); merr != nil {
 			workflow.GetLogger(ctx).Warn("could not record failed requests", "error", merr)
 		} else {
 			notifyRequests(dctx, in.Requests)
@@ -373,15 +372,15 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 		return res, fmt.Errorf("request run %s, stage %s: %w", run, stage, err)
 	}
 
-	if err := mark(stateCtx, activities.RequestCollecting, ""); err != nil {
+	if err := mark(stateCtx, contract.RequestCollecting, ""); err != nil {
 		return fail("mark", err)
 	}
 
 	// resolve
-	var resolved activities.ScopedResolveResult
+	var resolved contract.ScopedResolveResult
 	calls := newSpotifyCalls(ctx, &progress)
 	if err := calls.execute(ctx, resolveOptions(in.SpotifyTaskQueue),
-		a.ResolveRequested, activities.ScopedResolveInput{Scope: res.Scope, Date: in.Date, Artists: artists},
+		contract.ActivityResolveRequested, contract.ScopedResolveInput{Scope: res.Scope, Date: in.Date, Artists: artists},
 	).Get(ctx, &resolved); err != nil {
 		return fail(StageResolve, err)
 	}
@@ -394,13 +393,13 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 		progress.Stage = StageCollect
 		opts := spotifyOptions(in.SpotifyTaskQueue)
 		err := forEachBounded(ctx, resolved.Batches, in.Parallelism, func(batch int) workflow.Future {
-			return calls.execute(ctx, opts, a.CollectRequested, activities.ScopedCollectInput{
-				Scope: res.Scope, CollectInput: activities.CollectInput{
+			return calls.execute(ctx, opts, contract.ActivityCollectRequested, contract.ScopedCollectInput{
+				Scope: res.Scope, CollectInput: contract.CollectInput{
 					Date: in.Date, ArtistsKey: resolved.ArtistsKey, Batch: batch,
 					BatchSize: resolved.BatchSize, Mode: resolved.Mode,
 				}})
 		}, func(f workflow.Future) error {
-			var r activities.CollectResult
+			var r contract.CollectResult
 			if err := f.Get(ctx, &r); err != nil {
 				return err
 			}
@@ -415,9 +414,9 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 
 		// clean
 		progress.Stage = StageClean
-		var cleaned activities.CleanResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()), a.CleanRequested,
-			activities.ScopedCleanInput{Scope: res.Scope, CleanInput: activities.CleanInput{Date: in.Date, Mode: resolved.Mode}},
+		var cleaned contract.CleanResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()), contract.ActivityCleanRequested,
+			contract.ScopedCleanInput{Scope: res.Scope, CleanInput: contract.CleanInput{Date: in.Date, Mode: resolved.Mode}},
 		).Get(ctx, &cleaned); err != nil {
 			return fail(StageClean, err)
 		}
@@ -427,8 +426,8 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 
 		// store
 		progress.Stage = StageStore
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions()), a.StoreRequested,
-			activities.ScopedStoreInput{Scope: res.Scope, StoreInput: activities.StoreInput{Date: in.Date, Mode: resolved.Mode}},
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions()), contract.ActivityStoreRequested,
+			contract.ScopedStoreInput{Scope: res.Scope, StoreInput: contract.StoreInput{Date: in.Date, Mode: resolved.Mode}},
 		).Get(ctx, &res.Store); err != nil {
 			return fail(StageStore, err)
 		}
@@ -448,21 +447,21 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 		id, ok := ids[artistKey(r.Artist)]
 		switch {
 		case !ok:
-			o.State, o.Detail = activities.RequestNotFound, fmt.Sprintf("Spotify knows no single artist %q", r.Artist)
+			o.State, o.Detail = contract.RequestNotFound, fmt.Sprintf("Spotify knows no single artist %q", r.Artist)
 		case missing[id]:
-			o.State, o.ArtistID, o.Detail = activities.RequestNotFound, id, fmt.Sprintf("Spotify returned no artist for ID %s", id)
+			o.State, o.ArtistID, o.Detail = contract.RequestNotFound, id, fmt.Sprintf("Spotify returned no artist for ID %s", id)
 		default:
-			o.State, o.ArtistID = activities.RequestStored, id
+			o.State, o.ArtistID = contract.RequestStored, id
 		}
 		return o
 	}
-	updates := make([]activities.RequestUpdate, len(in.Requests))
+	updates := make([]contract.RequestUpdate, len(in.Requests))
 	for i, r := range in.Requests {
 		o := outcome(r)
 		res.Outcomes = append(res.Outcomes, o)
-		updates[i] = activities.RequestUpdate{ID: o.ID, Artist: o.Artist, State: o.State, ArtistID: o.ArtistID, Detail: o.Detail}
+		updates[i] = contract.RequestUpdate{ID: o.ID, Artist: o.Artist, State: o.State, ArtistID: o.ArtistID, Detail: o.Detail}
 	}
-	if err := workflow.ExecuteActivity(stateCtx, a.MarkRequests, activities.MarkRequestsInput{Updates: updates}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(stateCtx, contract.ActivityMarkRequests, contract.MarkRequestsInput{Updates: updates}).Get(ctx, nil); err != nil {
 		return fail("mark", err)
 	}
 	notifyRequests(ctx, in.Requests)
@@ -483,11 +482,10 @@ func notifyRequests(ctx workflow.Context, reqs []ArtistRequest) {
 	if workflow.GetVersion(ctx, notifyChangeID, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
-	var a *activities.Activities
 	nctx := workflow.WithActivityOptions(ctx, notifyOptions())
 	futures := make([]workflow.Future, len(reqs))
 	for i, r := range reqs {
-		futures[i] = workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{RequestID: r.ID})
+		futures[i] = workflow.ExecuteActivity(nctx, contract.ActivityNotify, contract.NotifyInput{RequestID: r.ID})
 	}
 	for i, f := range futures {
 		if err := f.Get(ctx, nil); err != nil {

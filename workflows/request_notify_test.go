@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // Every settled request of a run is answered with Notify, after its final
@@ -29,19 +30,19 @@ func TestRequestRunNotifiesEachSettledRequest(t *testing.T) {
 		{
 			name: "stored and not found",
 			want: map[string]string{
-				"r1": activities.RequestStored, "r2": activities.RequestStored, "r3": activities.RequestNotFound,
+				"r1": contract.RequestStored, "r2": contract.RequestStored, "r3": contract.RequestNotFound,
 			},
 		},
 		{
 			name:  "run failed",
 			fakes: requestFakes{cleanErr: errors.New("lake unavailable")},
-			want:  map[string]string{"r1": activities.RequestFailed, "r2": activities.RequestFailed, "r3": activities.RequestFailed},
+			want:  map[string]string{"r1": contract.RequestFailed, "r2": contract.RequestFailed, "r3": contract.RequestFailed},
 		},
 		{
 			name:      "answers cannot be delivered",
 			notifyErr: errors.New("response_url refused"),
 			want: map[string]string{
-				"r1": activities.RequestStored, "r2": activities.RequestStored, "r3": activities.RequestNotFound,
+				"r1": contract.RequestStored, "r2": contract.RequestStored, "r3": contract.RequestNotFound,
 			},
 		},
 	}
@@ -53,12 +54,12 @@ func TestRequestRunNotifiesEachSettledRequest(t *testing.T) {
 			got := map[string]string{}
 			calls := 0
 			env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.NotifyInput) (activities.NotifyResult, error) {
+				func(_ context.Context, in contract.NotifyInput) (contract.NotifyResult, error) {
 					mu.Lock()
 					defer mu.Unlock()
 					calls++
 					got[in.RequestID] = rec.lastMark(in.RequestID).State
-					return activities.NotifyResult{Delivery: "response_url"}, tt.notifyErr
+					return contract.NotifyResult{Delivery: "response_url"}, tt.notifyErr
 				})
 			signalAt(env, 0, "r1", "Band One")
 			signalAt(env, time.Second, "r2", "band one")
@@ -73,7 +74,7 @@ func TestRequestRunNotifiesEachSettledRequest(t *testing.T) {
 				// Retried, then given up on without failing the run.
 				require.Greater(t, calls, wantCalls)
 				for _, o := range next.Recent {
-					require.NotEqual(t, activities.RequestFailed, o.State, "a failed answer does not fail request %s", o.ID)
+					require.NotEqual(t, contract.RequestFailed, o.State, "a failed answer does not fail request %s", o.ID)
 				}
 			} else {
 				require.Equal(t, wantCalls, calls)
@@ -85,7 +86,7 @@ func TestRequestRunNotifiesEachSettledRequest(t *testing.T) {
 // The request signal and Notify's input carry no reply target: nothing a
 // client could use to post to a channel reaches workflow history.
 func TestRequestTypesCarryNoReplyTarget(t *testing.T) {
-	for _, v := range []any{ArtistRequest{}, activities.NotifyInput{}, RequestOutcome{}} {
+	for _, v := range []any{ArtistRequest{}, contract.NotifyInput{}, RequestOutcome{}} {
 		fields := jsonFields(t, v)
 		sort.Strings(fields)
 		for _, f := range fields {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // requestRecorder records what the request activities were asked.
@@ -24,11 +25,11 @@ type requestRecorder struct {
 	resolved [][]string // artists of each ResolveRequested call
 	scopes   []string
 	stored   int
-	marks    []activities.RequestUpdate
+	marks    []contract.RequestUpdate
 	runs     []time.Time // when each request run resolved (test clock)
 }
 
-func (r *requestRecorder) lastMark(id string) activities.RequestUpdate {
+func (r *requestRecorder) lastMark(id string) contract.RequestUpdate {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := len(r.marks) - 1; i >= 0; i-- {
@@ -36,7 +37,7 @@ func (r *requestRecorder) lastMark(id string) activities.RequestUpdate {
 			return r.marks[i]
 		}
 	}
-	return activities.RequestUpdate{}
+	return contract.RequestUpdate{}
 }
 
 // fakeID is the Spotify ID the fake resolver gives a name; names starting
@@ -67,26 +68,26 @@ func newRequestEnv(t *testing.T, fakes ...requestFakes) (*testsuite.TestWorkflow
 	env.RegisterWorkflow(ArtistRequestRunWorkflow)
 
 	env.OnActivity(a.MarkRequests, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.MarkRequestsInput) error {
+		func(_ context.Context, in contract.MarkRequestsInput) error {
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			rec.marks = append(rec.marks, in.Updates...)
 			return nil
 		}).Maybe()
 	env.OnActivity(a.ResolveRequested, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ScopedResolveInput) (activities.ScopedResolveResult, error) {
+		func(_ context.Context, in contract.ScopedResolveInput) (contract.ScopedResolveResult, error) {
 			rec.mu.Lock()
 			rec.resolved = append(rec.resolved, in.Artists)
 			rec.runs = append(rec.runs, env.Now())
 			rec.scopes = append(rec.scopes, in.Scope)
 			rec.mu.Unlock()
-			var res activities.ScopedResolveResult
+			var res contract.ScopedResolveResult
 			for _, name := range in.Artists {
 				if strings.HasPrefix(name, "unknown") {
 					res.Unresolved = append(res.Unresolved, name)
 					continue
 				}
-				res.Resolved = append(res.Resolved, activities.ResolvedArtist{Artist: name, ID: fakeID(name)})
+				res.Resolved = append(res.Resolved, contract.ResolvedArtist{Artist: name, ID: fakeID(name)})
 			}
 			res.Mode = "extended"
 			if n := len(res.Resolved); n > 0 {
@@ -95,16 +96,16 @@ func newRequestEnv(t *testing.T, fakes ...requestFakes) (*testsuite.TestWorkflow
 			return res, nil
 		}).Maybe()
 	env.OnActivity(a.CollectRequested, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ScopedCollectInput) (activities.CollectResult, error) {
-			return activities.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}}, nil
+		func(_ context.Context, in contract.ScopedCollectInput) (contract.CollectResult, error) {
+			return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}}, nil
 		}).Maybe()
-	env.OnActivity(a.CleanRequested, mock.Anything, mock.Anything).Return(activities.CleanResult{}, f.cleanErr).Maybe()
+	env.OnActivity(a.CleanRequested, mock.Anything, mock.Anything).Return(contract.CleanResult{}, f.cleanErr).Maybe()
 	env.OnActivity(a.StoreRequested, mock.Anything, mock.Anything).After(f.storeAfter).Return(
-		func(_ context.Context, _ activities.ScopedStoreInput) (activities.StoreResult, error) {
+		func(_ context.Context, _ contract.ScopedStoreInput) (contract.StoreResult, error) {
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			rec.stored++
-			return activities.StoreResult{Artists: 1}, nil
+			return contract.StoreResult{Artists: 1}, nil
 		}).Maybe()
 	return env, rec
 }
@@ -149,9 +150,9 @@ func TestRequestsWithinTheWindowMakeOneRun(t *testing.T) {
 	require.Empty(t, next.Pending)
 	require.Len(t, next.Recent, 20)
 	for _, o := range next.Recent {
-		require.Equal(t, activities.RequestStored, o.State, o.ID)
+		require.Equal(t, contract.RequestStored, o.State, o.ID)
 		require.Equal(t, fakeID(o.Artist), o.ArtistID)
-		require.Equal(t, activities.RequestStored, rec.lastMark(o.ID).State)
+		require.Equal(t, contract.RequestStored, rec.lastMark(o.ID).State)
 	}
 	require.True(t, strings.HasPrefix(rec.scopes[0], "requests/artist-requests-"), rec.scopes[0])
 	// The window opened with the first request and ran its 10 seconds.
@@ -236,15 +237,15 @@ func TestRequestOutcomes(t *testing.T) {
 	got := RequestProgress{Recent: next.Recent}
 	o, ok := got.Outcome("known")
 	require.True(t, ok)
-	require.Equal(t, activities.RequestStored, o.State)
+	require.Equal(t, contract.RequestStored, o.State)
 	o, ok = got.Outcome("unknown")
 	require.True(t, ok)
-	require.Equal(t, activities.RequestNotFound, o.State)
+	require.Equal(t, contract.RequestNotFound, o.State)
 	require.Contains(t, o.Detail, `no single artist "unknown band"`)
-	require.Equal(t, activities.RequestNotFound, rec.lastMark("unknown").State)
+	require.Equal(t, contract.RequestNotFound, rec.lastMark("unknown").State)
 	o, ok = got.Outcome("empty")
 	require.True(t, ok)
-	require.Equal(t, activities.RequestFailed, o.State)
+	require.Equal(t, contract.RequestFailed, o.State)
 	require.Equal(t, [][]string{{"Known Band", "unknown band"}}, rec.resolved)
 }
 
@@ -255,10 +256,10 @@ func TestRequestRunFailureFailsItsRequests(t *testing.T) {
 
 	next := continuedWith(t, env)
 	require.Len(t, next.Recent, 1)
-	require.Equal(t, activities.RequestFailed, next.Recent[0].State)
+	require.Equal(t, contract.RequestFailed, next.Recent[0].State)
 	require.Contains(t, next.Recent[0].Detail, "lake unavailable")
 	mark := rec.lastMark("r1")
-	require.Equal(t, activities.RequestFailed, mark.State)
+	require.Equal(t, contract.RequestFailed, mark.State)
 	require.Contains(t, mark.Detail, "clean failed")
 	require.Zero(t, rec.stored)
 }

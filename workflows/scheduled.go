@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // Stages of a scheduled run, as its progress query reports them.
@@ -134,10 +134,9 @@ func runScheduled(ctx workflow.Context, in PipelineInput, date string) (Schedule
 		return ScheduledResult{}, fmt.Errorf("encode the input of %s: %w", id, err)
 	}
 	progress.Stage = ScheduledStagePipeline
-	var a *activities.Activities
-	var ran activities.RunPipelineResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runPipelineOptions()), a.RunPipeline,
-		activities.RunPipelineInput{Date: date, TaskQueue: workflow.GetInfo(ctx).TaskQueueName, Input: encoded},
+	var ran contract.RunPipelineResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, runPipelineOptions()), contract.ActivityRunPipeline,
+		contract.RunPipelineInput{Date: date, TaskQueue: workflow.GetInfo(ctx).TaskQueueName, Input: encoded},
 	).Get(ctx, &ran); err != nil {
 		progress.Stage, progress.Error = ScheduledStageFailed, err.Error()
 		return ScheduledResult{Date: date, WorkflowID: id}, fmt.Errorf("scheduled run of %s: %w", date, err)

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // scheduledTime is the scheduled start time of the runs below: D is
@@ -39,13 +40,13 @@ func scheduledEnv(t *testing.T, late time.Duration) *testsuite.TestWorkflowEnvir
 
 // onRunPipeline mocks RunPipeline: it records its input and answers as a
 // pipeline-D that completed for the date, attached or not.
-func onRunPipeline(env *testsuite.TestWorkflowEnvironment, attached bool, got *[]activities.RunPipelineInput) {
+func onRunPipeline(env *testsuite.TestWorkflowEnvironment, attached bool, got *[]contract.RunPipelineInput) {
 	var a *activities.Activities
 	env.OnActivity(a.RunPipeline, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.RunPipelineInput) (activities.RunPipelineResult, error) {
+		func(_ context.Context, in contract.RunPipelineInput) (contract.RunPipelineResult, error) {
 			*got = append(*got, in)
 			res, _ := json.Marshal(PipelineResult{Date: in.Date, Artists: 7, ManifestKey: "manifests/dt=" + in.Date + "/pipeline.json"})
-			return activities.RunPipelineResult{WorkflowID: PipelineWorkflowID(in.Date), RunID: "run-1", Attached: attached, Result: res}, nil
+			return contract.RunPipelineResult{WorkflowID: PipelineWorkflowID(in.Date), RunID: "run-1", Attached: attached, Result: res}, nil
 		})
 }
 
@@ -55,7 +56,7 @@ func onRunPipeline(env *testsuite.TestWorkflowEnvironment, attached bool, got *[
 func TestScheduledRunJoinsPipelineOfTheDate(t *testing.T) {
 	// Caught up an hour after the date ended: inside the default grace.
 	env := scheduledEnv(t, 15*time.Hour+time.Hour)
-	var got []activities.RunPipelineInput
+	var got []contract.RunPipelineInput
 	onRunPipeline(env, true, &got)
 	env.ExecuteWorkflow(ScheduledPipelineWorkflow, PipelineInput{
 		Trigger: "schedule", TimeZone: "UTC", Artists: []string{"a", "b"}, CaptureGrace: 2 * time.Hour,
@@ -98,7 +99,7 @@ func TestScheduledRunTakesDateAndWindowInTheSchedulesZone(t *testing.T) {
 	at := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	env.SetStartTime(at)
 	require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStart.ValueSet(at))))
-	var got []activities.RunPipelineInput
+	var got []contract.RunPipelineInput
 	onRunPipeline(env, false, &got)
 	env.ExecuteWorkflow(ScheduledPipelineWorkflow, PipelineInput{Trigger: "schedule", TimeZone: "Europe/Berlin"})
 	require.NoError(t, env.GetWorkflowError())
@@ -151,13 +152,13 @@ func TestScheduledRunOutsideTheWindowIsRefused(t *testing.T) {
 func TestScheduledRunFailsWithThePipeline(t *testing.T) {
 	env := scheduledEnv(t, time.Minute)
 	var a *activities.Activities
-	env.OnActivity(a.RunPipeline, mock.Anything, mock.Anything).Return(activities.RunPipelineResult{},
+	env.OnActivity(a.RunPipeline, mock.Anything, mock.Anything).Return(contract.RunPipelineResult{},
 		temporal.NewNonRetryableApplicationError("pipeline-2026-12-01 (run r) failed: stage collect of 2026-12-01: Spotify says no",
-			activities.ErrPipelineFailed, errors.New("Spotify says no"))).Once()
+			contract.ErrPipelineFailed, errors.New("Spotify says no"))).Once()
 	env.ExecuteWorkflow(ScheduledPipelineWorkflow, PipelineInput{Trigger: "schedule"})
 
 	err := env.GetWorkflowError()
-	require.True(t, HasErrorType(err, activities.ErrPipelineFailed), "%v", err)
+	require.True(t, HasErrorType(err, contract.ErrPipelineFailed), "%v", err)
 	require.ErrorContains(t, err, "scheduled run of 2026-12-01")
 	require.ErrorContains(t, err, "Spotify says no")
 }
@@ -168,7 +169,7 @@ func TestScheduledRunFailsWithThePipeline(t *testing.T) {
 func TestLegacyScheduledPipelineJoinsPipelineOfTheDate(t *testing.T) {
 	env := scheduledEnv(t, time.Second)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "pipeline-2026-12-01T09:29:43Z", TaskQueue: "metronome"})
-	var got []activities.RunPipelineInput
+	var got []contract.RunPipelineInput
 	onRunPipeline(env, false, &got)
 	env.ExecuteWorkflow(PipelineWorkflow, PipelineInput{Trigger: "schedule"})
 

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -196,7 +196,7 @@ func (b *batchWriter) json(v any) json.RawMessage {
 
 // flush writes the batch's raw and quarantine objects and its curated
 // rows, and counts them.
-func (b *batchWriter) flush(ctx context.Context, store lake.Store, cw *curatedWriters, collect *activities.CollectSummary, report *activities.QualityReport) error {
+func (b *batchWriter) flush(ctx context.Context, store lake.Store, cw *curatedWriters, collect *contract.CollectSummary, report *contract.QualityReport) error {
 	if b.err != nil {
 		return b.err
 	}
@@ -262,7 +262,7 @@ func newCuratedWriters(store lake.Store, dt string) (*curatedWriters, error) {
 
 // publish publishes every partition (an empty table gets a part without
 // rows, as the clean stage's) and counts the rows out.
-func (cw *curatedWriters) publish(ctx context.Context, report *activities.QualityReport) error {
+func (cw *curatedWriters) publish(ctx context.Context, report *contract.QualityReport) error {
 	report.RowsOut[tables.Artists] = int(cw.artists.Rows())
 	report.RowsOut[tables.Albums] = int(cw.albums.Rows())
 	report.RowsOut[tables.Tracks] = int(cw.tracks.Rows())

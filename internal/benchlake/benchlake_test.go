@@ -11,6 +11,7 @@ import (
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -48,7 +49,7 @@ func TestGenerateWritesWhatThePipelineWrites(t *testing.T) {
 		if _, found, err := activities.ReadCapture(ctx, store, dt); err != nil || !found {
 			t.Fatalf("capture record of %s: found %v, %v", dt, found, err)
 		}
-		if m.Kind == activities.KindReprocess && (m.Replaced == nil || m.Replaced.Kind != activities.KindCapture) {
+		if m.Kind == contract.KindReprocess && (m.Replaced == nil || m.Replaced.Kind != contract.KindCapture) {
 			t.Errorf("reprocess of %s: replaced %+v, want the capture's manifest", dt, m.Replaced)
 		}
 		if len(m.RawObjects) != 2*m.Resolve.Batches {
@@ -83,7 +84,7 @@ func TestGenerateWritesWhatThePipelineWrites(t *testing.T) {
 			}
 		}
 	}
-	if kinds[activities.KindLateCapture] != 1 || kinds[activities.KindReprocess] != 1 || kinds[activities.KindCapture] != 15 {
+	if kinds[contract.KindLateCapture] != 1 || kinds[contract.KindReprocess] != 1 || kinds[contract.KindCapture] != 15 {
 		t.Errorf("kinds %v: want 15 captures, a late capture and a reprocess", kinds)
 	}
 

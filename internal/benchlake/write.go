@@ -12,6 +12,7 @@ import (
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/tables"
@@ -29,19 +30,19 @@ const (
 func (l Lake) kind(d int) string {
 	switch age := len(l.Dates) - 1 - d; {
 	case age == lateCaptureAge:
-		return activities.KindLateCapture
+		return contract.KindLateCapture
 	case age == reprocessAge:
-		return activities.KindReprocess
+		return contract.KindReprocess
 	}
-	return activities.KindCapture
+	return contract.KindCapture
 }
 
 // dateWork is what writing one date's raw and curated data counted, for
 // its manifest.
 type dateWork struct {
-	resolve activities.ResolveResult
-	collect activities.CollectSummary
-	clean   activities.CleanResult
+	resolve contract.ResolveResult
+	collect contract.CollectSummary
+	clean   contract.CleanResult
 	started time.Time
 }
 
@@ -85,7 +86,7 @@ func write(ctx context.Context, l Lake) error {
 		return err
 	}
 	defer duck.Close()
-	marts := make([]activities.AggregateResult, len(l.Dates))
+	marts := make([]contract.AggregateResult, len(l.Dates))
 	for d, dt := range l.Dates {
 		if marts[d], err = buildMarts(ctx, duck, l, dt, similarityBlock(l, d)); err != nil {
 			return err
@@ -153,7 +154,7 @@ feed:
 func (l Lake) fetchedAt(d, i int) time.Time {
 	day, _ := tables.ParseDate(l.Dates[d])
 	start := day.Time().Add(3 * time.Hour)
-	if l.kind(d) == activities.KindLateCapture {
+	if l.kind(d) == contract.KindLateCapture {
 		last, _ := tables.ParseDate(l.Last)
 		start = (last + 1).Time().Add(10 * time.Hour)
 	}
@@ -176,7 +177,7 @@ func runID(dt string, n int) string {
 func writeDate(ctx context.Context, a *activities.Activities, l Lake, d int) (dateWork, error) {
 	g := generator{cfg: l.Config}
 	dt := l.Dates[d]
-	late := l.kind(d) == activities.KindLateCapture
+	late := l.kind(d) == contract.KindLateCapture
 	w := dateWork{started: l.fetchedAt(d, 0).Add(-time.Minute)}
 
 	// The resolved artists, in batch order.
@@ -190,7 +191,7 @@ func writeDate(ctx context.Context, a *activities.Activities, l Lake, d int) (da
 		return w, fmt.Errorf("write %s: %w", artistsKey, err)
 	}
 	batches := (l.Artists + batchSize - 1) / batchSize
-	w.resolve = activities.ResolveResult{ArtistsKey: artistsKey, Artists: l.Artists, Batches: batches,
+	w.resolve = contract.ResolveResult{ArtistsKey: artistsKey, Artists: l.Artists, Batches: batches,
 		BatchSize: batchSize, Mode: "extended"}
 
 	cw, err := newCuratedWriters(a.Lake, dt)
@@ -198,9 +199,9 @@ func writeDate(ctx context.Context, a *activities.Activities, l Lake, d int) (da
 		return w, err
 	}
 	defer cw.abort(ctx)
-	report := activities.QualityReport{RowsIn: map[string]int{}, RowsOut: map[string]int{},
+	report := contract.QualityReport{RowsIn: map[string]int{}, RowsOut: map[string]int{},
 		Rejected: map[string]map[string]int{}}
-	w.collect = activities.CollectSummary{Records: map[string]int{}, Calls: map[string]int{}}
+	w.collect = contract.CollectSummary{Records: map[string]int{}, Calls: map[string]int{}}
 	last, _ := tables.ParseDate(l.Last)
 	for b := range batches {
 		bw := batchWriter{g: g, l: l, d: d, dt: dt, batch: b, late: late, last: last}
@@ -214,14 +215,14 @@ func writeDate(ctx context.Context, a *activities.Activities, l Lake, d int) (da
 	if err := cw.publish(ctx, &report); err != nil {
 		return w, err
 	}
-	w.clean = activities.CleanResult{Report: report, CuratedKeys: cw.keys()}
+	w.clean = contract.CleanResult{Report: report, CuratedKeys: cw.keys()}
 
-	kind := activities.KindCapture
+	kind := contract.KindCapture
 	if late {
-		kind = activities.KindLateCapture
+		kind = contract.KindLateCapture
 	}
 	// The manifest copies its summary from the record it writes.
-	_, err = a.CompleteCapture(ctx, activities.CaptureInput{
+	_, err = a.CompleteCapture(ctx, contract.CaptureInput{
 		Date: dt, Kind: kind, Mode: "extended", Artists: l.Artists, Batches: batches, BatchSize: batchSize,
 		Calls: w.collect.Calls, WorkflowID: "pipeline-" + dt, RunID: runID(dt, 0),
 	})
@@ -245,8 +246,8 @@ func similarityBlock(l Lake, d int) int {
 
 // buildMarts builds the marts of dt with their own SQL, as the aggregate
 // stage does, and publishes each partition.
-func buildMarts(ctx context.Context, duck *analytics.DuckDB, l Lake, dt string, similarityBlock int) (activities.AggregateResult, error) {
-	res := activities.AggregateResult{Rows: map[string]int64{}}
+func buildMarts(ctx context.Context, duck *analytics.DuckDB, l Lake, dt string, similarityBlock int) (contract.AggregateResult, error) {
+	res := contract.AggregateResult{Rows: map[string]int64{}}
 	root := strings.TrimPrefix(l.LakeURL, "file://")
 	store, err := lake.Open(ctx, l.LakeURL)
 	if err != nil {
@@ -406,31 +407,31 @@ func writeSimilar(ctx context.Context, duck *analytics.DuckDB, serve *serving.St
 // activity that writes it; a reprocessed date gets the manifest of its
 // capture first and then the backfill's, which records the one it
 // replaced.
-func writeManifests(ctx context.Context, a *activities.Activities, l Lake, d int, w dateWork, marts activities.AggregateResult) error {
+func writeManifests(ctx context.Context, a *activities.Activities, l Lake, d int, w dateWork, marts contract.AggregateResult) error {
 	dt := l.Dates[d]
-	in := activities.ManifestInput{
+	in := contract.ManifestInput{
 		Date: dt, WorkflowID: "pipeline-" + dt, RunID: runID(dt, 0), Trigger: "schedule",
 		StartedAt: w.started.UTC().Format(time.RFC3339), Resolve: w.resolve, Collect: w.collect, Clean: w.clean,
-		Store:     activities.StoreResult{Artists: w.clean.Report.RowsOut[tables.Artists], TopTracks: w.clean.Report.RowsOut[tables.ArtistTopTracks], Tracked: l.Artists},
+		Store:     contract.StoreResult{Artists: w.clean.Report.RowsOut[tables.Artists], TopTracks: w.clean.Report.RowsOut[tables.ArtistTopTracks], Tracked: l.Artists},
 		Aggregate: marts,
 		// About what the stages take at 100,000 artists, scaled.
 		StageMillis: map[string]int64{
 			"resolve": 50, "collect": int64(l.Artists) * 2, "clean": int64(l.Artists) * 6 / 10,
 			"store": int64(l.Artists) * 3 / 10, "aggregate": int64(l.Artists) * 9 / 10,
 		},
-		Kind: activities.KindCapture,
+		Kind: contract.KindCapture,
 	}
-	if l.kind(d) == activities.KindLateCapture {
-		in.Kind, in.Trigger = activities.KindLateCapture, "manual"
+	if l.kind(d) == contract.KindLateCapture {
+		in.Kind, in.Trigger = contract.KindLateCapture, "manual"
 	}
 	if _, err := a.WriteManifest(ctx, in); err != nil {
 		return fmt.Errorf("manifest of %s: %w", dt, err)
 	}
-	if l.kind(d) != activities.KindReprocess {
+	if l.kind(d) != contract.KindReprocess {
 		return nil
 	}
-	in.RunID, in.Trigger, in.Kind = runID(dt, 1), "backfill", activities.KindReprocess
-	in.Collect = activities.CollectSummary{}
+	in.RunID, in.Trigger, in.Kind = runID(dt, 1), "backfill", contract.KindReprocess
+	in.Collect = contract.CollectSummary{}
 	in.StartedAt = w.started.Add(72 * time.Hour).UTC().Format(time.RFC3339)
 	delete(in.StageMillis, "collect")
 	if _, err := a.WriteManifest(ctx, in); err != nil {

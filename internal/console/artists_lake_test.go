@@ -9,6 +9,7 @@ import (
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
@@ -70,7 +71,7 @@ func (l *pipelineLake) openServing(t *testing.T, path string) *serving.Store {
 
 // run runs the stages of date into the lake and into srv. Before the
 // clean stage it adds the raw records of bad, so the date has rejects.
-func (l *pipelineLake) run(t *testing.T, date string, srv *serving.Store, bad []lake.RawRecord) activities.ManifestInput {
+func (l *pipelineLake) run(t *testing.T, date string, srv *serving.Store, bad []lake.RawRecord) contract.ManifestInput {
 	t.Helper()
 	ctx := context.Background()
 	sp, err := spotify.New(ctx, spotify.Options{
@@ -92,11 +93,11 @@ func (l *pipelineLake) run(t *testing.T, date string, srv *serving.Store, bad []
 			t.Fatalf("pipeline of %s: %v", date, err)
 		}
 	}
-	resolved, err := a.Resolve(ctx, activities.ResolveInput{Date: date})
+	resolved, err := a.Resolve(ctx, contract.ResolveInput{Date: date})
 	must(err)
-	var summary activities.CollectSummary
+	var summary contract.CollectSummary
 	for b := range resolved.Batches {
-		r, err := a.CollectBatch(ctx, activities.CollectInput{Date: date, ArtistsKey: resolved.ArtistsKey, Batch: b,
+		r, err := a.CollectBatch(ctx, contract.CollectInput{Date: date, ArtistsKey: resolved.ArtistsKey, Batch: b,
 			BatchSize: resolved.BatchSize, Mode: resolved.Mode})
 		must(err)
 		summary.Add(r)
@@ -105,13 +106,13 @@ func (l *pipelineLake) run(t *testing.T, date string, srv *serving.Store, bad []
 		_, err := lake.WriteRaw(ctx, l.store, lake.RawKey(curate.EntityArtists, date, 90), bad)
 		must(err)
 	}
-	cleaned, err := a.Clean(ctx, activities.CleanInput{Date: date, Mode: resolved.Mode})
+	cleaned, err := a.Clean(ctx, contract.CleanInput{Date: date, Mode: resolved.Mode})
 	must(err)
-	stored, err := a.Store(ctx, activities.StoreInput{Date: date, Mode: resolved.Mode})
+	stored, err := a.Store(ctx, contract.StoreInput{Date: date, Mode: resolved.Mode})
 	must(err)
-	aggregated, err := a.Aggregate(ctx, activities.AggregateInput{Date: date})
+	aggregated, err := a.Aggregate(ctx, contract.AggregateInput{Date: date})
 	must(err)
-	in := activities.ManifestInput{Date: date, Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored, Aggregate: aggregated}
+	in := contract.ManifestInput{Date: date, Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored, Aggregate: aggregated}
 	_, err = a.WriteManifest(ctx, in)
 	must(err)
 	return in

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/workflows"
 )
@@ -67,7 +68,7 @@ func putJSON(t *testing.T, store lake.Store, key string, doc any) {
 }
 
 func testCapture(date, kind string) activities.Capture {
-	return activities.Capture{CaptureInput: activities.CaptureInput{Date: date, Kind: kind, Mode: "extended",
+	return activities.Capture{CaptureInput: contract.CaptureInput{Date: date, Kind: kind, Mode: "extended",
 		WorkflowID: "pipeline-" + date, RunID: "run-" + date}, CapturedAt: date + "T05:00:00Z",
 		Objects: []activities.RawObject{{Key: "raw/artists/dt=" + date + "/batch-00000.jsonl.gz", Size: 2048, SHA256: "abc123", Records: 50}}}
 }
@@ -90,11 +91,11 @@ func testManifest(date, kind string) activities.Manifest {
 // 11-19 captured only, 11-18 an unreadable manifest, 11-17 a gap.
 func seedLake(t *testing.T) lake.Store {
 	store := newFileLake(t)
-	putJSON(t, store, lake.CaptureKey("2026-11-21"), testCapture("2026-11-21", activities.KindCapture))
-	putJSON(t, store, lake.ManifestKey("2026-11-21"), testManifest("2026-11-21", activities.KindCapture))
-	putJSON(t, store, lake.CaptureKey("2026-11-20"), testCapture("2026-11-20", activities.KindLateCapture))
-	putJSON(t, store, lake.ManifestKey("2026-11-20"), testManifest("2026-11-20", activities.KindLateCapture))
-	putJSON(t, store, lake.CaptureKey("2026-11-19"), testCapture("2026-11-19", activities.KindCapture))
+	putJSON(t, store, lake.CaptureKey("2026-11-21"), testCapture("2026-11-21", contract.KindCapture))
+	putJSON(t, store, lake.ManifestKey("2026-11-21"), testManifest("2026-11-21", contract.KindCapture))
+	putJSON(t, store, lake.CaptureKey("2026-11-20"), testCapture("2026-11-20", contract.KindLateCapture))
+	putJSON(t, store, lake.ManifestKey("2026-11-20"), testManifest("2026-11-20", contract.KindLateCapture))
+	putJSON(t, store, lake.CaptureKey("2026-11-19"), testCapture("2026-11-19", contract.KindCapture))
 	require.NoError(t, store.Put(context.Background(), lake.ManifestKey("2026-11-18"), strings.NewReader("{not json")))
 	return store
 }
@@ -232,7 +233,7 @@ func TestGridStates(t *testing.T) {
 	tc.runs = nil
 	c.temporal = temporalState{}
 	require.Equal(t, "captured", gridStates(t, get(t, c, "GET", "/").Body.String())["2026-11-19"][0])
-	putJSON(t, store, lake.ManifestKey("2026-11-19"), testManifest("2026-11-19", activities.KindReprocess))
+	putJSON(t, store, lake.ManifestKey("2026-11-19"), testManifest("2026-11-19", contract.KindReprocess))
 	require.Equal(t, [2]string{"complete", "reprocess"}, gridStates(t, get(t, c, "GET", "/").Body.String())["2026-11-19"])
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/partitions"
 	"github.com/metronome-data/metronome/workflows"
@@ -102,7 +103,7 @@ func (c *Console) datePage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "date", p)
 }
 
-func qualityLines(q activities.QualityReport) []qualityLine {
+func qualityLines(q contract.QualityReport) []qualityLine {
 	var lines []qualityLine
 	for entity, reasons := range q.Rejected {
 		for reason, n := range reasons {
@@ -127,7 +128,7 @@ func curatedLists(m *activities.Manifest) []keyList {
 	return lists
 }
 
-func martLines(a activities.AggregateResult) []martLine {
+func martLines(a contract.AggregateResult) []martLine {
 	var lines []martLine
 	for name, n := range a.Rows {
 		lines = append(lines, martLine{Name: name, Rows: n, HasRows: true})

@@ -1,48 +1,8 @@
-package activities
+package contract
 
-import "time"
-
-// The inputs and results of the activities. Only references (lake keys),
-// counts and small summaries travel through workflow history; payloads stay
-// in the lake (claim-check).
-
-// Error types of non-retryable application errors, named in retry policies
-// and visible in the Web UI.
-const (
-	ErrBadInput       = "BadInput"
-	ErrBadCredentials = "BadCredentials"
-	ErrNotFound       = "NotFound"
-	ErrDataQuality    = "DataQualityError"
-	// ErrRateLimited is retryable; its NextRetryDelay is Spotify's
-	// Retry-After.
-	ErrRateLimited = "RateLimited"
-	// ErrQuotaExceeded is a quota 429: the run waits durably (Spotify's
-	// Retry-After, or spotify.quota_wait), outside the retry budget; its
-	// details are a QuotaWait.
-	ErrQuotaExceeded = "QuotaExceeded"
-	// ErrAppRefused: Spotify refuses the app on every endpoint, as it does
-	// a development-mode app whose owner's Premium subscription lapsed.
-	ErrAppRefused = "SpotifyAppRefused"
-)
-
-// QuotaWait is the detail of a QuotaExceeded error: what the worker knows
-// of how long the quota is gone.
-type QuotaWait struct {
-	// RetryAfter is Spotify's Retry-After; 0 when the 429 had none.
-	RetryAfter time.Duration `json:"retry_after,omitempty"`
-	// QuotaWait is the worker's spotify.quota_wait, the first wait when
-	// there is no Retry-After; 0 from a worker that does not know it.
-	QuotaWait time.Duration `json:"quota_wait,omitempty"`
-}
-
-// First is the wait the worker expects: the Retry-After when Spotify gave
-// one, else the configured quota wait (0 when neither is known).
-func (w QuotaWait) First() time.Duration {
-	if w.RetryAfter > 0 {
-		return w.RetryAfter
-	}
-	return w.QuotaWait
-}
+// The inputs and results of the pipeline's stages. Only references (lake
+// keys), counts and small summaries travel through workflow history;
+// payloads stay in the lake (claim-check).
 
 // ResolveInput names the artists of a run.
 type ResolveInput struct {
@@ -60,7 +20,8 @@ type ResolveResult struct {
 	Artists    int    `json:"artists"`
 	Batches    int    `json:"batches"`
 	BatchSize  int    `json:"batch_size"`
-	// Mode is the Spotify API mode of this run: "extended" or "development".
+	// Mode is the Spotify API mode of this run: ModeExtended or
+	// ModeDevelopment.
 	Mode string `json:"mode"`
 	// Unresolved are the names Spotify did not know or that were ambiguous.
 	Unresolved []string `json:"unresolved,omitempty"`
