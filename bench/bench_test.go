@@ -44,7 +44,7 @@ func tinyConfig(tb testing.TB) Config {
 		Artists: 120, Sizes: []int{60, 120}, Reps: 1, Latency: time.Millisecond,
 		RateArtists: 60, RateDevArtists: 60, RateBudget: 400, RateWindow: time.Second,
 		Cap: 200, CapArtists: 60, CapDevArtists: 10,
-		PriorityDates: 8, PriorityParallel: 6, PriorityArtists: 20,
+		PriorityDates: 24, PriorityParallel: 8, PriorityArtists: 20,
 		Workers: 2, WorkerBin: testWorker(tb), Dir: tb.TempDir(),
 	}
 }
@@ -135,7 +135,7 @@ func TestRunReportsEveryFigure(t *testing.T) {
 
 	require.Len(t, r.Priority, 2, "without and with priorities")
 	for _, x := range r.Priority {
-		require.Positive(t, x.Backlog, "priorities %t", x.Priorities)
+		require.Positive(t, x.DoneSeconds, "priorities %t", x.Priorities)
 		require.LessOrEqual(t, x.FirstQueueSeconds, x.FirstActivitySeconds)
 		require.Less(t, x.FirstActivitySeconds, x.FirstSpotifySeconds, "the request is marked before Spotify is called")
 	}

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/curate"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -46,7 +47,8 @@ type PriorityResult struct {
 	Artists  int `json:"artists"`
 	Slots    int `json:"slots"`
 	// Backlog is the pipeline queue's activity backlog the server reported
-	// when the request was sent.
+	// when the request was sent (approximate, and cached for seconds); the
+	// request is sent once Parallel dates are in flight.
 	Backlog int64 `json:"backlog"`
 	// FirstActivitySeconds runs from the request's signal to the start of
 	// the request run's first activity, FirstSpotifySeconds to the start of
@@ -58,8 +60,9 @@ type PriorityResult struct {
 	// FirstQueueSeconds is the part of FirstActivitySeconds the first
 	// activity waited in the task queue (scheduled to started).
 	FirstQueueSeconds float64 `json:"first_queue_seconds"`
-	// BackfillSettled is how many dates of the backfill had settled when
-	// the request was done.
+	// SettledBefore and BackfillSettled are how many dates of the backfill
+	// had settled when the request was sent and when it was done.
+	SettledBefore   int `json:"settled_before"`
 	BackfillSettled int `json:"backfill_settled"`
 	// Recorded are the priorities the server holds for the executions:
 	// the backfill, one of its dates, artist-requests and the request run.
@@ -81,8 +84,8 @@ func (b *bencher) priority(ctx context.Context) error {
 		if on {
 			b.report.RequestFirstSpotifySeconds = r.FirstSpotifySeconds
 		}
-		b.logf("priority %-5t backfill %d dates, %d at once, %d slots, backlog %d: request's first activity after %5.2fs (%5.2fs of it queued), first Spotify call after %5.2fs, done after %5.2fs (%d dates settled)",
-			on, r.Dates, r.Parallel, r.Slots, r.Backlog, r.FirstActivitySeconds, r.FirstQueueSeconds, r.FirstSpotifySeconds, r.DoneSeconds, r.BackfillSettled)
+		b.logf("priority %-5t backfill %d dates, %d at once, %d slots, backlog %d: request's first activity after %5.2fs (%5.2fs of it queued), first Spotify call after %5.2fs, done after %5.2fs (dates settled %d, then %d)",
+			on, r.Dates, r.Parallel, r.Slots, r.Backlog, r.FirstActivitySeconds, r.FirstQueueSeconds, r.FirstSpotifySeconds, r.DoneSeconds, r.SettledBefore, r.BackfillSettled)
 	}
 	return nil
 }
@@ -146,9 +149,12 @@ func priorityRun(ctx context.Context, st *stack, dir string, on bool, end string
 		return res, fmt.Errorf("start the backfill of %s..%s on %s: %w", from, to, queue, err)
 	}
 	defer func() { _ = c.TerminateWorkflow(context.WithoutCancel(ctx), backfill.GetID(), "", "bench done") }()
-	if res.Backlog, err = awaitBacklog(ctx, c, queue, int64(parallel-prioritySlots)/2); err != nil {
-		settled, perr := backfillSettled(ctx, c, backfill)
-		return res, fmt.Errorf("%w (%d of %d dates settled; %v)", err, settled, dates, perr)
+	if err := awaitInFlight(ctx, c, backfill, parallel); err != nil {
+		return res, err
+	}
+	res.Backlog = activityBacklog(ctx, c, queue)
+	if res.SettledBefore, err = backfillSettled(ctx, c, backfill); err != nil {
+		return res, err
 	}
 
 	// artist-requests is one execution per namespace: each run ends its own.
@@ -212,7 +218,7 @@ func datesBefore(date string, n int) ([]string, error) {
 // cloneCapture copies the raw objects of the capture of date to each of
 // dates and seals each copy with CompleteCapture, so that every date has a
 // complete capture for a backfill to reprocess without a capture of its own.
-func cloneCapture(ctx context.Context, acts *activities.Activities, date string, capture activities.CaptureSummary, dates []string) error {
+func cloneCapture(ctx context.Context, acts *activities.Activities, date string, capture contract.CaptureSummary, dates []string) error {
 	for _, entity := range curate.Entities {
 		keys, err := acts.Lake.List(ctx, lake.RawPrefix(entity, date))
 		if err != nil {
@@ -232,8 +238,8 @@ func cloneCapture(ctx context.Context, acts *activities.Activities, date string,
 		}
 	}
 	for _, d := range dates {
-		if _, err := acts.CompleteCapture(ctx, activities.CaptureInput{
-			Date: d, Kind: activities.KindCapture, Mode: capture.Mode, Artists: capture.Artists,
+		if _, err := acts.CompleteCapture(ctx, contract.CaptureInput{
+			Date: d, Kind: contract.KindCapture, Mode: capture.Mode, Artists: capture.Artists,
 			Batches: capture.Batches, BatchSize: capture.BatchSize, WorkflowID: "bench-clone-of-" + date,
 		}); err != nil {
 			return fmt.Errorf("seal the copy of %s as %s: %w", date, d, err)
@@ -255,33 +261,46 @@ func readObject(ctx context.Context, store lake.Store, key string) ([]byte, erro
 	return b, nil
 }
 
-// awaitBacklog waits until the activity backlog of queue reaches at least
-// want tasks, and returns it.
-func awaitBacklog(ctx context.Context, c client.Client, queue string, want int64) (int64, error) {
+// awaitInFlight waits until the backfill has parallel dates in flight:
+// with more dates than the worker has activity slots, their tasks back the
+// queue up from then on.
+func awaitInFlight(ctx context.Context, c client.Client, backfill client.WorkflowRun, parallel int) error {
 	deadline := time.Now().Add(2 * time.Minute)
-	var last int64
+	var p workflows.BackfillProgress
 	for time.Now().Before(deadline) {
-		desc, err := c.DescribeTaskQueueEnhanced(ctx, client.DescribeTaskQueueEnhancedOptions{
-			TaskQueue: queue, TaskQueueTypes: []client.TaskQueueType{client.TaskQueueTypeActivity}, ReportStats: true,
-		})
-		if err == nil {
-			last = 0
-			for _, v := range desc.VersionsInfo {
-				if s := v.TypesInfo[client.TaskQueueTypeActivity].Stats; s != nil {
-					last += s.ApproximateBacklogCount
-				}
+		if v, err := c.QueryWorkflow(ctx, backfill.GetID(), "", workflows.ProgressQuery); err == nil && v.Get(&p) == nil {
+			if len(p.Running) >= parallel {
+				return nil
 			}
-			if last >= want {
-				return last, nil
+			if p.Done {
+				return fmt.Errorf("backfill %s settled its %d dates before it had %d in flight: give it more dates", backfill.GetID(), p.Total, parallel)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return last, fmt.Errorf("the backfill on %s backed up %d activity tasks within 2 minutes, not %d", queue, last, want)
+	return fmt.Errorf("backfill %s had %d dates in flight after 2 minutes, not %d", backfill.GetID(), len(p.Running), parallel)
+}
+
+// activityBacklog is the activity backlog of queue as the server reports
+// it: approximate, and up to a few seconds old (the server caches it).
+func activityBacklog(ctx context.Context, c client.Client, queue string) int64 {
+	desc, err := c.DescribeTaskQueueEnhanced(ctx, client.DescribeTaskQueueEnhancedOptions{
+		TaskQueue: queue, TaskQueueTypes: []client.TaskQueueType{client.TaskQueueTypeActivity}, ReportStats: true,
+	})
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, v := range desc.VersionsInfo {
+		if s := v.TypesInfo[client.TaskQueueTypeActivity].Stats; s != nil {
+			n += s.ApproximateBacklogCount
+		}
+	}
+	return n
 }
 
 // awaitRequestRun returns the workflow ID of the request run that

@@ -85,14 +85,14 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	if len(r.Priority) > 0 {
 		p("")
-		p("request behind a backfill\tdates (at once)\tbacklog\tfirst activity (queued)\tfirst Spotify call\tdone\tdates settled by then")
+		p("request behind a backfill\tdates (at once)\tbacklog\tfirst activity (queued)\tfirst Spotify call\tdone\tdates settled at the request, when done")
 		for _, x := range r.Priority {
 			on := "priorities off"
 			if x.Priorities {
 				on = "priorities on"
 			}
-			p("%s, %d slots\t%d (%d)\t%d tasks\t%.2f s (%.2f s)\t%.2f s\t%.2f s\t%d", on, x.Slots, x.Dates, x.Parallel, x.Backlog,
-				x.FirstActivitySeconds, x.FirstQueueSeconds, x.FirstSpotifySeconds, x.DoneSeconds, x.BackfillSettled)
+			p("%s, %d slots\t%d (%d)\t%d tasks\t%.2f s (%.2f s)\t%.2f s\t%.2f s\t%d, %d", on, x.Slots, x.Dates, x.Parallel, x.Backlog,
+				x.FirstActivitySeconds, x.FirstQueueSeconds, x.FirstSpotifySeconds, x.DoneSeconds, x.SettledBefore, x.BackfillSettled)
 		}
 	}
 	var runs []WorkerRun
