@@ -52,9 +52,13 @@ func newCache(ttl time.Duration) *cache {
 	return &cache{ttl: ttl, entries: map[string]entry{}}
 }
 
-// capture reads the capture record of date; nil when it has none.
-func (r *Reader) capture(ctx context.Context, date string) (*activities.Capture, error) {
-	doc, err := r.cached(lake.CaptureKey(date), func() (any, error) {
+// capture reads the capture record of date, whole or without its objects
+// (a head); nil when it has none. A whole record cached serves a head.
+func (r *Reader) capture(ctx context.Context, date string, whole bool) (*activities.Capture, error) {
+	doc, err := r.cached(lake.CaptureKey(date), whole, func() (any, error) {
+		if !whole {
+			return readCaptureHead(ctx, r.store, date)
+		}
 		c, found, err := activities.ReadCapture(ctx, r.store, date)
 		if err != nil || !found {
 			return (*activities.Capture)(nil), err
@@ -67,9 +71,13 @@ func (r *Reader) capture(ctx context.Context, date string) (*activities.Capture,
 	return doc.(*activities.Capture), nil
 }
 
-// manifest reads the run manifest of date.
-func (r *Reader) manifest(ctx context.Context, date string) (*activities.Manifest, error) {
-	doc, err := r.cached(lake.ManifestKey(date), func() (any, error) {
+// manifest reads the run manifest of date, whole or without its raw
+// objects.
+func (r *Reader) manifest(ctx context.Context, date string, whole bool) (*activities.Manifest, error) {
+	doc, err := r.cached(lake.ManifestKey(date), whole, func() (any, error) {
+		if !whole {
+			return readManifestHead(ctx, r.store, date)
+		}
 		m, err := activities.ReadManifest(ctx, r.store, date)
 		if err != nil {
 			return nil, err
@@ -83,8 +91,9 @@ func (r *Reader) manifest(ctx context.Context, date string) (*activities.Manifes
 }
 
 // cached returns the document of key from the cache while it is current,
-// else reads it. Errors are not kept: the next read tries again.
-func (r *Reader) cached(key string, read func() (any, error)) (any, error) {
+// else reads it. A whole document serves a request for its head. Errors
+// are not kept: the next read tries again.
+func (r *Reader) cached(key string, whole bool, read func() (any, error)) (any, error) {
 	c := r.cache
 	if c == nil {
 		return read()
@@ -93,31 +102,47 @@ func (r *Reader) cached(key string, read func() (any, error)) (any, error) {
 	// version is older than its document, which the next stat replaces.
 	version, local := r.version(key)
 	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	current := ok && ((local && e.version == version) || (!local && now.Sub(e.readAt) < c.ttl))
-	if current {
-		e.usedAt = now
-		c.entries[key] = e
+	wholeKey, headKey := key+"#whole", key+"#head"
+	lookups := []string{wholeKey}
+	if !whole {
+		lookups = append(lookups, headKey)
 	}
-	c.mu.Unlock()
-	if current {
-		return e.doc, nil
+	for _, k := range lookups {
+		if doc, ok := c.current(k, version, local, now); ok {
+			return doc, nil
+		}
 	}
-	doc, err, _ := c.reads.Do(fmt.Sprintf("%s@%d.%d", key, version.size, version.mtime), func() (any, error) {
+	entryKey := headKey
+	if whole {
+		entryKey = wholeKey
+	}
+	doc, err, _ := c.reads.Do(fmt.Sprintf("%s@%d.%d", entryKey, version.size, version.mtime), func() (any, error) {
 		doc, err := read()
 		if err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
-		if _, ok := c.entries[key]; !ok && len(c.entries) >= maxCached {
+		if _, ok := c.entries[entryKey]; !ok && len(c.entries) >= maxCached {
 			c.evictOldest()
 		}
-		c.entries[key] = entry{version: version, readAt: now, usedAt: now, doc: doc}
+		c.entries[entryKey] = entry{version: version, readAt: now, usedAt: now, doc: doc}
 		c.mu.Unlock()
 		return doc, nil
 	})
 	return doc, err
+}
+
+// current returns the entry k while it is current, marking it used.
+func (c *cache) current(k string, version objectVersion, local bool, now time.Time) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || (local && e.version != version) || (!local && now.Sub(e.readAt) >= c.ttl) {
+		return nil, false
+	}
+	e.usedAt = now
+	c.entries[k] = e
+	return e.doc, true
 }
 
 // version stats key in a local lake; false when the lake is remote. A

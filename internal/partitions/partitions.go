@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/workflows"
 	"golang.org/x/sync/errgroup"
@@ -86,8 +87,10 @@ func (r Report) Errors() int {
 }
 
 // Date is one date with the documents it was read from; Capture and
-// Manifest are nil when the date has none. They may be shared with a
-// Reader's cache: do not modify them.
+// Manifest are nil when the date has none. From Range (and Read) they are
+// heads: the capture record's Objects and the manifest's RawObjects are
+// nil; One reads them whole. They may be shared with a Reader's cache: do
+// not modify them.
 type Date struct {
 	Row      Row
 	Capture  *activities.Capture
@@ -141,7 +144,7 @@ func (r *Reader) Read(ctx context.Context, from, to time.Time) (Report, error) {
 			from = maxTime(from, to.AddDate(0, 0, -(MaxDays-1)))
 		}
 	}
-	dates, err := r.read(ctx, held, from, to)
+	dates, err := r.read(ctx, held, from, to, false)
 	rep := Report{From: from.Format(workflows.DateLayout), To: toDate, Dates: make([]Row, 0, len(dates)), Gaps: []string{}}
 	for _, d := range dates {
 		rep.Dates = append(rep.Dates, d.Row)
@@ -163,16 +166,20 @@ func (r *Reader) Range(ctx context.Context, from, to time.Time) ([]Date, error) 
 	if err != nil {
 		return nil, err
 	}
-	return r.read(ctx, held, from, to)
+	return r.read(ctx, held, from, to, false)
 }
 
-// One reads one date.
+// One reads one date, its documents whole.
 func (r *Reader) One(ctx context.Context, date string) (Date, error) {
 	if err := lake.CheckDate(date); err != nil {
 		return Date{}, err
 	}
+	held, err := activities.ListPartitions(ctx, r.store, date, date)
+	if err != nil {
+		return Date{}, err
+	}
 	day, _ := time.Parse(workflows.DateLayout, date)
-	dates, err := r.Range(ctx, day, day)
+	dates, err := r.read(ctx, held, day, day, true)
 	if err != nil {
 		return Date{}, err
 	}
@@ -181,7 +188,7 @@ func (r *Reader) One(ctx context.Context, date string) (Date, error) {
 
 // read reads the capture record and manifest of only the dates of held, so
 // a long run of gaps costs nothing.
-func (r *Reader) read(ctx context.Context, held activities.PartitionsResult, from, to time.Time) ([]Date, error) {
+func (r *Reader) read(ctx context.Context, held contract.PartitionsResult, from, to time.Time, whole bool) ([]Date, error) {
 	fromDate := from.Format(workflows.DateLayout)
 	captured, processed := dateSet(held.Captured, fromDate), dateSet(held.Processed, fromDate)
 	// Newest first, as `starter status` lists runs.
@@ -201,7 +208,7 @@ func (r *Reader) read(ctx context.Context, held activities.PartitionsResult, fro
 			if ctx.Err() != nil {
 				return nil // the read was given up while this date waited for a slot
 			}
-			r.readDate(ctx, d, captured[d.Row.Date], processed[d.Row.Date])
+			r.readDate(ctx, d, captured[d.Row.Date], processed[d.Row.Date], whole)
 			return nil
 		})
 	}
@@ -212,10 +219,10 @@ func (r *Reader) read(ctx context.Context, held activities.PartitionsResult, fro
 // readDate fills d from the date's capture record and manifest. A file
 // that does not read is the row's error, so one broken date does not hide
 // the others.
-func (r *Reader) readDate(ctx context.Context, d *Date, hasCapture, hasManifest bool) {
+func (r *Reader) readDate(ctx context.Context, d *Date, hasCapture, hasManifest, whole bool) {
 	row := &d.Row
 	if hasCapture {
-		c, err := r.capture(ctx, row.Date)
+		c, err := r.capture(ctx, row.Date, whole)
 		if err != nil {
 			row.Error = err.Error()
 			return
@@ -223,7 +230,7 @@ func (r *Reader) readDate(ctx context.Context, d *Date, hasCapture, hasManifest 
 		d.Capture = c
 	}
 	if hasManifest {
-		m, err := r.manifest(ctx, row.Date)
+		m, err := r.manifest(ctx, row.Date, whole)
 		if err != nil {
 			fillCapture(row, d.Capture)
 			row.Error = err.Error()
@@ -247,7 +254,7 @@ func fill(row *Row, c *activities.Capture, m *activities.Manifest) {
 	row.Kind = m.Kind
 	if row.Kind == "" {
 		// Manifests written before kinds existed were all captures.
-		row.Kind = activities.KindCapture
+		row.Kind = contract.KindCapture
 	}
 	row.WorkflowID, row.RunID, row.WrittenAt = m.WorkflowID, m.RunID, m.WrittenAt
 	if m.Clean.Report.RowsOut != nil {
@@ -277,7 +284,7 @@ func fillCapture(row *Row, c *activities.Capture) {
 	if c == nil {
 		return
 	}
-	row.Captured, row.LateCapture = true, c.LateCapture || c.Kind == activities.KindLateCapture
+	row.Captured, row.LateCapture = true, c.LateCapture || c.Kind == contract.KindLateCapture
 	row.CaptureStatus = CaptureComplete
 	if row.LateCapture {
 		row.CaptureStatus = CaptureLate
@@ -287,7 +294,7 @@ func fillCapture(row *Row, c *activities.Capture) {
 }
 
 // firstDate is the earliest date with a capture record or a manifest.
-func firstDate(p activities.PartitionsResult) string {
+func firstDate(p contract.PartitionsResult) string {
 	all := append(append([]string{}, p.Captured...), p.Processed...)
 	if len(all) == 0 {
 		return ""

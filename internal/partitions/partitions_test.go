@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 )
 
@@ -57,9 +58,9 @@ var day = func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return
 
 func TestRangeStates(t *testing.T) {
 	store := newLake(t)
-	put(t, store, lake.CaptureKey("2026-10-03"), activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-03", Kind: activities.KindCapture}, CapturedAt: "2026-10-03T05:00:00Z"})
-	put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 40))
-	put(t, store, lake.CaptureKey("2026-10-02"), activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-02", Kind: activities.KindLateCapture}})
+	put(t, store, lake.CaptureKey("2026-10-03"), activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-03", Kind: contract.KindCapture}, CapturedAt: "2026-10-03T05:00:00Z"})
+	put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindCapture, 40))
+	put(t, store, lake.CaptureKey("2026-10-02"), activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-02", Kind: contract.KindLateCapture}})
 	require.NoError(t, store.Put(context.Background(), lake.ManifestKey("2026-10-04"), bytes.NewReader([]byte("{broken"))))
 
 	dates, err := NewReader(store).Range(context.Background(), day("2026-10-01"), day("2026-10-04"))
@@ -99,7 +100,7 @@ func TestCacheFollowsRewrites(t *testing.T) {
 	ctx := context.Background()
 	t.Run("local", func(t *testing.T) {
 		store := newLake(t)
-		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 40))
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindCapture, 40))
 		r := NewReader(store, WithCache(time.Hour))
 		d, err := r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
@@ -109,13 +110,13 @@ func TestCacheFollowsRewrites(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, before, store.gets.Load(), "an unchanged manifest is not read again")
 
-		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindReprocess, 41000))
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindReprocess, 41000))
 		d, err = r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
 		require.Equal(t, 41000, d.Row.Rows["tracks"], "a rewritten manifest is read again")
-		require.Equal(t, activities.KindReprocess, d.Row.Kind)
+		require.Equal(t, contract.KindReprocess, d.Row.Kind)
 
-		put(t, store, lake.CaptureKey("2026-10-03"), activities.Capture{CaptureInput: activities.CaptureInput{Date: "2026-10-03", Kind: activities.KindCapture}})
+		put(t, store, lake.CaptureKey("2026-10-03"), activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-03", Kind: contract.KindCapture}})
 		d, err = r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
 		require.True(t, d.Row.Captured, "a new capture record shows at once")
@@ -123,7 +124,7 @@ func TestCacheFollowsRewrites(t *testing.T) {
 	t.Run("remote", func(t *testing.T) {
 		local := newLake(t)
 		store := remoteStore{local}
-		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 40))
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindCapture, 40))
 		r := NewReader(store, WithCache(50*time.Millisecond))
 		_, err := r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
@@ -131,7 +132,7 @@ func TestCacheFollowsRewrites(t *testing.T) {
 		_, err = r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
 		require.Equal(t, before, local.gets.Load(), "within the TTL the cached manifest is used")
-		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", activities.KindCapture, 7))
+		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindCapture, 7))
 		require.Eventually(t, func() bool {
 			d, err := r.One(ctx, "2026-10-03")
 			return err == nil && d.Row.Rows["tracks"] == 7
@@ -144,7 +145,7 @@ func BenchmarkRangeCached(b *testing.B) {
 	require.NoError(b, err)
 	for i := range 30 {
 		date := day("2026-10-01").AddDate(0, 0, i).Format("2006-01-02")
-		body, _ := json.Marshal(manifest(date, activities.KindCapture, 100000))
+		body, _ := json.Marshal(manifest(date, contract.KindCapture, 100000))
 		require.NoError(b, store.Put(context.Background(), lake.ManifestKey(date), bytes.NewReader(body)))
 	}
 	r := NewReader(store, WithCache(time.Hour))
@@ -164,7 +165,7 @@ func TestCacheBound(t *testing.T) {
 	hot := first.Format("2006-01-02")
 	for i := range maxCached + 10 {
 		date := first.AddDate(0, 0, i).Format("2006-01-02")
-		put(t, store, lake.ManifestKey(date), manifest(date, activities.KindCapture, i))
+		put(t, store, lake.ManifestKey(date), manifest(date, contract.KindCapture, i))
 		_, err := r.One(context.Background(), date)
 		require.NoError(t, err)
 		// The first date is read again and again, as the grid's first page.
@@ -172,9 +173,50 @@ func TestCacheBound(t *testing.T) {
 		_, err = r.One(context.Background(), hot)
 		require.NoError(t, err)
 	}
+	cached := func(date string) bool { _, ok := r.cache.entries[lake.ManifestKey(date)+"#whole"]; return ok }
 	require.Len(t, r.cache.entries, maxCached)
-	require.Contains(t, r.cache.entries, lake.ManifestKey(hot), "a document in use stays")
-	require.NotContains(t, r.cache.entries, lake.ManifestKey("2020-01-02"), "the one used longest ago is gone")
-	last := first.AddDate(0, 0, maxCached+9).Format("2006-01-02")
-	require.Contains(t, r.cache.entries, lake.ManifestKey(last))
+	require.True(t, cached(hot), "a document in use stays")
+	require.False(t, cached("2020-01-02"), "the one used longest ago is gone")
+	require.True(t, cached(first.AddDate(0, 0, maxCached+9).Format("2006-01-02")))
+}
+
+// A range reads heads: no raw object lists; One reads them, and a whole
+// document cached serves the heads after it.
+func TestHeadsAndWhole(t *testing.T) {
+	ctx := context.Background()
+	store := newLake(t)
+	c := activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-03", Kind: contract.KindCapture, WorkflowID: "w"},
+		CapturedAt: "2026-10-03T05:00:00Z", Objects: []activities.RawObject{{Key: "raw/a", Size: 10}}, Bytes: 10}
+	m := manifest("2026-10-03", contract.KindCapture, 40)
+	m.RawObjects, m.CapturedAt, m.WrittenAt = c.Objects, c.CapturedAt, "2026-10-03T06:00:00Z"
+	put(t, store, lake.CaptureKey("2026-10-03"), c)
+	put(t, store, lake.ManifestKey("2026-10-03"), m)
+	r := NewReader(store, WithCache(time.Hour))
+
+	dates, err := r.Range(ctx, day("2026-10-03"), day("2026-10-03"))
+	require.NoError(t, err)
+	head := dates[0]
+	require.Nil(t, head.Capture.Objects)
+	require.Nil(t, head.Manifest.RawObjects)
+	require.Equal(t, int64(10), head.Capture.Bytes, "every other field is read")
+	require.Equal(t, "2026-10-03T06:00:00Z", head.Manifest.WrittenAt)
+	require.Equal(t, 40, head.Manifest.Clean.Report.RowsOut["tracks"])
+
+	whole, err := r.One(ctx, "2026-10-03")
+	require.NoError(t, err)
+	require.Equal(t, c.Objects, whole.Capture.Objects)
+	require.Equal(t, c.Objects, whole.Manifest.RawObjects)
+	require.Equal(t, head.Row, whole.Row, "the row is the same either way")
+
+	before := store.gets.Load()
+	_, err = r.Range(ctx, day("2026-10-03"), day("2026-10-03"))
+	require.NoError(t, err)
+	require.Equal(t, before, store.gets.Load(), "the whole documents serve the range")
+
+	// An undecodable head reports the whole reader's error.
+	require.NoError(t, store.Put(ctx, lake.ManifestKey("2026-10-03"), bytes.NewReader([]byte(`{"raw_objects": [}`))))
+	dates, err = r.Range(ctx, day("2026-10-03"), day("2026-10-03"))
+	require.NoError(t, err)
+	require.Contains(t, dates[0].Row.Error, "decode manifest of 2026-10-03")
+	require.Contains(t, dates[0].Row.Error, "starter backfill --from 2026-10-03 --to 2026-10-03 --rerun")
 }
