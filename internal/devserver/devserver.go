@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -83,6 +84,9 @@ type Server struct {
 	frontend  string
 	uiURL     string
 	namespace string
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start starts the server and, when asked, the UI, and returns once the
@@ -222,15 +226,18 @@ func (s *Server) Namespace() string { return s.namespace }
 // UIURL is the Web UI's base URL, or "" without UI.
 func (s *Server) UIURL() string { return s.uiURL }
 
-// Stop stops the UI and the server.
+// Stop stops the UI and the server. It is safe to call more than once: a
+// test stops a server early (to restart it) and again when it ends.
 func (s *Server) Stop() error {
-	if s.ui != nil {
-		s.ui.Stop()
-	}
-	if err := s.server.Stop(); err != nil {
-		return fmt.Errorf("stop temporal server: %w", err)
-	}
-	return nil
+	s.stopOnce.Do(func() {
+		if s.ui != nil {
+			s.ui.Stop()
+		}
+		if err := s.server.Stop(); err != nil {
+			s.stopErr = fmt.Errorf("stop temporal server: %w", err)
+		}
+	})
+	return s.stopErr
 }
 
 func (s *Server) startUI(ctx context.Context, opts Options) error {
