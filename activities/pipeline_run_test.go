@@ -4,23 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/internal/contract"
-	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 )
 
 // fakePipeline stands in for PipelineWorkflow under its name: it waits for
@@ -42,12 +39,7 @@ func TestRunPipelineStartsOrJoinsPipelineOfTheDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("component: embedded Temporal server")
 	}
-	srv, err := devserver.Start(context.Background(), devserver.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Stop()) })
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
+	_, c := devservertest.Start(t)
 	w := worker.New(c, "run-pipeline-test", worker.Options{})
 	w.RegisterWorkflowWithOptions(fakePipeline, workflow.RegisterOptions{Name: contract.PipelineWorkflowType})
 	require.NoError(t, w.Start())

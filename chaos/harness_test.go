@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/logging"
 	"github.com/metronome-data/metronome/internal/serving"
@@ -220,10 +221,7 @@ func (s *stack) startServer() {
 		s.startServerProcess()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{DatabaseFile: s.dbFile, Port: s.port})
-	require.NoError(s.t, err, "start embedded Temporal server of %s on port %d", s.name, s.port)
+	srv := devservertest.StartServer(s.t, devservertest.WithServer(devserver.Options{DatabaseFile: s.dbFile, Port: s.port}))
 	s.server = srv
 	s.addr, s.ns = srv.FrontendAddress(), srv.Namespace()
 }

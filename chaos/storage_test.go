@@ -16,15 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/analytics"
-	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/lake"
-	"github.com/metronome-data/metronome/internal/logging"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -87,13 +84,7 @@ func scenarioStorageFaults(t *testing.T, _ reference, res *Result) {
 	})
 	t.Cleanup(proxy.Close)
 
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Stop() })
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(),
-		Logger: logging.NewTemporalLogger(zap.NewNop())})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
+	_, c := devservertest.Start(t)
 	fakeURL, fake, stopFake, err := spotifyfake.StartServer(ctx, spotifyfake.Options{Artists: storageArtists, Seed: catalogSeed})
 	require.NoError(t, err)
 	t.Cleanup(stopFake)

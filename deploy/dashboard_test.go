@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,13 +19,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"gopkg.in/yaml.v3"
 
-	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/metrics"
 )
 
@@ -267,18 +265,9 @@ func sdkSeries(t *testing.T, want []string) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer func() { assert.NoError(t, srv.Stop()) }()
-
 	reg := metrics.NewRegistry()
 	handler, closer := metrics.TemporalHandler(reg, nil)
-	c, err := client.Dial(client.Options{
-		HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), MetricsHandler: handler,
-		Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler)),
-	})
-	require.NoError(t, err)
-	defer c.Close()
+	_, c := devservertest.Start(t, devservertest.WithClient(func(o *client.Options) { o.MetricsHandler = handler }))
 
 	const queue = "deploy-test"
 	w := worker.New(c, queue, worker.Options{})

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/metronome-data/metronome/internal/contract"
-	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 )
 
 // historiesDir holds the recorded histories that TestReplayRecordedHistories
@@ -173,12 +173,7 @@ func TestRecordHistories(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress()})
-	require.NoError(t, err)
-	defer c.Close()
+	_, c := devservertest.Start(t)
 
 	const taskQueue, spotifyQueue = "metronome", "metronome-spotify"
 	main := worker.New(c, taskQueue, worker.Options{})

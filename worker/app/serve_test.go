@@ -18,6 +18,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/workflows"
 )
@@ -36,9 +37,7 @@ func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
+	srv := devservertest.StartServer(t)
 	port, err := devserver.FreePort("127.0.0.1")
 	require.NoError(t, err)
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)

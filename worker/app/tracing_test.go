@@ -17,7 +17,7 @@ import (
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
-	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/otlptest"
 	"github.com/metronome-data/metronome/workflows"
@@ -129,9 +129,7 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	require.NoError(t, err)
 	defer stopTracing()
 
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
+	srv := devservertest.StartServer(t)
 	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
 	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
 	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", "20")
