@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -209,12 +207,7 @@ func testServer(t *testing.T, opts devserver.Options) (string, client.Client) {
 	dir := isolateEnv(t)
 	t.Setenv("METRONOME_LOG_LEVEL", "warn")
 	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
-	srv, err := devserver.Start(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Stop()) })
+	srv, c := devservertest.Start(t, devservertest.WithServer(opts))
 	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
 	return dir, c
 }

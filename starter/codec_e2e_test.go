@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/metronome-data/metronome/internal/codec"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 )
 
 // TestDevWithPayloadEncryption runs `starter dev --exit` with codec.keys:
@@ -46,14 +46,9 @@ func TestDevWithPayloadEncryption(t *testing.T) {
 	today := time.Now().UTC().Format("2006-01-02")
 	require.Contains(t, out, "run of "+today+" finished")
 
-	srv, err := devserver.Start(ctx, devserver.Options{
+	srv, c := devservertest.Start(t, devservertest.WithServer(devserver.Options{
 		DatabaseFile: filepath.Join(data, "temporal.db"), UI: true, CodecEndpoint: "http://127.0.0.1:8081",
-	})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress()})
-	require.NoError(t, err)
-	defer c.Close()
+	}))
 	cdc, err := codec.FromConfig(keys, "k2")
 	require.NoError(t, err)
 

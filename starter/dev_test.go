@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -273,12 +273,7 @@ func TestDevRunsThePipelineEndToEnd(t *testing.T) {
 		localLake:  filepath.Join(data, "lake"),
 	})
 	today := time.Now().UTC().Format("2006-01-02")
-	srvAgain, err := devserver.Start(ctx, devserver.Options{DatabaseFile: filepath.Join(data, "temporal.db")})
-	require.NoError(t, err)
-	defer srvAgain.Stop()
-	c, err := client.Dial(client.Options{HostPort: srvAgain.FrontendAddress()})
-	require.NoError(t, err)
-	defer c.Close()
+	_, c := devservertest.Start(t, devservertest.WithServer(devserver.Options{DatabaseFile: filepath.Join(data, "temporal.db")}))
 	require.Eventually(t, func() bool {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: "WorkflowId = 'pipeline-" + today + "'",

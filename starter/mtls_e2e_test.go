@@ -13,6 +13,7 @@ import (
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/testpki"
 	"github.com/metronome-data/metronome/worker/app"
 )
@@ -35,11 +36,9 @@ func TestProfileWithMutualTLS(t *testing.T) {
 	p := testpki.New(t, "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{
+	srv := devservertest.StartServer(t, devservertest.WithServer(devserver.Options{
 		TLS: &devserver.TLS{CertFile: p.ServerCert, KeyFile: p.ServerKey, CAFile: p.CAFile, RequireClientCert: true},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Stop()) })
+	}))
 
 	// The default profile points nowhere: only TEMPORAL_PROFILE leads to
 	// the server.

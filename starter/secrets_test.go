@@ -27,12 +27,12 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
 )
 
@@ -327,12 +327,7 @@ func TestNoSecretInHistoryOrLogs(t *testing.T) {
 	found = append(found, s.find("the command's output", out, true)...)
 
 	// Every history of the namespace, read back from the server's database.
-	srv, err := devserver.Start(ctx, devserver.Options{DatabaseFile: filepath.Join(data, "temporal.db")})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress()})
-	require.NoError(t, err)
-	defer c.Close()
+	_, c := devservertest.Start(t, devservertest.WithServer(devserver.Options{DatabaseFile: filepath.Join(data, "temporal.db")}))
 	var executions []*commonpb.WorkflowExecution
 	require.Eventually(t, func() bool {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{})

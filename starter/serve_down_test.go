@@ -11,15 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"log/slog"
-
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/botapi"
 	"github.com/metronome-data/metronome/internal/devserver"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
@@ -121,12 +118,7 @@ func TestServeWhileTemporalIsDown(t *testing.T) {
 	require.Equal(t, "failed", refusedAPI.Requests[0].State, "refused, not kept")
 
 	// Temporal comes back on the same port; serve was not restarted.
-	srv, err := devserver.Start(ctx, devserver.Options{Port: port})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Stop()) })
-	c, err := client.Dial(client.Options{HostPort: address, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
+	_, c := devservertest.Start(t, devservertest.WithServer(devserver.Options{Port: port}))
 	startRealWorker(t, c, catalogSize)
 	require.Eventually(t, func() bool {
 		code, _ := readyz(t, bot.base)
