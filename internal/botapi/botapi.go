@@ -168,9 +168,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// errUnavailable marks a dependency that failed or did not answer in time.
-var errUnavailable = errors.New("unavailable")
-
 // call runs fn with ctx and returns its error, or ctx's error as soon as
 // ctx is done even when fn ignores it: a backend that hangs costs a
 // goroutine until it returns, never the response's deadline.

@@ -19,10 +19,10 @@ func TestAppRefusedOnEveryEndpoint(t *testing.T) {
 	c := newTestClient(t, f.url)
 	ctx := context.Background()
 	ids := f.artistIDs(3)
-	calls := func(do func() error) (error, int) {
+	calls := func(do func() error) (int, error) {
 		before := f.srv.Stats().APICalls()
 		err := do()
-		return err, f.srv.Stats().APICalls() - before
+		return f.srv.Stats().APICalls() - before, err
 	}
 
 	tests := []struct {
@@ -45,7 +45,7 @@ func TestAppRefusedOnEveryEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err, n := calls(tt.do)
+			n, err := calls(tt.do)
 			require.True(t, IsAppRefused(err), "%v", err)
 			require.ErrorContains(t, err, "refuses this app on every endpoint")
 			require.ErrorContains(t, err, "Premium")

@@ -233,7 +233,7 @@ func (r render) text(s string) *string {
 func (r render) images(imgs []Image) []imageObject {
 	out := make([]imageObject, len(imgs))
 	for i, im := range imgs {
-		out[i] = imageObject{URL: im.URL, Height: im.Height, Width: im.Width}
+		out[i] = imageObject(im)
 	}
 	return out
 }
