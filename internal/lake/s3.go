@@ -14,7 +14,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -23,10 +23,13 @@ import (
 // maxDeleteBatch is the most keys one DeleteObjects request may name.
 const maxDeleteBatch = 1000
 
+// minPartSize is S3's smallest multipart upload part, and our default one.
+const minPartSize = 5 << 20
+
 // s3Store keeps each object as s3://bucket/<base>/<key>.
 type s3Store struct {
 	client   *s3.Client
-	uploader *manager.Uploader
+	uploader *transfermanager.Client
 	bucket   string
 	base     string // no leading or trailing slash; may be empty
 }
@@ -72,12 +75,13 @@ func openS3(ctx context.Context, rest string, o options) (*s3Store, error) {
 			so.UsePathStyle = true
 		}
 	})
-	// The manager package is deprecated in favour of the pre-1.0
-	// transfermanager; it is the stable multipart uploader of this SDK line.
-	uploader := manager.NewUploader(client, func(u *manager.Uploader) {
-		if o.partSize > 0 {
-			u.PartSize = max(o.partSize, manager.MinUploadPartSize)
-		}
+	// An object of one part or less goes up in one PutObject, larger ones in
+	// parts: the threshold is the part size (transfermanager's default
+	// threshold, 16 MiB, is twice its default part).
+	partSize := max(o.partSize, minPartSize)
+	uploader := transfermanager.New(client, func(tm *transfermanager.Options) {
+		tm.PartSizeBytes = partSize
+		tm.MultipartUploadThreshold = partSize
 	})
 	return &s3Store{client: client, uploader: uploader, bucket: bucket, base: base}, nil
 }
@@ -103,7 +107,7 @@ func (s *s3Store) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := checkKey(key); err != nil {
 		return fmt.Errorf("put %s: %w", s.URL(), err)
 	}
-	_, err := s.uploader.Upload(ctx, &s3.PutObjectInput{
+	_, err := s.uploader.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket: aws.String(s.bucket),
 		Key:    aws.String(s.objectKey(key)),
 		Body:   r,
