@@ -42,6 +42,10 @@ type TemporalConfig struct {
 	Address   string `mapstructure:"address"`
 	Namespace string `mapstructure:"namespace"`
 	UIPort    int    `mapstructure:"ui_port"`
+	// UIURL is the base URL of the Temporal Web UI that run links point
+	// at; empty: the UI `starter dev` records in data_dir when it serves
+	// Address, else Address's host on UIPort.
+	UIURL     string `mapstructure:"ui_url"`
 	TaskQueue string `mapstructure:"task_queue"`
 	// SpotifyTaskQueue carries every activity that calls Spotify, so one
 	// rate cap holds for all workers together.

@@ -33,6 +33,7 @@ var keys = []key{
 	{"temporal.address", "127.0.0.1:7233", []string{"METRONOME_TEMPORAL_ADDRESS"}},
 	{"temporal.namespace", "default", []string{"METRONOME_TEMPORAL_NAMESPACE"}},
 	{"temporal.ui_port", 8233, []string{"METRONOME_TEMPORAL_UI_PORT"}},
+	{"temporal.ui_url", "", []string{"METRONOME_TEMPORAL_UI_URL"}},
 	{"temporal.task_queue", "metronome", []string{"METRONOME_TEMPORAL_TASK_QUEUE"}},
 	{"temporal.spotify_task_queue", "metronome-spotify", []string{"METRONOME_TEMPORAL_SPOTIFY_TASK_QUEUE"}},
 	{"temporal.api_key", "", []string{"METRONOME_TEMPORAL_API_KEY"}},

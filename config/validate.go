@@ -42,6 +42,12 @@ func (c *Config) Validate() error {
 		func() error { return hostPort("temporal.address", c.Temporal.Address) },
 		func() error { return nonEmpty("temporal.namespace", c.Temporal.Namespace) },
 		func() error { return port("temporal.ui_port", c.Temporal.UIPort) },
+		func() error {
+			if c.Temporal.UIURL == "" {
+				return nil
+			}
+			return httpURL("temporal.ui_url", c.Temporal.UIURL)
+		},
 		func() error { return nonEmpty("temporal.task_queue", c.Temporal.TaskQueue) },
 		func() error { return nonEmpty("temporal.spotify_task_queue", c.Temporal.SpotifyTaskQueue) },
 		func() error { return httpURL("spotify.base_url", c.Spotify.BaseURL) },

@@ -52,17 +52,17 @@ func newArtistCommand(g *globalFlags) *cobra.Command {
 				return fmt.Errorf("artist %q is not in the serving store %s: run the pipeline for it (starter run --artists %q --wait)",
 					query, cfg.Serving.URL, query)
 			}
-			if g.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), view)
-			}
-			printArtist(cmd.OutOrStdout(), view)
-			return nil
+			return render(cmd.OutOrStdout(), g.output, artistView{view})
 		},
 	})
 	return cmd
 }
 
-func printArtist(out io.Writer, v serving.ArtistView) {
+// artistView is what artist get shows: the serving store's view.
+type artistView struct{ serving.ArtistView }
+
+func (a artistView) renderText(out io.Writer) error {
+	v := a.ArtistView
 	fmt.Fprintf(out, "%s  (%s)\n", v.Name, v.ID)
 	if len(v.Genres) > 0 {
 		fmt.Fprintf(out, "  genres      %s\n", strings.Join(v.Genres, ", "))
@@ -92,4 +92,5 @@ func printArtist(out io.Writer, v serving.ArtistView) {
 			fmt.Fprintf(out, "    %.2f  %s\n", s.Score, s.Name)
 		}
 	}
+	return nil
 }

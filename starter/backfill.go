@@ -65,38 +65,22 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 			}
 			defer c.Close()
 			out := cmd.OutOrStdout()
+			progress := progressOut(g.output, out)
 			run, attached, err := startBackfill(cmd.Context(), c, cfg, f.input(cfg))
 			if err != nil {
 				return err
 			}
-			ui := webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())
-			if g.output == "text" {
-				verb := "started"
-				if attached {
-					verb = "attached to running"
-				}
-				fmt.Fprintf(out, "%s %s (%s .. %s, at most %d dates at once)\n  %s\n", verb, run.GetID(), f.from, f.to, f.parallel, ui)
-			}
+			started := backfillStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
+				UI: webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID()), flags: f}
 			if !f.wait {
-				if g.output == "json" {
-					return writeJSON(out, map[string]any{"workflow_id": run.GetID(), "run_id": run.GetRunID(), "attached": attached, "ui": ui})
-				}
-				return nil
+				return render(out, g.output, started)
 			}
-			res, err := watchBackfill(cmd.Context(), c, run, progressOut(g, out))
-			if g.output == "json" {
-				if jerr := writeJSON(out, map[string]any{"workflow_id": run.GetID(), "result": res, "ui": ui}); jerr != nil {
-					return jerr
-				}
-			} else {
-				fmt.Fprintf(out, "\nbackfill %s .. %s: %d completed, %d skipped (done before), %d not captured, %d failed\n",
-					res.From, res.To, len(res.Completed), len(res.Skipped), len(res.NotCaptured), len(res.Failed))
-				for _, d := range res.NotCaptured {
-					fmt.Fprintf(out, "  not captured  %s  (no raw data of that day: a gap)\n", d)
-				}
-				for _, fl := range res.Failed {
-					fmt.Fprintf(out, "  failed  %s  %s\n", fl.Date, firstLine(fl.Error))
-				}
+			if err := started.renderText(progress); err != nil {
+				return err
+			}
+			res, err := watchBackfill(cmd.Context(), c, run, progress)
+			if rerr := render(out, g.output, backfillEnded{WorkflowID: run.GetID(), Result: res, UI: started.UI}); rerr != nil {
+				return rerr
 			}
 			return err
 		},
@@ -109,6 +93,45 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 	cmd.Flags().BoolVar(&f.rerun, "rerun", false, "rebuild dates already processed from their raw data")
 	cmd.Flags().BoolVar(&f.wait, "wait", false, "show progress until the backfill ends, and exit 1 if a date failed")
 	return cmd
+}
+
+// backfillStarted is what backfill shows of the backfill it started or
+// attached to.
+type backfillStarted struct {
+	Attached   bool   `json:"attached"`
+	RunID      string `json:"run_id"`
+	UI         string `json:"ui"`
+	WorkflowID string `json:"workflow_id"`
+	flags      *backfillFlags
+}
+
+func (s backfillStarted) renderText(out io.Writer) error {
+	verb := "started"
+	if s.Attached {
+		verb = "attached to running"
+	}
+	fmt.Fprintf(out, "%s %s (%s .. %s, at most %d dates at once)\n  %s\n", verb, s.WorkflowID, s.flags.from, s.flags.to, s.flags.parallel, s.UI)
+	return nil
+}
+
+// backfillEnded is the outcome of a backfill that --wait watched.
+type backfillEnded struct {
+	Result     workflows.BackfillResult `json:"result"`
+	UI         string                   `json:"ui"`
+	WorkflowID string                   `json:"workflow_id"`
+}
+
+func (e backfillEnded) renderText(out io.Writer) error {
+	res := e.Result
+	fmt.Fprintf(out, "\nbackfill %s .. %s: %d completed, %d skipped (done before), %d not captured, %d failed\n",
+		res.From, res.To, len(res.Completed), len(res.Skipped), len(res.NotCaptured), len(res.Failed))
+	for _, d := range res.NotCaptured {
+		fmt.Fprintf(out, "  not captured  %s  (no raw data of that day: a gap)\n", d)
+	}
+	for _, fl := range res.Failed {
+		fmt.Fprintf(out, "  failed  %s  %s\n", fl.Date, firstLine(fl.Error))
+	}
+	return nil
 }
 
 // validate refuses bad ranges before anything connects.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -50,8 +51,8 @@ tool from this module, so run bench from the module's directory).`,
   starter bench --parts scale --scale 100000 --profile prof/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if g.output != "text" && g.output != "json" {
-				return usagef("--output %q: want text or json", g.output)
+			if err := checkOutput(g.output); err != nil {
+				return err
 			}
 			var err error
 			if cfg.Sizes, err = parseSizes(sizes); err != nil {
@@ -64,9 +65,10 @@ tool from this module, so run bench from the module's directory).`,
 				}
 			}
 			out := cmd.OutOrStdout()
-			cfg.Log = cmd.ErrOrStderr()
-			if g.output == "text" {
-				cfg.Log = out
+			// The bench's log lines go with the text, and beside the JSON.
+			cfg.Log = out
+			if g.output == outputJSON {
+				cfg.Log = cmd.ErrOrStderr()
 			}
 			if cfg.Scale > 0 && !slices.Contains(cfg.Parts, bench.PartScale) {
 				cfg.Parts = append(cfg.Parts, bench.PartScale)
@@ -90,11 +92,7 @@ tool from this module, so run bench from the module's directory).`,
 					return fmt.Errorf("write the bench report: %w", err)
 				}
 			}
-			if g.output == "json" {
-				return writeJSON(out, report)
-			}
-			fmt.Fprintln(out)
-			return bench.WriteTable(out, report)
+			return render(out, g.output, benchView{report})
 		},
 	}
 	f := cmd.Flags()
@@ -118,6 +116,14 @@ tool from this module, so run bench from the module's directory).`,
 	f.StringVar(&reportFile, "report", "", "also write the report as JSON to this file")
 	f.StringVar(&parts, "parts", strings.Join(bench.AllParts[:4], ","), "parts to run: overhead, rate, scaleout, cap, scale, priority")
 	return cmd
+}
+
+// benchView is the report of bench: a table in text.
+type benchView struct{ *bench.Report }
+
+func (v benchView) renderText(out io.Writer) error {
+	fmt.Fprintln(out)
+	return bench.WriteTable(out, v.Report)
 }
 
 // runBench is bench.Run; a variable so that tests see the config a command

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,17 +71,26 @@ func newCancelCommand(g *globalFlags, terminate bool) *cobra.Command {
 					return err
 				}
 			}
-			out := cmd.OutOrStdout()
-			if g.output == "json" {
-				return writeJSON(out, map[string]string{"workflow_id": id, "run_id": runID, "action": verb, "reason": reason, "status": status})
-			}
-			fmt.Fprintf(out, "%s %s: %s\n", verb, id, status)
-			return nil
+			return render(cmd.OutOrStdout(), g.output, cancelled{Action: verb, Reason: reason, RunID: runID, Status: status, WorkflowID: id})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the workflow's history")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "wait this long for the workflow to close (0: do not wait)")
 	return cmd
+}
+
+// cancelled is what cancel and terminate show.
+type cancelled struct {
+	Action     string `json:"action"`
+	Reason     string `json:"reason"`
+	RunID      string `json:"run_id"`
+	Status     string `json:"status"`
+	WorkflowID string `json:"workflow_id"`
+}
+
+func (c cancelled) renderText(out io.Writer) error {
+	fmt.Fprintf(out, "%s %s: %s\n", c.Action, c.WorkflowID, c.Status)
+	return nil
 }
 
 // requestCancel asks the server to cancel a run with a reason, which the

@@ -55,7 +55,6 @@ Spotify credentials the mode is the app's own and the flag is refused.`,
   starter dev --no-worker --port 7233 --ui-port 8233`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			if err := checkSpotifyModeFlag(cmd); err != nil {
 				return err
 			}
@@ -71,133 +70,10 @@ Spotify credentials the mode is the app's own and the flag is refused.`,
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			defer logger.Sync()
-			out := cmd.OutOrStdout()
-
-			codecEndpoint, stopCodec, err := startDevCodec(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer stopCodec()
-			dbFile := filepath.Join(cfg.DataDir, "temporal.db")
-			t0 := time.Now()
-			srv, err := devserver.Start(ctx, devserver.Options{
-				DatabaseFile: dbFile, Port: port, UI: true, UIPort: cfg.Temporal.UIPort,
-				Namespace: cfg.Temporal.Namespace, Logger: logger, CodecEndpoint: codecEndpoint,
+			return serveDev(cmd.Context(), cmd.OutOrStdout(), cfg, devOptions{
+				port: port, exitAfter: exitAfter, noWorker: noWorker, format: g.output,
+				requestCapSet: cmd.Flags().Changed("requests-per-second") || os.Getenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND") != "",
 			})
-			if err != nil {
-				return fmt.Errorf("start the embedded Temporal server (data in %s): %w; is another `starter dev` using port %d or %d?",
-					dbFile, err, port, cfg.Temporal.UIPort)
-			}
-			defer srv.Stop()
-			useEmbeddedServer(&cfg.Temporal, srv.FrontendAddress())
-			fmt.Fprintf(out, "Temporal server  %s  (data %s, up in %s)\nTemporal Web UI  %s\n",
-				srv.FrontendAddress(), dbFile, time.Since(t0).Round(time.Millisecond), srv.UIURL())
-			stopServe, err := startDevServe(ctx, out, cfg, srv.UIURL(), logger)
-			if err != nil {
-				return err
-			}
-			defer stopServe()
-			if codecEndpoint != "" {
-				fmt.Fprintf(out, "Codec server     %s  (payloads encrypted; the Web UI decodes them here)\n", codecEndpoint)
-			}
-
-			if noWorker {
-				fmt.Fprintln(out, "no worker started (--no-worker); start workers with `go run ./worker`. Ctrl-C stops the server.")
-				<-ctx.Done()
-				return nil
-			}
-
-			fake := cfg.FakeEnabled(!cfg.HasSpotifyCredentials())
-			if fake {
-				stop, err := app.StartFake(ctx, cfg)
-				if err != nil {
-					return err
-				}
-				defer stop()
-				if !cmd.Flags().Changed("requests-per-second") && os.Getenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND") == "" {
-					cfg.Spotify.RequestsPerSecond = devRequestsPerSecond
-				}
-				fmt.Fprintf(out, "Spotify          built-in sample catalog, %d artists, %s mode (%s)\n",
-					cfg.Spotify.Fake.Artists, cfg.Spotify.Fake.Mode, strings.TrimSuffix(cfg.Spotify.BaseURL, "/v1/"))
-			} else {
-				fmt.Fprintf(out, "Spotify          %s\n", cfg.Spotify.BaseURL)
-			}
-
-			workerErr := make(chan error, 1)
-			// The worker's routine INFO lines would bury the stage lines.
-			workerLog := logger.Named("worker")
-			if cfg.Log.Level == "info" {
-				workerLog = workerLog.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
-			}
-			// The worker stops before the server does, so shutting down
-			// does not make it poll a server that is gone.
-			workerCtx, stopWorker := context.WithCancel(ctx)
-			workerDone := make(chan struct{})
-			go func() {
-				defer close(workerDone)
-				workerErr <- app.Serve(workerCtx, cfg, workerLog)
-			}()
-			defer func() {
-				stopWorker()
-				<-workerDone
-			}()
-
-			c, err := app.Dial(ctx, cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			in, err := pipelineInput(cfg, "", nil, "")
-			if err != nil {
-				return err
-			}
-			run, _, err := startPipeline(ctx, c, cfg, in)
-			if err != nil {
-				return err
-			}
-			links := runLinks{
-				ui:      webUIRunURL(srv.UIURL(), cfg.Temporal.Namespace, run.GetID(), run.GetRunID()),
-				lake:    strings.TrimPrefix(cfg.Lake.URL, "file://"),
-				serving: strings.TrimPrefix(cfg.Serving.URL, "sqlite://"),
-			}
-			fmt.Fprintf(out, "\nrunning %s\n", run.GetID())
-			resc := make(chan error, 1)
-			go func() {
-				res, err := watchRun(ctx, c, run, progressOut(g, out))
-				if err == nil {
-					err = printResult(out, g.output, res, links)
-				}
-				if err == nil && g.output != "json" {
-					printModeSummary(out, res.Mode, fake)
-				}
-				resc <- err
-			}()
-			var runErr error
-			select {
-			case runErr = <-resc:
-			case err := <-workerErr:
-				return fmt.Errorf("worker stopped: %w", err)
-			}
-			if exitAfter {
-				return runErr
-			}
-			if runErr != nil {
-				fmt.Fprintln(out, "starter:", runErr)
-			}
-			fmt.Fprintln(out, "\nserver, UI and worker keep running; Ctrl-C stops them.")
-			select {
-			case <-ctx.Done():
-			case err := <-workerErr:
-				if err != nil {
-					logger.Error("worker stopped", zap.Error(err))
-				}
-			}
-			return runErr
 		},
 	}
 	cmd.Flags().String("data", "data", "directory of every embedded default (Temporal database, lake, serving store)")
@@ -208,6 +84,184 @@ Spotify credentials the mode is the app's own and the flag is refused.`,
 	cmd.Flags().BoolVar(&exitAfter, "exit", false, "stop after the run, with exit code 1 if it failed")
 	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "serve only the Temporal server and UI, for workers started separately")
 	return cmd
+}
+
+// devOptions are the valid flags of `starter dev`.
+type devOptions struct {
+	port      int  // of the Temporal frontend
+	exitAfter bool // stop after the run
+	noWorker  bool // serve the server and UI only
+	// requestCapSet says spotify.requests_per_second was given; else dev
+	// lifts the cap against the sample catalog.
+	requestCapSet bool
+	format        string // --output
+}
+
+// serveDev runs the embedded stack, a worker and today's run, and keeps them
+// up until ctx is done (with exitAfter, until the run ends).
+func serveDev(ctx context.Context, out io.Writer, cfg *config.Config, o devOptions) error {
+	logger, err := newLogger(cfg)
+	if err != nil {
+		return err
+	}
+	defer logger.Sync()
+	webUI, stopStack, err := startDevStack(ctx, out, cfg, o.port, logger)
+	if err != nil {
+		return err
+	}
+	defer stopStack()
+	if o.noWorker {
+		fmt.Fprintln(out, "no worker started (--no-worker); start workers with `go run ./worker`. Ctrl-C stops the server.")
+		<-ctx.Done()
+		return nil
+	}
+	return runDevPipeline(ctx, out, cfg, o, webUI, logger)
+}
+
+// startDevStack starts the codec server (with codec.keys), the embedded
+// Temporal server and its Web UI, records them in data_dir for the other
+// commands, and serves the bot routes and the data console, until the
+// returned stop is called. It points cfg at the embedded server and
+// returns the Web UI's URL.
+func startDevStack(ctx context.Context, out io.Writer, cfg *config.Config, port int, logger *zap.Logger) (webUI string, stop func(), err error) {
+	var closers []func()
+	stop = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	codecEndpoint, stopCodec, err := startDevCodec(ctx, cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	closers = append(closers, stopCodec)
+	dbFile := filepath.Join(cfg.DataDir, "temporal.db")
+	t0 := time.Now()
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DatabaseFile: dbFile, Port: port, UI: true, UIPort: cfg.Temporal.UIPort,
+		Namespace: cfg.Temporal.Namespace, Logger: logger, CodecEndpoint: codecEndpoint,
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("start the embedded Temporal server (data in %s): %w; is another `starter dev` using port %d or %d?",
+			dbFile, err, port, cfg.Temporal.UIPort)
+	}
+	closers = append(closers, func() { srv.Stop() })
+	useEmbeddedServer(&cfg.Temporal, srv.FrontendAddress())
+	removeRecord, err := writeDevRecord(cfg.DataDir, devRecord{TemporalAddress: srv.FrontendAddress(), UIURL: srv.UIURL()})
+	if err != nil {
+		return "", nil, err
+	}
+	closers = append(closers, removeRecord)
+	fmt.Fprintf(out, "Temporal server  %s  (data %s, up in %s)\nTemporal Web UI  %s\n",
+		srv.FrontendAddress(), dbFile, time.Since(t0).Round(time.Millisecond), srv.UIURL())
+	stopServe, err := startDevServe(ctx, out, cfg, srv.UIURL(), logger)
+	if err != nil {
+		return "", nil, err
+	}
+	closers = append(closers, stopServe)
+	if codecEndpoint != "" {
+		fmt.Fprintf(out, "Codec server     %s  (payloads encrypted; the Web UI decodes them here)\n", codecEndpoint)
+	}
+	return srv.UIURL(), stop, nil
+}
+
+// runDevPipeline starts a worker (over the sample catalog without Spotify
+// credentials) and today's run, prints the run as it goes, and keeps the
+// worker up until ctx is done (with exitAfter, until the run ends).
+func runDevPipeline(ctx context.Context, out io.Writer, cfg *config.Config, o devOptions, webUI string, logger *zap.Logger) error {
+	fake := cfg.FakeEnabled(!cfg.HasSpotifyCredentials())
+	if fake {
+		stop, err := app.StartFake(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if !o.requestCapSet {
+			cfg.Spotify.RequestsPerSecond = devRequestsPerSecond
+		}
+		fmt.Fprintf(out, "Spotify          built-in sample catalog, %d artists, %s mode (%s)\n",
+			cfg.Spotify.Fake.Artists, cfg.Spotify.Fake.Mode, strings.TrimSuffix(cfg.Spotify.BaseURL, "/v1/"))
+	} else {
+		fmt.Fprintf(out, "Spotify          %s\n", cfg.Spotify.BaseURL)
+	}
+
+	workerErr := make(chan error, 1)
+	// The worker's routine INFO lines would bury the stage lines.
+	workerLog := logger.Named("worker")
+	if cfg.Log.Level == "info" {
+		workerLog = workerLog.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
+	}
+	// The worker stops before the server does, so shutting down does not
+	// make it poll a server that is gone.
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		workerErr <- app.Serve(workerCtx, cfg, workerLog)
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
+
+	c, err := app.Dial(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	in, err := pipelineInput(cfg, "", nil, "")
+	if err != nil {
+		return err
+	}
+	run, _, err := startPipeline(ctx, c, cfg, in)
+	if err != nil {
+		return err
+	}
+	result := runResult{
+		UI:      webUIRunURL(webUI, cfg.Temporal.Namespace, run.GetID(), run.GetRunID()),
+		Lake:    strings.TrimPrefix(cfg.Lake.URL, "file://"),
+		Serving: strings.TrimPrefix(cfg.Serving.URL, "sqlite://"),
+	}
+	fmt.Fprintf(out, "\nrunning %s\n", run.GetID())
+	progress := progressOut(o.format, out)
+	resc := make(chan error, 1)
+	go func() {
+		res, err := watchRun(ctx, c, run, progress)
+		if err == nil {
+			result.Result = res
+			err = render(out, o.format, result)
+		}
+		if err == nil {
+			printModeSummary(progress, res.Mode, fake)
+		}
+		resc <- err
+	}()
+	var runErr error
+	select {
+	case runErr = <-resc:
+	case err := <-workerErr:
+		return fmt.Errorf("worker stopped: %w", err)
+	}
+	if o.exitAfter {
+		return runErr
+	}
+	if runErr != nil {
+		fmt.Fprintln(out, "starter:", runErr)
+	}
+	fmt.Fprintln(out, "\nserver, UI and worker keep running; Ctrl-C stops them.")
+	select {
+	case <-ctx.Done():
+	case err := <-workerErr:
+		if err != nil {
+			logger.Error("worker stopped", zap.Error(err))
+		}
+	}
+	return runErr
 }
 
 // devPort is --port, else the port of temporal.address.

@@ -92,13 +92,7 @@ needed. The exit code is 1 when a manifest cannot be read, 2 for bad usage.`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if g.output == "json" {
-				err = writeJSON(out, rep)
-			} else {
-				renderPartitions(out, rep, cfg.Lake.URL)
-			}
-			if err != nil {
+			if err := render(cmd.OutOrStdout(), g.output, partitionsView{rep, cfg.Lake.URL}); err != nil {
 				return err
 			}
 			if n := countErrors(rep); n > 0 {
@@ -130,7 +124,15 @@ func checkPartitionRange(from, to time.Time, toDefaulted bool) error {
 // dayCount is the number of dates from from to to, inclusive.
 func dayCount(from, to time.Time) int { return int(to.Sub(from)/(24*time.Hour)) + 1 }
 
-func renderPartitions(out io.Writer, rep partitionsReport, lakeURL string) {
+// partitionsView is what partitions shows: the report, and in text the
+// lake it read.
+type partitionsView struct {
+	partitionsReport
+	lakeURL string
+}
+
+func (v partitionsView) renderText(out io.Writer) error {
+	rep, lakeURL := v.partitionsReport, v.lakeURL
 	wfWidth := len("WORKFLOW")
 	for _, r := range rep.Dates {
 		wfWidth = max(wfWidth, len(r.WorkflowID))
@@ -186,6 +188,7 @@ func renderPartitions(out io.Writer, rep partitionsReport, lakeURL string) {
 	if processed+unprocessed == 0 {
 		fmt.Fprintf(out, "lake %s holds no capture or manifest in this range: run `starter run` to capture today\n", lakeURL)
 	}
+	return nil
 }
 
 // captureWord is the CAPTURED column.

@@ -63,55 +63,9 @@ stored and exits 1 if one was not found or failed. --window and
 				return err
 			}
 			defer c.Close()
-			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
-			start := workflows.ArtistRequestInput{
-				Window: window, MaxArtists: maxArtists,
-				Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
-			}
-			reqs := make([]workflows.ArtistRequest, len(artists))
-			for i, a := range artists {
-				id, err := newRequestID()
-				if err != nil {
-					return err
-				}
-				reqs[i] = workflows.ArtistRequest{ID: id, Artist: a}
-				if err := sendRequest(ctx, c, cfg, reqs[i], start); err != nil {
-					return err
-				}
-				if g.output == "text" {
-					fmt.Fprintf(out, "requested %s (request %s)\n", a, id)
-				}
-			}
-			if !wait {
-				if g.output == "json" {
-					return writeJSON(out, map[string]any{"workflow_id": workflows.ArtistRequestWorkflowID, "requests": reqs})
-				}
-				fmt.Fprintf(out, "%s collects them within %s; follow with `starter status %s`\n",
-					workflows.ArtistRequestWorkflowID, window, workflows.ArtistRequestWorkflowID)
-				return nil
-			}
-			wctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			outcomes, err := waitForRequests(wctx, c, reqs, progressOut(g, out))
-			if g.output == "json" {
-				if jerr := writeJSON(out, map[string]any{"workflow_id": workflows.ArtistRequestWorkflowID, "outcomes": outcomes}); jerr != nil {
-					return jerr
-				}
-			}
-			if err != nil {
-				return err
-			}
-			var bad []string
-			for _, o := range outcomes {
-				if o.State != contract.RequestStored {
-					bad = append(bad, fmt.Sprintf("%s %s", o.Artist, strings.ReplaceAll(o.State, "_", " ")))
-				}
-			}
-			if len(bad) > 0 {
-				return fmt.Errorf("%d of %d requests not stored: %s", len(bad), len(outcomes), strings.Join(bad, "; "))
-			}
-			return nil
+			return requestArtists(cmd.Context(), cmd.OutOrStdout(), c, cfg, requestOptions{
+				artists: artists, wait: wait, timeout: timeout, window: window, maxArtists: maxArtists, format: g.output,
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every artist is stored (or not found)")
@@ -120,6 +74,81 @@ stored and exits 1 if one was not found or failed. --window and
 	cmd.Flags().IntVar(&maxArtists, "max-artists", workflows.DefaultRequestMaxArtists, "start a run at once with this many artists (when starting the workflow)")
 	return cmd
 }
+
+// requestOptions are the valid flags and arguments of `starter request`.
+type requestOptions struct {
+	artists    []string
+	wait       bool
+	timeout    time.Duration // of the wait
+	window     time.Duration // when this call starts artist-requests
+	maxArtists int           // when this call starts artist-requests
+	format     string        // --output
+}
+
+// requestArtists sends one request per artist and, with wait, waits for
+// each to be stored. It fails when one was not.
+func requestArtists(ctx context.Context, out io.Writer, c client.Client, cfg *config.Config, o requestOptions) error {
+	progress := progressOut(o.format, out)
+	start := workflows.ArtistRequestInput{
+		Window: o.window, MaxArtists: o.maxArtists,
+		Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+	}
+	reqs := make([]workflows.ArtistRequest, len(o.artists))
+	for i, a := range o.artists {
+		id, err := newRequestID()
+		if err != nil {
+			return err
+		}
+		reqs[i] = workflows.ArtistRequest{ID: id, Artist: a}
+		if err := sendRequest(ctx, c, cfg, reqs[i], start); err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "requested %s (request %s)\n", a, id)
+	}
+	if !o.wait {
+		return render(out, o.format, requestsSent{WorkflowID: workflows.ArtistRequestWorkflowID, Requests: reqs, window: o.window})
+	}
+	wctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	outcomes, err := waitForRequests(wctx, c, reqs, progress)
+	if rerr := render(out, o.format, requestsSettled{WorkflowID: workflows.ArtistRequestWorkflowID, Outcomes: outcomes}); rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, o := range outcomes {
+		if o.State != contract.RequestStored {
+			bad = append(bad, fmt.Sprintf("%s %s", o.Artist, strings.ReplaceAll(o.State, "_", " ")))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d of %d requests not stored: %s", len(bad), len(outcomes), strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// requestsSent is what request shows without --wait.
+type requestsSent struct {
+	Requests   []workflows.ArtistRequest `json:"requests"`
+	WorkflowID string                    `json:"workflow_id"`
+	window     time.Duration
+}
+
+func (r requestsSent) renderText(out io.Writer) error {
+	fmt.Fprintf(out, "%s collects them within %s; follow with `starter status %s`\n", r.WorkflowID, r.window, r.WorkflowID)
+	return nil
+}
+
+// requestsSettled is what request --wait shows. Its text was printed as
+// each request settled.
+type requestsSettled struct {
+	Outcomes   []workflows.RequestOutcome `json:"outcomes"`
+	WorkflowID string                     `json:"workflow_id"`
+}
+
+func (requestsSettled) renderText(io.Writer) error { return nil }
 
 // sendRequest signals artist-requests, starting it if it is not running.
 func sendRequest(ctx context.Context, c client.Client, cfg *config.Config, r workflows.ArtistRequest, start workflows.ArtistRequestInput) error {

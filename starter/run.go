@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,25 +79,20 @@ Spotify keeps no history, so what a run does depends on the date:
 				return err
 			}
 			out := cmd.OutOrStdout()
-			links := runLinks{ui: webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())}
-			verb := "started"
-			if attached {
-				verb = "attached to running"
-			}
-			if g.output == "text" {
-				fmt.Fprintf(out, "%s %s (run %s)\n  %s\n", verb, run.GetID(), run.GetRunID(), links.ui)
-			}
+			progress := progressOut(g.output, out)
+			started := runStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
+				UI: webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())}
 			if !wait {
-				if g.output == "json" {
-					return writeJSON(out, map[string]any{"workflow_id": run.GetID(), "run_id": run.GetRunID(), "attached": attached, "ui": links.ui})
-				}
-				return nil
+				return render(out, g.output, started)
 			}
-			res, err := watchRun(cmd.Context(), c, run, progressOut(g, out))
+			if err := started.renderText(progress); err != nil {
+				return err
+			}
+			res, err := watchRun(cmd.Context(), c, run, progress)
 			if err != nil {
 				return err
 			}
-			return printResult(out, g.output, res, links)
+			return render(out, g.output, runResult{Result: res, UI: started.UI})
 		},
 	}
 	cmd.Flags().StringVar(&date, "date", "", "logical date YYYY-MM-DD (default today, UTC)")
@@ -278,17 +272,34 @@ func stageDetail(stage string, p workflows.Progress) string {
 	return ""
 }
 
-type runLinks struct {
-	ui      string
-	lake    string
-	serving string
+// runStarted is what run shows of the run it started or attached to.
+type runStarted struct {
+	Attached   bool   `json:"attached"`
+	RunID      string `json:"run_id"`
+	UI         string `json:"ui"`
+	WorkflowID string `json:"workflow_id"`
 }
 
-// printResult prints the summary of a finished run.
-func printResult(out io.Writer, format string, res workflows.PipelineResult, links runLinks) error {
-	if format == "json" {
-		return writeJSON(out, map[string]any{"result": res, "ui": links.ui, "lake": links.lake, "serving": links.serving})
+func (s runStarted) renderText(out io.Writer) error {
+	verb := "started"
+	if s.Attached {
+		verb = "attached to running"
 	}
+	fmt.Fprintf(out, "%s %s (run %s)\n  %s\n", verb, s.WorkflowID, s.RunID, s.UI)
+	return nil
+}
+
+// runResult is the summary of a finished run and where to look: the
+// run's Web UI page, and for dev the lake and serving store.
+type runResult struct {
+	Lake    string                   `json:"lake"`
+	Result  workflows.PipelineResult `json:"result"`
+	Serving string                   `json:"serving"`
+	UI      string                   `json:"ui"`
+}
+
+func (r runResult) renderText(out io.Writer) error {
+	res := r.Result
 	fmt.Fprintf(out, "\nrun of %s finished (%s, %s API mode)\n", res.Date, kindName(res.Kind), res.Mode)
 	fmt.Fprintf(out, "  artists      %d (%d unresolved)\n", res.Artists, len(res.Unresolved))
 	fmt.Fprintf(out, "  tracks       %d\n", res.Quality.RowsOut["tracks"])
@@ -311,12 +322,12 @@ func printResult(out io.Writer, format string, res workflows.PipelineResult, lin
 		fmt.Fprintf(out, "  unavailable  %s (not offered in this API mode)\n", strings.Join(res.Collect.Unavailable, ", "))
 	}
 	fmt.Fprintf(out, "  manifest     %s\n", res.ManifestKey)
-	fmt.Fprintf(out, "\nwhere to look:\n  Web UI    %s\n", links.ui)
-	if links.lake != "" {
-		fmt.Fprintf(out, "  lake      %s\n", links.lake)
+	fmt.Fprintf(out, "\nwhere to look:\n  Web UI    %s\n", r.UI)
+	if r.Lake != "" {
+		fmt.Fprintf(out, "  lake      %s\n", r.Lake)
 	}
-	if links.serving != "" {
-		fmt.Fprintf(out, "  serving   %s\n", links.serving)
+	if r.Serving != "" {
+		fmt.Fprintf(out, "  serving   %s\n", r.Serving)
 	}
 	return nil
 }
@@ -353,29 +364,4 @@ func formatCounts64(m map[string]int64) string {
 		c[k] = int(v)
 	}
 	return formatCounts(c)
-}
-
-func writeJSON(out io.Writer, v any) error {
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func progressOut(g *globalFlags, out io.Writer) io.Writer {
-	if g.output == "json" {
-		return io.Discard
-	}
-	return out
-}
-
-// uiBase is the Web UI's address: the frontend's host on temporal.ui_port.
-func uiBase(cfg *config.Config) string {
-	host := cfg.Temporal.Address
-	if i := strings.LastIndex(host, ":"); i >= 0 {
-		host = host[:i]
-	}
-	if host == "127.0.0.1" || host == "" || host == "0.0.0.0" {
-		host = "localhost"
-	}
-	return fmt.Sprintf("http://%s:%d", host, cfg.Temporal.UIPort)
 }

@@ -94,7 +94,14 @@ run: Spotify keeps no history, so a late catch-up cannot capture the date.
 A catch-up within the grace captures as usual. Schedules created before
 ScheduledPipelineWorkflow (action PipelineWorkflow, runs named
 pipeline-<scheduled time>) behave the same; "schedule update" moves them to
-the new action.`,
+the new action.
+
+Each subcommand but list takes the schedule ID as its argument or with
+--id; without either it acts on ` + defaultScheduleID + ` (delete needs one).`,
+		Example: `  starter schedule create
+  starter schedule pause daily-pipeline --note "Spotify outage"
+  starter schedule describe --id hourly
+  starter schedule delete hourly`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usagef("schedule needs a subcommand: create, update, describe, list, pause, unpause, trigger, delete or backfill")
@@ -214,17 +221,21 @@ func scheduleAction(cfg *config.Config, in workflows.PipelineInput) *client.Sche
 	}
 }
 
-func newScheduleCreateCommand(g *globalFlags, id *string) *cobra.Command {
+func newScheduleCreateCommand(g *globalFlags, idFlag *string) *cobra.Command {
 	f := &scheduleFlags{}
 	cmd := &cobra.Command{
-		Use:   "create [--id ID] [--cron EXPR | --every DURATION] [--tz ZONE]",
+		Use:   "create [ID | --id ID] [--cron EXPR | --every DURATION] [--tz ZONE]",
 		Short: "Create the schedule (default: every day at 03:00 UTC, overlap skip)",
 		Example: `  starter schedule create
   starter schedule create --id hourly --every 1h --overlap buffer-one
   starter schedule create --cron "30 4 * * 1-5" --tz Europe/Berlin --jitter 5m`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkScheduleID(*id); err != nil {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
+			if err := checkScheduleID(id); err != nil {
 				return err
 			}
 			if err := f.validate(cmd); err != nil {
@@ -242,27 +253,27 @@ func newScheduleCreateCommand(g *globalFlags, id *string) *cobra.Command {
 				CaptureGrace: cfg.Pipeline.CaptureGrace,
 			}
 			_, err = c.ScheduleClient().Create(cmd.Context(), client.ScheduleOptions{
-				ID: *id, Spec: f.spec(), Action: scheduleAction(cfg, in),
+				ID: id, Spec: f.spec(), Action: scheduleAction(cfg, in),
 				Overlap: overlap, CatchupWindow: f.catchup, PauseOnFailure: f.pauseOnFailure,
 				Note: f.note, Paused: f.paused,
 			})
 			if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-				return usagef("schedule %q exists already: change it with `starter schedule update --id %s …`, or delete it first", *id, *id)
+				return usagef("schedule %q exists already: change it with `starter schedule update --id %s …`, or delete it first", id, id)
 			}
 			if err != nil {
-				return scheduleError("create", *id, cfg, err)
+				return scheduleError("create", id, cfg, err)
 			}
-			return describeSchedule(cmd.Context(), cmd.OutOrStdout(), g.output, c, cfg, *id, "created")
+			return describeSchedule(cmd.Context(), cmd.OutOrStdout(), g.output, c, cfg, id, "created")
 		},
 	}
 	f.register(cmd, true)
 	return cmd
 }
 
-func newScheduleUpdateCommand(g *globalFlags, id *string) *cobra.Command {
+func newScheduleUpdateCommand(g *globalFlags, idFlag *string) *cobra.Command {
 	f := &scheduleFlags{}
 	cmd := &cobra.Command{
-		Use:   "update [--id ID] [flags]",
+		Use:   "update [ID | --id ID] [flags]",
 		Short: "Change the spec, policies or artists of the schedule; flags not given stay as they are",
 		Long: `update changes what its flags say and keeps the rest. A schedule created
 before ScheduledPipelineWorkflow (action PipelineWorkflow) gets the new
@@ -270,90 +281,123 @@ action with any update, and the capture grace of pipeline.capture_grace
 when it has none.`,
 		Example: `  starter schedule update --cron "0 5 * * *"
   starter schedule update --overlap buffer-one --catchup-window 72h`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
 			if err := f.validate(cmd); err != nil {
 				return err
 			}
-			changed := cmd.Flags().Changed
-			if cmd.Flags().NFlag() == 0 || (!changed("cron") && !changed("every") && !changed("tz") && !changed("jitter") &&
-				!changed("overlap") && !changed("catchup-window") && !changed("pause-on-failure") && !changed("note") && !changed("artists")) {
+			u := scheduleUpdate{flags: f, changed: cmd.Flags().Changed}
+			if !u.changesAnything() {
 				return usagef("update needs at least one of --cron, --every, --tz, --jitter, --overlap, --catchup-window, --pause-on-failure, --note, --artists")
 			}
-			overlap, _ := parseOverlap(f.overlap)
 			cfg, c, err := connect(cmd, g, nil)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			h := c.ScheduleClient().GetHandle(cmd.Context(), *id)
-			err = h.Update(cmd.Context(), client.ScheduleUpdateOptions{
-				DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-					s := u.Description.Schedule
-					if changed("cron") || changed("every") || changed("tz") || changed("jitter") {
-						spec := s.Spec
-						if spec == nil {
-							spec = &client.ScheduleSpec{}
-						}
-						if changed("cron") || changed("every") {
-							next := f.spec()
-							spec.Calendars, spec.CronExpressions, spec.Intervals = nil, next.CronExpressions, next.Intervals
-						}
-						if changed("tz") {
-							spec.TimeZoneName = f.tz
-						}
-						if changed("jitter") {
-							spec.Jitter = f.jitter
-						}
-						s.Spec = spec
-					}
-					if s.Policy == nil {
-						s.Policy = &client.SchedulePolicies{}
-					}
-					if changed("overlap") {
-						s.Policy.Overlap = overlap
-					}
-					if changed("catchup-window") {
-						s.Policy.CatchupWindow = f.catchup
-					}
-					if changed("pause-on-failure") {
-						s.Policy.PauseOnFailure = f.pauseOnFailure
-					}
-					if changed("note") {
-						if s.State == nil {
-							s.State = &client.ScheduleState{}
-						}
-						s.State.Note = f.note
-					}
-					// Every update writes the action, which moves a
-					// schedule of the old action to the new one.
-					action, in, err := pipelineAction(s.Action)
-					if err != nil {
-						return nil, err
-					}
-					if changed("tz") {
-						in.TimeZone = f.tz
-					}
-					if changed("artists") {
-						in.Artists = f.artists
-					}
-					if in.CaptureGrace == 0 {
-						in.CaptureGrace = cfg.Pipeline.CaptureGrace
-					}
-					action.ID, action.Workflow, action.Args = scheduleActionID, scheduleActionWorkflow, []any{in}
-					action.Priority = workflows.RunPriority()
-					s.Action = action
-					return &client.ScheduleUpdate{Schedule: &s}, nil
-				},
-			})
-			if err != nil {
-				return scheduleError("update", *id, cfg, err)
+			if err := updateSchedule(cmd.Context(), c, cfg, id, u); err != nil {
+				return err
 			}
-			return describeSchedule(cmd.Context(), cmd.OutOrStdout(), g.output, c, cfg, *id, "updated")
+			return describeSchedule(cmd.Context(), cmd.OutOrStdout(), g.output, c, cfg, id, "updated")
 		},
 	}
 	f.register(cmd, false)
 	return cmd
+}
+
+// scheduleUpdate is what schedule update changes: the flags given, valid.
+type scheduleUpdate struct {
+	flags   *scheduleFlags
+	changed func(flag string) bool
+}
+
+func (u scheduleUpdate) changesAnything() bool {
+	for _, flag := range []string{"cron", "every", "tz", "jitter", "overlap", "catchup-window", "pause-on-failure", "note", "artists"} {
+		if u.changed(flag) {
+			return true
+		}
+	}
+	return false
+}
+
+// updateSchedule applies u to schedule id.
+func updateSchedule(ctx context.Context, c client.Client, cfg *config.Config, id string, u scheduleUpdate) error {
+	err := c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			if err := u.apply(&s, cfg.Pipeline.CaptureGrace); err != nil {
+				return nil, err
+			}
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		},
+	})
+	if err != nil {
+		return scheduleError("update", id, cfg, err)
+	}
+	return nil
+}
+
+// apply changes s as the flags say and keeps the rest. Every update
+// writes the action, which moves a schedule of the old action to the new
+// one, with captureGrace when it has none.
+func (u scheduleUpdate) apply(s *client.Schedule, captureGrace time.Duration) error {
+	f, changed := u.flags, u.changed
+	if changed("cron") || changed("every") || changed("tz") || changed("jitter") {
+		spec := s.Spec
+		if spec == nil {
+			spec = &client.ScheduleSpec{}
+		}
+		if changed("cron") || changed("every") {
+			next := f.spec()
+			spec.Calendars, spec.CronExpressions, spec.Intervals = nil, next.CronExpressions, next.Intervals
+		}
+		if changed("tz") {
+			spec.TimeZoneName = f.tz
+		}
+		if changed("jitter") {
+			spec.Jitter = f.jitter
+		}
+		s.Spec = spec
+	}
+	if s.Policy == nil {
+		s.Policy = &client.SchedulePolicies{}
+	}
+	if changed("overlap") {
+		s.Policy.Overlap, _ = parseOverlap(f.overlap)
+	}
+	if changed("catchup-window") {
+		s.Policy.CatchupWindow = f.catchup
+	}
+	if changed("pause-on-failure") {
+		s.Policy.PauseOnFailure = f.pauseOnFailure
+	}
+	if changed("note") {
+		if s.State == nil {
+			s.State = &client.ScheduleState{}
+		}
+		s.State.Note = f.note
+	}
+	action, in, err := pipelineAction(s.Action)
+	if err != nil {
+		return err
+	}
+	if changed("tz") {
+		in.TimeZone = f.tz
+	}
+	if changed("artists") {
+		in.Artists = f.artists
+	}
+	if in.CaptureGrace == 0 {
+		in.CaptureGrace = captureGrace
+	}
+	action.ID, action.Workflow, action.Args = scheduleActionID, scheduleActionWorkflow, []any{in}
+	action.Priority = workflows.RunPriority()
+	s.Action = action
+	return nil
 }
 
 // pipelineAction returns the schedule's action and its PipelineInput. Both
@@ -395,18 +439,22 @@ func actionWorkflowName(a *client.ScheduleWorkflowAction) string {
 	return fmt.Sprintf("%T", a.Workflow)
 }
 
-func newScheduleDescribeCommand(g *globalFlags, id *string) *cobra.Command {
+func newScheduleDescribeCommand(g *globalFlags, idFlag *string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "describe [--id ID]",
+		Use:   "describe [ID | --id ID]",
 		Short: "Show the schedule: spec, policies, next run times and recent actions",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
 			cfg, c, err := connect(cmd, g, nil)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			return describeSchedule(cmd.Context(), cmd.OutOrStdout(), g.output, c, cfg, *id, "")
+			return describeSchedule(cmd.Context(), cmd.OutOrStdout(), g.output, c, cfg, id, "")
 		},
 	}
 }
@@ -428,6 +476,10 @@ type scheduleView struct {
 	Running        []string       `json:"running"`
 	NextRuns       []time.Time    `json:"next_runs"`
 	Recent         []recentAction `json:"recent_actions"`
+
+	verb string         // what was done, such as "created"; "" for describe
+	loc  *time.Location // the spec's zone, of the times in text
+	ui   string         // the schedule's Web UI page
 }
 
 type recentAction struct {
@@ -538,11 +590,15 @@ func describeSchedule(ctx context.Context, out io.Writer, format string, c clien
 		}
 		v.Recent = append(v.Recent, ra)
 	}
-	if format == "json" {
-		return writeJSON(out, v)
-	}
-	if verb != "" {
-		fmt.Fprintf(out, "%s schedule %s\n", verb, id)
+	v.verb, v.loc = verb, loc
+	v.ui = fmt.Sprintf("%s/namespaces/%s/schedules/%s", uiBase(cfg), cfg.Temporal.Namespace, id)
+	return render(out, format, v)
+}
+
+func (v scheduleView) renderText(out io.Writer) error {
+	id, loc := v.ID, v.loc
+	if v.verb != "" {
+		fmt.Fprintf(out, "%s schedule %s\n", v.verb, id)
 	}
 	paused := "no"
 	if v.Paused {
@@ -581,7 +637,7 @@ func describeSchedule(ctx context.Context, out io.Writer, format string, c clien
 		fmt.Fprintf(out, "  %-11s %s → %s %s (%s)\n", label, r.Scheduled.In(loc).Format("2006-01-02 15:04:05 MST"),
 			r.WorkflowID, ran, r.Outcome)
 	}
-	fmt.Fprintf(out, "  Web UI      %s/namespaces/%s/schedules/%s\n", uiBase(cfg), cfg.Temporal.Namespace, id)
+	fmt.Fprintf(out, "  Web UI      %s\n", v.ui)
 	return nil
 }
 
@@ -659,21 +715,13 @@ func newScheduleListCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list schedules of namespace %s: %w", cfg.Temporal.Namespace, err)
 			}
-			type entry struct {
-				ID       string    `json:"id"`
-				Spec     string    `json:"spec"`
-				Paused   bool      `json:"paused"`
-				Note     string    `json:"note,omitempty"`
-				Workflow string    `json:"workflow"`
-				NextRun  time.Time `json:"next_run,omitzero"`
-			}
-			var entries []entry
+			entries := scheduleList{}
 			for it.HasNext() {
 				s, err := it.Next()
 				if err != nil {
 					return fmt.Errorf("list schedules of namespace %s: %w", cfg.Temporal.Namespace, err)
 				}
-				e := entry{ID: s.ID, Paused: s.Paused, Note: s.Note, Workflow: s.WorkflowType.Name}
+				e := scheduleEntry{ID: s.ID, Paused: s.Paused, Note: s.Note, Workflow: s.WorkflowType.Name}
 				if s.Spec != nil {
 					e.Spec = formatSpec(*s.Spec)
 				}
@@ -683,47 +731,60 @@ func newScheduleListCommand(g *globalFlags) *cobra.Command {
 				entries = append(entries, e)
 			}
 			sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
-			out := cmd.OutOrStdout()
-			if g.output == "json" {
-				if entries == nil {
-					entries = []entry{}
-				}
-				return writeJSON(out, entries)
-			}
-			if len(entries) == 0 {
-				fmt.Fprintln(out, "no schedules; create one with `starter schedule create`")
-				return nil
-			}
-			fmt.Fprintf(out, "%-24s %-7s %-20s %s\n", "ID", "PAUSED", "NEXT RUN", "SPEC")
-			for _, e := range entries {
-				next := "-"
-				if !e.NextRun.IsZero() && !e.Paused {
-					next = e.NextRun.UTC().Format("2006-01-02 15:04:05Z")
-				}
-				fmt.Fprintf(out, "%-24s %-7t %-20s %s\n", e.ID, e.Paused, next, e.Spec)
-			}
-			return nil
+			return render(cmd.OutOrStdout(), g.output, entries)
 		},
 	}
 }
 
-func newSchedulePauseCommand(g *globalFlags, id *string, pause bool) *cobra.Command {
+// scheduleList is what schedule list shows, sorted by ID.
+type scheduleList []scheduleEntry
+
+type scheduleEntry struct {
+	ID       string    `json:"id"`
+	Spec     string    `json:"spec"`
+	Paused   bool      `json:"paused"`
+	Note     string    `json:"note,omitempty"`
+	Workflow string    `json:"workflow"`
+	NextRun  time.Time `json:"next_run,omitzero"`
+}
+
+func (l scheduleList) renderText(out io.Writer) error {
+	if len(l) == 0 {
+		fmt.Fprintln(out, "no schedules; create one with `starter schedule create`")
+		return nil
+	}
+	fmt.Fprintf(out, "%-24s %-7s %-20s %s\n", "ID", "PAUSED", "NEXT RUN", "SPEC")
+	for _, e := range l {
+		next := "-"
+		if !e.NextRun.IsZero() && !e.Paused {
+			next = e.NextRun.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(out, "%-24s %-7t %-20s %s\n", e.ID, e.Paused, next, e.Spec)
+	}
+	return nil
+}
+
+func newSchedulePauseCommand(g *globalFlags, idFlag *string, pause bool) *cobra.Command {
 	var note string
 	use, short, verb := "unpause", "Resume the schedule", "unpaused"
 	if pause {
 		use, short, verb = "pause", "Pause the schedule: no new runs until unpause; running ones go on", "paused"
 	}
 	cmd := &cobra.Command{
-		Use:   use + " [--id ID] [--note TEXT]",
+		Use:   use + " [ID | --id ID] [--note TEXT]",
 		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
 			cfg, c, err := connect(cmd, g, nil)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			h := c.ScheduleClient().GetHandle(cmd.Context(), *id)
+			h := c.ScheduleClient().GetHandle(cmd.Context(), id)
 			if note == "" {
 				note = verb + " with `starter schedule " + use + "`"
 			}
@@ -733,22 +794,26 @@ func newSchedulePauseCommand(g *globalFlags, id *string, pause bool) *cobra.Comm
 				err = h.Unpause(cmd.Context(), client.ScheduleUnpauseOptions{Note: note})
 			}
 			if err != nil {
-				return scheduleError(use, *id, cfg, err)
+				return scheduleError(use, id, cfg, err)
 			}
-			return reportSchedule(cmd.OutOrStdout(), g.output, *id, verb, note)
+			return render(cmd.OutOrStdout(), g.output, scheduleDone{Action: verb, ID: id, Note: note})
 		},
 	}
 	cmd.Flags().StringVar(&note, "note", "", "why, shown with the schedule")
 	return cmd
 }
 
-func newScheduleTriggerCommand(g *globalFlags, id *string) *cobra.Command {
+func newScheduleTriggerCommand(g *globalFlags, idFlag *string) *cobra.Command {
 	var overlap string
 	cmd := &cobra.Command{
-		Use:   "trigger [--id ID]",
+		Use:   "trigger [ID | --id ID]",
 		Short: "Start a run of the schedule now",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
 			var policy enumspb.ScheduleOverlapPolicy
 			if overlap != "" {
 				p, err := parseOverlap(overlap)
@@ -762,47 +827,51 @@ func newScheduleTriggerCommand(g *globalFlags, id *string) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			if err := c.ScheduleClient().GetHandle(cmd.Context(), *id).Trigger(cmd.Context(),
+			if err := c.ScheduleClient().GetHandle(cmd.Context(), id).Trigger(cmd.Context(),
 				client.ScheduleTriggerOptions{Overlap: policy}); err != nil {
-				return scheduleError("trigger", *id, cfg, err)
+				return scheduleError("trigger", id, cfg, err)
 			}
-			return reportSchedule(cmd.OutOrStdout(), g.output, *id, "triggered", "")
+			return render(cmd.OutOrStdout(), g.output, scheduleDone{Action: "triggered", ID: id})
 		},
 	}
 	cmd.Flags().StringVar(&overlap, "overlap", "", "overlap policy of this run (default: the schedule's): "+overlapNames())
 	return cmd
 }
 
-func newScheduleDeleteCommand(g *globalFlags, id *string) *cobra.Command {
+func newScheduleDeleteCommand(g *globalFlags, idFlag *string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "delete --id ID",
+		Use:   "delete ID | --id ID",
 		Short: "Delete the schedule; runs it started are not affected",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("id") {
-				return usagef("delete needs --id: name the schedule to delete (see `starter schedule list`)")
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 && !cmd.Flags().Changed("id") {
+				return usagef("delete needs --id or the ID as argument, such as `starter schedule delete %s`: name the schedule to delete (see `starter schedule list`)", defaultScheduleID)
 			}
 			cfg, c, err := connect(cmd, g, nil)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			if err := c.ScheduleClient().GetHandle(cmd.Context(), *id).Delete(cmd.Context()); err != nil {
-				return scheduleError("delete", *id, cfg, err)
+			if err := c.ScheduleClient().GetHandle(cmd.Context(), id).Delete(cmd.Context()); err != nil {
+				return scheduleError("delete", id, cfg, err)
 			}
-			return reportSchedule(cmd.OutOrStdout(), g.output, *id, "deleted", "")
+			return render(cmd.OutOrStdout(), g.output, scheduleDone{Action: "deleted", ID: id})
 		},
 	}
 }
 
-func newScheduleBackfillCommand(g *globalFlags, id *string) *cobra.Command {
+func newScheduleBackfillCommand(g *globalFlags, idFlag *string) *cobra.Command {
 	var (
 		from, to string
 		overlap  string
 		maxDays  int
 	)
 	cmd := &cobra.Command{
-		Use:   "backfill [--id ID] --from DATE --to DATE",
+		Use:   "backfill [ID | --id ID] --from DATE --to DATE",
 		Short: "Have the schedule take the actions it would have taken for past dates (within the capture grace)",
 		Long: `backfill asks the schedule to take the actions its spec gives for the days
 --from to --to (inclusive, in the schedule's time zone), with the schedule's
@@ -814,8 +883,12 @@ since Spotify keeps no history: reprocess dates captured before with
 "starter backfill". With --overlap buffer-all (the default) the actions go
 one after another.`,
 		Example: `  starter schedule backfill --from 2026-11-01 --to 2026-11-03`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := scheduleID(cmd, *idFlag, args)
+			if err != nil {
+				return err
+			}
 			if from == "" || to == "" {
 				return usagef("schedule backfill needs --from and --to, such as --from 2026-11-01 --to 2026-11-03")
 			}
@@ -843,29 +916,24 @@ one after another.`,
 			}
 			defer c.Close()
 			ctx := cmd.Context()
-			h := c.ScheduleClient().GetHandle(ctx, *id)
+			h := c.ScheduleClient().GetHandle(ctx, id)
 			d, err := h.Describe(ctx)
 			if err != nil {
-				return scheduleError("backfill", *id, cfg, err)
+				return scheduleError("backfill", id, cfg, err)
 			}
 			loc := time.UTC
 			if d.Schedule.Spec != nil && d.Schedule.Spec.TimeZoneName != "" {
 				if loc, err = time.LoadLocation(d.Schedule.Spec.TimeZoneName); err != nil {
-					return fmt.Errorf("schedule %s has time zone %q, unknown here: %w", *id, d.Schedule.Spec.TimeZoneName, err)
+					return fmt.Errorf("schedule %s has time zone %q, unknown here: %w", id, d.Schedule.Spec.TimeZoneName, err)
 				}
 			}
 			start, end := backfillWindow(fromDay, toDay, loc)
 			if err := h.Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{
 				{Start: start, End: end, Overlap: policy},
 			}}); err != nil {
-				return scheduleError("backfill", *id, cfg, err)
+				return scheduleError("backfill", id, cfg, err)
 			}
-			if g.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"id": *id, "from": from, "to": to, "start": start, "end": end, "overlap": overlap})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "schedule %s backfills %s .. %s (%s to %s, overlap %s)\n  watch with `starter schedule describe --id %s` or `starter status --from %s --to %s`\n",
-				*id, from, to, start.Format(time.RFC3339), end.Format(time.RFC3339), overlap, *id, from, to)
-			return nil
+			return render(cmd.OutOrStdout(), g.output, scheduleBackfill{End: end, From: from, ID: id, Overlap: overlap, Start: start, To: to})
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "first day YYYY-MM-DD (required)")
@@ -884,12 +952,44 @@ func backfillWindow(from, to time.Time, loc *time.Location) (time.Time, time.Tim
 	return start, end
 }
 
-func reportSchedule(out io.Writer, format, id, verb, note string) error {
-	if format == "json" {
-		return writeJSON(out, map[string]string{"id": id, "action": verb, "note": note})
-	}
-	fmt.Fprintf(out, "%s schedule %s\n", verb, id)
+// scheduleBackfill is what schedule backfill shows of the backfill asked.
+type scheduleBackfill struct {
+	End     time.Time `json:"end"`
+	From    string    `json:"from"`
+	ID      string    `json:"id"`
+	Overlap string    `json:"overlap"`
+	Start   time.Time `json:"start"`
+	To      string    `json:"to"`
+}
+
+func (b scheduleBackfill) renderText(out io.Writer) error {
+	fmt.Fprintf(out, "schedule %s backfills %s .. %s (%s to %s, overlap %s)\n  watch with `starter schedule describe --id %s` or `starter status --from %s --to %s`\n",
+		b.ID, b.From, b.To, b.Start.Format(time.RFC3339), b.End.Format(time.RFC3339), b.Overlap, b.ID, b.From, b.To)
 	return nil
+}
+
+// scheduleDone is what pause, unpause, trigger and delete show.
+type scheduleDone struct {
+	Action string `json:"action"`
+	ID     string `json:"id"`
+	Note   string `json:"note"`
+}
+
+func (d scheduleDone) renderText(out io.Writer) error {
+	fmt.Fprintf(out, "%s schedule %s\n", d.Action, d.ID)
+	return nil
+}
+
+// scheduleID is the schedule a subcommand acts on: its argument, else --id
+// (default daily-pipeline). Both given must name the same schedule.
+func scheduleID(cmd *cobra.Command, idFlag string, args []string) (string, error) {
+	if len(args) == 0 {
+		return idFlag, nil
+	}
+	if cmd.Flags().Changed("id") && idFlag != args[0] {
+		return "", usagef("schedule ID %q and --id %q differ: give the ID once, as argument or with --id", args[0], idFlag)
+	}
+	return args[0], nil
 }
 
 // checkScheduleID refuses IDs Temporal would refuse, with a clearer message.

@@ -88,63 +88,74 @@ events, with its config from the environment only. See docs/CHATBOT.md.`,
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			defer logger.Sync()
-			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
-			slackOn, apiOn := botapi.Options{SigningSecret: cfg.Slack.SigningSecret, APIToken: cfg.API.Token}.Routes()
-			if !slackOn {
-				fmt.Fprintln(out, "Slack route off: set SLACK_SIGNING_SECRET (slack.signing_secret) to answer slash commands")
-			}
-			if !apiOn {
-				fmt.Fprintln(out, "JSON API off: set METRONOME_API_TOKEN (api.token) to serve /v1/")
-			}
-
-			store, err := serving.Open(ctx, cfg.Serving.URL)
-			if err != nil {
-				return fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err)
-			}
-			defer store.Close()
-			// A lazy client: serve answers known artists from the store
-			// while Temporal is down, and /readyz says so.
-			c, err := app.DialLazy(cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			h, err := newServeHandler(cfg, c, store, logger, workflows.ArtistRequestInput{
-				Window: window, MaxArtists: maxArtists,
-				Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
-			})
-			if err != nil {
-				return err
-			}
-			if lambda {
-				logger.Info("serving as an AWS Lambda function", zap.Bool("slack", slackOn), zap.Bool("api", apiOn),
-					zap.String("serving", cfg.Serving.URL), zap.String("temporal", cfg.Temporal.Address))
-				botapi.StartLambda(ctx, h)
-				return nil
-			}
-			ln, err := listenServe(cfg.Serve.Addr)
-			if err != nil {
-				return err
-			}
-			base := "http://" + ln.Addr().String()
-			con, closeConsole, err := newConsole(ctx, ln.Addr().String(),
-				consoleDeps{cfg: cfg, serving: store, temporal: c, webUI: uiBase(cfg), logger: logger})
-			defer closeConsole()
-			printServeRoutes(out, base, slackOn, apiOn, cfg)
-			printConsole(out, base, con, err)
-			return httpserve.Serve(ctx, ln, withConsole(h, con))
+			return runServe(cmd.Context(), cmd.OutOrStdout(), cfg, serveOptions{window: window, maxArtists: maxArtists, lambda: lambda})
 		},
 	}
 	cmd.Flags().String("addr", "127.0.0.1:8088", "address to listen on (serve.addr, METRONOME_SERVE_ADDR)")
 	cmd.Flags().DurationVar(&window, "window", workflows.DefaultRequestWindow, "collect requests this long before a run (when starting artist-requests)")
 	cmd.Flags().IntVar(&maxArtists, "max-artists", workflows.DefaultRequestMaxArtists, "start a run at once with this many artists (when starting artist-requests)")
 	return cmd
+}
+
+// serveOptions are the valid flags of `starter serve`.
+type serveOptions struct {
+	window     time.Duration // of the requests, when serve starts artist-requests
+	maxArtists int           // of a request run, when serve starts artist-requests
+	lambda     bool          // serve as an AWS Lambda function
+}
+
+// runServe serves the bot routes and the data console on serve.addr (or
+// the bot routes as a Lambda function) until ctx is done.
+func runServe(ctx context.Context, out io.Writer, cfg *config.Config, o serveOptions) error {
+	logger, err := newLogger(cfg)
+	if err != nil {
+		return err
+	}
+	defer logger.Sync()
+	slackOn, apiOn := botapi.Options{SigningSecret: cfg.Slack.SigningSecret, APIToken: cfg.API.Token}.Routes()
+	if !slackOn {
+		fmt.Fprintln(out, "Slack route off: set SLACK_SIGNING_SECRET (slack.signing_secret) to answer slash commands")
+	}
+	if !apiOn {
+		fmt.Fprintln(out, "JSON API off: set METRONOME_API_TOKEN (api.token) to serve /v1/")
+	}
+
+	store, err := serving.Open(ctx, cfg.Serving.URL)
+	if err != nil {
+		return fmt.Errorf("open serving.url %s: %w", cfg.Serving.URL, err)
+	}
+	defer store.Close()
+	// A lazy client: serve answers known artists from the store
+	// while Temporal is down, and /readyz says so.
+	c, err := app.DialLazy(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	h, err := newServeHandler(cfg, c, store, logger, workflows.ArtistRequestInput{
+		Window: o.window, MaxArtists: o.maxArtists,
+		Parallelism: cfg.Pipeline.Parallelism, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+	})
+	if err != nil {
+		return err
+	}
+	if o.lambda {
+		logger.Info("serving as an AWS Lambda function", zap.Bool("slack", slackOn), zap.Bool("api", apiOn),
+			zap.String("serving", cfg.Serving.URL), zap.String("temporal", cfg.Temporal.Address))
+		botapi.StartLambda(ctx, h)
+		return nil
+	}
+	ln, err := listenServe(cfg.Serve.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	con, closeConsole, err := newConsole(ctx, ln.Addr().String(),
+		consoleDeps{cfg: cfg, serving: store, temporal: c, webUI: uiBase(cfg), logger: logger})
+	defer closeConsole()
+	printServeRoutes(out, base, slackOn, apiOn, cfg)
+	printConsole(out, base, con, err)
+	return httpserve.Serve(ctx, ln, withConsole(h, con))
 }
 
 // newServeHandler builds the bot handler over store and Temporal: unknown

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -51,12 +52,11 @@ run any number of times:
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			var steps []setupStep
+			var done setupDone
+			progress := progressOut(g.output, out)
 			report := func(s setupStep) {
-				steps = append(steps, s)
-				if g.output == "text" {
-					fmt.Fprintf(out, "✓ %-9s %s\n", s.Step, s.Detail)
-				}
+				done.Steps = append(done.Steps, s)
+				fmt.Fprintf(progress, "✓ %-9s %s\n", s.Step, s.Detail)
 			}
 
 			_, c, err := connect(cmd, g, setupFlagKeys)
@@ -89,10 +89,7 @@ run any number of times:
 				return err
 			}
 			report(setupStep{"analytics", detail})
-			if g.output == "json" {
-				return writeJSON(out, map[string]any{"steps": steps})
-			}
-			return nil
+			return render(out, g.output, done)
 		},
 	}
 	cmd.Flags().String("athena-database", "", "Glue database of the Athena tables (default analytics.athena.database)")
@@ -113,6 +110,14 @@ type setupStep struct {
 	Step   string `json:"step"`
 	Detail string `json:"detail"`
 }
+
+// setupDone is what setup shows when every step is done. Its text was
+// printed step by step, as each was done.
+type setupDone struct {
+	Steps []setupStep `json:"steps"`
+}
+
+func (setupDone) renderText(io.Writer) error { return nil }
 
 // validateAthena refuses what Athena would refuse, before anything runs.
 func validateAthena(a config.AthenaConfig, lakeURL string) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/runs"
-	"github.com/metronome-data/metronome/worker/app"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -87,45 +85,6 @@ the backfills running.`,
 	return cmd
 }
 
-// connect loads the command's config and dials Temporal. Validate flags
-// before: bad usage must not need a server.
-func connect(cmd *cobra.Command, g *globalFlags, flagKeys map[string]string) (*config.Config, client.Client, error) {
-	cfg, err := loadConfig(cmd, g, flagKeys)
-	if err != nil {
-		return nil, nil, err
-	}
-	logger, err := newLogger(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := app.Dial(cmd.Context(), cfg, logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, c, nil
-}
-
-// parseDay parses the date of flag name, or returns a usage error.
-func parseDay(name, value string) (time.Time, error) {
-	d, err := time.Parse(workflows.DateLayout, value)
-	if err != nil {
-		return time.Time{}, usagef("--%s %q is not a date: want YYYY-MM-DD, such as 2026-11-01", name, value)
-	}
-	return d, nil
-}
-
-// pastDay parses a logical date that must not be in the future (UTC).
-func pastDay(name, value string) (time.Time, error) {
-	d, err := parseDay(name, value)
-	if err != nil {
-		return d, err
-	}
-	if d.After(time.Now().UTC()) {
-		return d, usagef("--%s %s is in the future: a run collects what Spotify says today or earlier", name, value)
-	}
-	return d, nil
-}
-
 // describeWorkflow describes the latest run of id; an unknown ID is a usage
 // error.
 func describeWorkflow(ctx context.Context, c client.Client, cfg *config.Config, id string) (*workflowpb.WorkflowExecutionInfo, error) {
@@ -153,7 +112,10 @@ type workflowView struct {
 }
 
 func showWorkflow(ctx context.Context, out io.Writer, format string, c client.Client, cfg *config.Config, id string, watch bool) error {
-	tty := isTerminal(out) && format == "text"
+	// While it watches, status redraws the text on progress; the final
+	// view is rendered once, in format.
+	progress := progressOut(format, out)
+	redraw := watch && isTerminal(progress)
 	for {
 		info, err := describeWorkflow(ctx, c, cfg, id)
 		if err != nil {
@@ -165,16 +127,15 @@ func showWorkflow(ctx context.Context, out io.Writer, format string, c client.Cl
 		}
 		running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		last := !watch || !running
-		switch {
-		case format == "json" && last:
-			if err := writeJSON(out, v); err != nil {
+		if redraw {
+			fmt.Fprint(progress, "\033[H\033[2J")
+		}
+		if last {
+			if err := render(out, format, v); err != nil {
 				return err
 			}
-		case format == "text":
-			if tty && watch {
-				fmt.Fprint(out, "\033[H\033[2J")
-			}
-			renderWorkflow(out, v)
+		} else if err := v.renderText(progress); err != nil {
+			return err
 		}
 		if last {
 			if !running && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED &&
@@ -252,7 +213,7 @@ func progressAndResult(workflowType string) (progress, result any) {
 	return nil, nil
 }
 
-func renderWorkflow(out io.Writer, v workflowView) {
+func (v workflowView) renderText(out io.Writer) error {
 	fmt.Fprintf(out, "%s  %s  %s\n", v.WorkflowID, v.Type, v.Status)
 	switch p := v.Progress.(type) {
 	case *workflows.Progress:
@@ -281,6 +242,7 @@ func renderWorkflow(out io.Writer, v workflowView) {
 		fmt.Fprintf(out, "  error     %s\n", v.Error)
 	}
 	fmt.Fprintf(out, "  Web UI    %s\n", v.UI)
+	return nil
 }
 
 func renderPipelineProgress(out io.Writer, p workflows.Progress) {
@@ -381,15 +343,6 @@ func firstLine(s string) string {
 
 func statusName(s enumspb.WorkflowExecutionStatus) string { return runs.StatusName(s) }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // runRow is one line of the list of runs.
 type runRow = runs.Run
 
@@ -418,15 +371,24 @@ func listRuns(ctx context.Context, out io.Writer, format string, c client.Client
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		return writeJSON(out, map[string]any{"runs": runs, "backfills_running": backfills})
-	}
-	if len(runs) == 0 {
+	return render(out, format, runList{Runs: runs, BackfillsRunning: backfills,
+		workflowsURL: fmt.Sprintf("%s/namespaces/%s/workflows", uiBase(cfg), cfg.Temporal.Namespace)})
+}
+
+// runList is what status shows without an ID.
+type runList struct {
+	BackfillsRunning []runRow `json:"backfills_running"`
+	Runs             []runRow `json:"runs"`
+	workflowsURL     string
+}
+
+func (l runList) renderText(out io.Writer) error {
+	if len(l.Runs) == 0 {
 		fmt.Fprintln(out, "no pipeline runs found; start one with `starter run`")
 	} else {
 		fmt.Fprintf(out, "%-34s %-10s %-16s %7s  %-20s %s\n", "WORKFLOW ID", "DATE", "STATUS", "ARTISTS", "STARTED", "DURATION")
 	}
-	for _, r := range runs {
+	for _, r := range l.Runs {
 		artists := "-"
 		if r.Artists != nil {
 			artists = fmt.Sprint(*r.Artists)
@@ -438,11 +400,11 @@ func listRuns(ctx context.Context, out io.Writer, format string, c client.Client
 		fmt.Fprintf(out, "%-34s %-10s %-16s %7s  %-20s %s\n", r.WorkflowID, r.Date, r.Status, artists,
 			r.Started.Local().Format("2006-01-02 15:04:05"), dur)
 	}
-	for _, b := range backfills {
+	for _, b := range l.BackfillsRunning {
 		fmt.Fprintf(out, "backfill running: %s (started %s) — `starter status %s`\n",
 			b.WorkflowID, b.Started.Local().Format("2006-01-02 15:04:05"), b.WorkflowID)
 	}
-	fmt.Fprintf(out, "Web UI: %s/namespaces/%s/workflows\n", uiBase(cfg), cfg.Temporal.Namespace)
+	fmt.Fprintf(out, "Web UI: %s\n", l.workflowsURL)
 	return nil
 }
 
