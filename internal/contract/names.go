@@ -53,3 +53,11 @@ const (
 
 // ArtistsListKey is the lake key of a run's resolved artist IDs, one a line.
 func ArtistsListKey(date string) string { return "manifests/dt=" + date + "/artists.txt" }
+
+// Defaults of a run's input, one place for the workflows and the config.
+const (
+	// DefaultParallelism bounds the collect batches in flight.
+	DefaultParallelism = 4
+	// DefaultSpotifyTaskQueue carries the activities that call Spotify.
+	DefaultSpotifyTaskQueue = "metronome-spotify"
+)

@@ -10,6 +10,9 @@ type ResolveInput struct {
 	// Artists are names or Spotify IDs; empty means the tracked set, or the
 	// configured seeds when nothing is tracked yet.
 	Artists []string `json:"artists,omitempty"`
+	// Scope is the lake prefix of an on-demand request run,
+	// RequestScope(run); empty is the daily lake.
+	Scope string `json:"scope,omitempty"`
 }
 
 // ResolveResult points at the resolved artist list in the lake.
@@ -29,6 +32,9 @@ type ResolveResult struct {
 	Searches int `json:"searches"`
 	// Probes is the number of calls made to find the API mode (0 or 1).
 	Probes int `json:"probes"`
+	// Resolved says which requested entry resolved to which ID; only a
+	// scoped (request) run reports it.
+	Resolved []ResolvedArtist `json:"resolved,omitempty"`
 }
 
 // CollectInput is one batch of at most 50 artists.
@@ -38,6 +44,9 @@ type CollectInput struct {
 	Batch      int    `json:"batch"`
 	BatchSize  int    `json:"batch_size"`
 	Mode       string `json:"mode"`
+	// Scope is the lake prefix of an on-demand request run,
+	// RequestScope(run); empty is the daily lake.
+	Scope string `json:"scope,omitempty"`
 }
 
 // CollectResult counts what one batch wrote to raw/.
@@ -63,6 +72,9 @@ type CleanInput struct {
 	// LateCapture marks every curated row of the date as a late capture:
 	// raw was captured after the date's capture window (--capture-now).
 	LateCapture bool `json:"late_capture,omitempty"`
+	// Scope is the lake prefix of an on-demand request run,
+	// RequestScope(run); empty is the daily lake.
+	Scope string `json:"scope,omitempty"`
 }
 
 // QualityReport is the data-quality report of the clean stage.
@@ -95,6 +107,9 @@ type CleanResult struct {
 type StoreInput struct {
 	Date string `json:"date"`
 	Mode string `json:"mode"`
+	// Scope is the lake prefix of an on-demand request run,
+	// RequestScope(run); empty is the daily lake.
+	Scope string `json:"scope,omitempty"`
 }
 
 // StoreResult counts serving-store items written.
