@@ -709,7 +709,7 @@ func (b *bencher) workerRun(ctx context.Context, name string, n, workers int, la
 	var procs []*workerProc
 	defer func() {
 		for _, p := range procs {
-			p.stop(30 * time.Second)
+			p.Stop(30 * time.Second)
 		}
 	}()
 	for i := range workers {
@@ -726,7 +726,7 @@ func (b *bencher) workerRun(ctx context.Context, name string, n, workers int, la
 		if err := p.waitReady(ctx, 2*time.Minute); err != nil {
 			return res, err
 		}
-		pids = append(pids, p.pid())
+		pids = append(pids, p.PID())
 	}
 
 	watch := newMemoryWatch(pids)

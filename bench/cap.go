@@ -76,7 +76,7 @@ func capRun(ctx context.Context, st *stack, bin, dir, mode string, workers, arti
 	var procs []*workerProc
 	defer func() {
 		for _, p := range procs {
-			p.stop(30 * time.Second)
+			p.Stop(30 * time.Second)
 		}
 	}()
 	for i := range workers {

@@ -5,31 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
+	"github.com/metronome-data/metronome/internal/workerproc"
 	"github.com/metronome-data/metronome/workflows"
 )
 
 // workerProc is a worker binary running as its own OS process, so its
 // memory is its own: the bench's server and fake are not in its RSS.
 type workerProc struct {
-	name    string
-	cmd     *exec.Cmd
-	metrics string // host:port of /readyz
-	log     string
-	done    chan struct{}
-	err     error
+	*workerproc.Process
+	readyz string // URL of its /readyz
 }
 
 // workerEnv configures a worker process by environment, as an operator
@@ -60,94 +53,27 @@ func workerEnv(temporalAddress, queue, dir, fakeURL, mode, artistsFile, metricsA
 	}
 }
 
-// cleanEnv drops from env every variable that configures metronome, the
-// Temporal client or the AWS SDK, so the caller's settings cannot leak
-// into a worker process.
-func cleanEnv(env []string) []string {
-	names := config.EnvNames()
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if _, ok := names[name]; ok || strings.HasPrefix(name, "METRONOME_") ||
-			strings.HasPrefix(name, "TEMPORAL_") || strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "SPOTIFY_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
 // startWorkerProc starts bin in dir (where no config/metronome.yaml is)
-// with env on top of the cleaned environment; its output goes to
-// dir/NAME.log.
+// with env on top of the cleaned environment (workerproc.CleanEnv), its
+// metrics on a free port; its output goes to dir/NAME.log.
 func startWorkerProc(name, bin, dir string, env func(metricsAddr string) []string) (*workerProc, error) {
 	port, err := devserver.FreePort("127.0.0.1")
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	logPath := filepath.Join(dir, name+".log")
-	log, err := os.Create(logPath)
+	p, err := workerproc.Start("worker "+name, bin, workerproc.WithDir(dir), workerproc.WithEnv(env(addr)...),
+		workerproc.WithLog(filepath.Join(dir, name+".log")))
 	if err != nil {
-		return nil, fmt.Errorf("create log of worker %s: %w", name, err)
+		return nil, err
 	}
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(os.Environ()), env(addr)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return nil, fmt.Errorf("start worker %s (%s): %w", name, bin, err)
-	}
-	w := &workerProc{name: name, cmd: cmd, metrics: addr, log: logPath, done: make(chan struct{})}
-	go func() {
-		w.err = cmd.Wait()
-		log.Close()
-		close(w.done)
-	}()
-	return w, nil
+	return &workerProc{Process: p, readyz: "http://" + addr + "/readyz"}, nil
 }
-
-func (w *workerProc) pid() int { return w.cmd.Process.Pid }
 
 // waitReady waits until the worker's /readyz answers 200: both its workers
 // poll.
 func (w *workerProc) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	url := "http://" + w.metrics + "/readyz"
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-w.done:
-			return fmt.Errorf("worker %s exited before it was ready: %v; see %s", w.name, w.err, w.log)
-		case <-ctx.Done():
-			return fmt.Errorf("worker %s not ready within %s; see %s", w.name, timeout, w.log)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// stop asks the worker to stop (SIGTERM) and kills it after grace.
-func (w *workerProc) stop(grace time.Duration) {
-	select {
-	case <-w.done:
-		return
-	default:
-	}
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-w.done:
-	case <-time.After(grace):
-		_ = w.cmd.Process.Signal(syscall.SIGKILL)
-		<-w.done
-	}
+	return w.WaitReady(ctx, w.readyz, timeout)
 }
 
 // procMemory reads VmRSS and VmHWM (peak RSS) of pid from /proc, in bytes.
@@ -288,12 +214,9 @@ func (m *memoryWatch) finish() (window, run int64, stages map[string]int64, err 
 // BuildWorker builds the worker binary (./worker of this module) into dir
 // with the go tool, for runs whose workers are separate processes.
 func BuildWorker(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "worker")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/metronome-data/metronome/worker")
-	out, err := cmd.CombinedOutput()
+	bins, err := workerproc.Build(ctx, dir, "worker")
 	if err != nil {
-		return "", fmt.Errorf("build the worker (go build -o %s github.com/metronome-data/metronome/worker): %w: %s; "+
-			"run from the module's directory or pass a built worker binary", bin, err, strings.TrimSpace(string(out)))
+		return "", err
 	}
-	return bin, nil
+	return bins[0], nil
 }

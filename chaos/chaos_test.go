@@ -20,6 +20,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
+	"github.com/metronome-data/metronome/internal/workerproc"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -184,7 +185,7 @@ const (
 
 // awaitAnyInFlight is awaitInFlight for the first of several workers to
 // hold activities.
-func awaitAnyInFlight(ctx context.Context, c client.Client, run client.WorkflowRun, workers []*Worker, limit time.Duration) (*Worker, []string, error) {
+func awaitAnyInFlight(ctx context.Context, c client.Client, run client.WorkflowRun, workers []*workerproc.Process, limit time.Duration) (*workerproc.Process, []string, error) {
 	deadline := time.Now().Add(limit)
 	for {
 		for _, w := range workers {
@@ -266,7 +267,7 @@ func scenarioWorkerKill(t *testing.T, ref reference, res *Result) {
 // not restarted; the other finishes alone.
 func scenarioTwoWorkers(t *testing.T, ref reference, res *Result) {
 	s := newStack(t, "two", stackOptions{fake: fakeOptions()})
-	workers := []*Worker{s.startWorker(), s.startWorker()}
+	workers := []*workerproc.Process{s.startWorker(), s.startWorker()}
 	ctx := context.Background()
 	// Scenario 1 kills mostly in collect; this one kills in one of the
 	// single-activity stages, whose loss the survivor cannot hide by

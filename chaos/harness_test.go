@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/metronome-data/metronome/internal/logging"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotifyfake"
+	"github.com/metronome-data/metronome/internal/workerproc"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -88,25 +88,14 @@ func starterBinary(t *testing.T) string {
 }
 
 func buildBinaries() (worker, starter string, err error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", "", errors.New("go env GOMOD: not inside the metronome module")
-	}
 	if binDir, err = os.MkdirTemp("", "metronome-chaos-bin-"); err != nil {
 		return "", "", fmt.Errorf("create binary directory: %w", err)
 	}
-	// One go build of both packages shares the compilation of what they
-	// have in common.
-	cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./worker", "./starter")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("go build -o %s ./worker ./starter in %s: %w\n%s", binDir, cmd.Dir, err, out)
+	bins, err := workerproc.Build(context.Background(), binDir, "worker", "starter")
+	if err != nil {
+		return "", "", err
 	}
-	return filepath.Join(binDir, "worker"), filepath.Join(binDir, "starter"), nil
+	return bins[0], bins[1], nil
 }
 
 // fakeOptions is the fault-free fake Spotify of the process scenarios.
@@ -127,7 +116,7 @@ type stack struct {
 	// serverProc holds the server instead of server when the stack runs
 	// it in its own process (serverProcess); serverRuns counts its starts.
 	serverProcess bool
-	serverProc    *Worker
+	serverProc    *workerproc.Process
 	serverRuns    int
 	// addr and ns are the frontend's address and the namespace.
 	addr, ns string
@@ -137,7 +126,7 @@ type stack struct {
 	env      []string
 
 	mu      sync.Mutex
-	workers []*Worker
+	workers []*workerproc.Process
 	started int
 }
 
@@ -249,13 +238,13 @@ func (s *stack) restartServer(downtime time.Duration) {
 }
 
 // startWorker starts one more worker process.
-func (s *stack) startWorker() *Worker {
+func (s *stack) startWorker() *workerproc.Process {
 	s.t.Helper()
 	s.mu.Lock()
 	s.started++
 	name := fmt.Sprintf("%s-worker-%d", s.name, s.started)
 	s.mu.Unlock()
-	w, err := StartWorker(name, workerBinary(s.t), s.dir, filepath.Join(s.dir, name+".log"), s.env)
+	w, err := workerproc.Start(name, workerBinary(s.t), workerproc.WithDir(s.dir), workerproc.WithEnv(s.env...))
 	require.NoError(s.t, err)
 	s.mu.Lock()
 	s.workers = append(s.workers, w)
@@ -272,7 +261,7 @@ func (s *stack) close() {
 
 func (s *stack) stopWorkers() {
 	s.mu.Lock()
-	workers := append([]*Worker(nil), s.workers...)
+	workers := append([]*workerproc.Process(nil), s.workers...)
 	s.mu.Unlock()
 	for _, w := range workers {
 		w.Stop(10 * time.Second)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/metronome-data/metronome/internal/devserver"
 	"github.com/metronome-data/metronome/internal/logging"
+	"github.com/metronome-data/metronome/internal/workerproc"
 )
 
 // serverReadyTimeout bounds how long a server process may take to serve.
@@ -33,9 +34,9 @@ func (s *stack) startServerProcess() {
 	name := fmt.Sprintf("%s-server-%d", s.name, s.serverRuns)
 	// The server process reads its data directory and port from the
 	// flags; the environment adds nothing but the log format.
-	p, err := StartProcess(name, s.dir, filepath.Join(s.dir, name+".log"),
-		[]string{"METRONOME_LOG_FORMAT=json"}, starterBinary(s.t),
-		"dev", "--no-worker", "--data", s.dir, "--port", strconv.Itoa(s.port), "--ui-port", strconv.Itoa(uiPort))
+	p, err := workerproc.Start(name, starterBinary(s.t), workerproc.WithDir(s.dir),
+		workerproc.WithEnv("METRONOME_LOG_FORMAT=json"),
+		workerproc.WithArgs("dev", "--no-worker", "--data", s.dir, "--port", strconv.Itoa(s.port), "--ui-port", strconv.Itoa(uiPort)))
 	require.NoError(s.t, err)
 	s.serverProc = p
 	s.addr, s.ns = "127.0.0.1:"+strconv.Itoa(s.port), "default"
@@ -44,12 +45,12 @@ func (s *stack) startServerProcess() {
 
 // awaitServer waits until the server process p answers for namespace ns
 // at addr, and fails early when p exits.
-func awaitServer(p *Worker, addr, ns string) error {
+func awaitServer(p *workerproc.Process, addr, ns string) error {
 	deadline := time.Now().Add(serverReadyTimeout)
 	var last error
 	for time.Now().Before(deadline) {
 		if p.Exited() {
-			return fmt.Errorf("server process %s exited before serving %s: %v", p.Name, addr, p.err)
+			return fmt.Errorf("server process %s exited before serving %s: %v", p.Name, addr, p.Err())
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		c, err := client.DialContext(ctx, client.Options{
