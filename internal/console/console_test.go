@@ -440,3 +440,31 @@ func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, err
 	s.gets.Add(1)
 	return s.Store.Get(ctx, key)
 }
+
+// A date the grid shows failed or running opens on its page with the
+// latest run, though the lake may hold nothing of it.
+func TestDatePageLatestRun(t *testing.T) {
+	tc := &fakeTemporal{runs: []fakeRun{
+		{id: "pipeline-2026-11-16", date: "2026-11-16", status: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, started: testNow.Add(-3 * time.Hour), err: "collect: Spotify answered 500"},
+		{id: "pipeline-2026-11-19", date: "2026-11-19", status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, started: testNow.Add(-2 * time.Minute)},
+	}}
+	c := newTestConsole(t, seedLake(t), func(o *Options) { o.Temporal = tc })
+	tests := []struct {
+		date     string
+		status   int
+		contains []string
+	}{
+		{"2026-11-16", 200, []string{`<section id="latest-run">`, "Failed", "collect: Spotify answered 500", `<h1>2026-11-16 <span class="muted">failed`,
+			`href="http://localhost:8233/namespaces/default/workflows/pipeline-2026-11-16/run-of-pipeline-2026-11-16/history"`}},
+		{"2026-11-19", 200, []string{`<section id="latest-run">`, "Running", `<h1>2026-11-19 <span class="muted">running`}},
+		{"2026-11-21", 200, []string{`<h1>2026-11-21 <span class="muted">complete`}},
+		{"2026-11-17", 404, []string{"Temporal knows no run of it"}},
+	}
+	for _, tt := range tests {
+		w := get(t, c, "GET", "/dates/"+tt.date)
+		require.Equal(t, tt.status, w.Code, tt.date)
+		for _, s := range tt.contains {
+			require.Contains(t, w.Body.String(), s, tt.date)
+		}
+	}
+}

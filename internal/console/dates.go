@@ -1,15 +1,19 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/partitions"
+	"github.com/metronome-data/metronome/internal/runs"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -23,6 +27,8 @@ type dateData struct {
 	// RunURL is the Web UI page of the run that wrote the manifest (or the
 	// capture record, before processing).
 	RunURL string
+	// LatestRun is the date's latest pipeline run, when Temporal answered.
+	LatestRun *runLine
 	// Quality is the report by entity and reason, largest first.
 	Quality []qualityLine
 	// RawObjects are the manifest's, else the capture record's.
@@ -71,18 +77,30 @@ func (c *Console) datePage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusInternalServerError, "Date not readable", d.Row.Error)
 		return
 	}
-	if d.Row.Gap() {
+	p := page{Name: "date", Title: date}
+	day, _ := time.Parse(workflows.DateLayout, date)
+	latest, err := c.pipelineRuns(r.Context(), day, day)
+	if err != nil {
+		p.Banners = append(p.Banners, c.temporalBanner(err, "the date's latest run is"))
+	}
+	run, hasRun := latest[date]
+	if d.Row.Gap() && !hasRun {
 		c.fail(w, r, http.StatusNotFound, "Date not in the lake",
-			fmt.Sprintf("The lake at %s holds no capture record and no manifest of %s: the date was never captured. The partitions page lists the dates it holds.", c.o.LakeURL, date))
+			fmt.Sprintf("The lake at %s holds no capture record and no manifest of %s, and Temporal knows no run of it: the date was never captured. The partitions page lists the dates it holds.", c.o.LakeURL, date))
 		return
 	}
-	p := page{Name: "date", Title: date}
 	data := dateData{Date: date, Row: d.Row, Capture: d.Capture, Manifest: d.Manifest,
 		RunURL: c.runURL(d.Row.WorkflowID, d.Row.RunID)}
-	data.State = stateCaptured
-	if d.Row.Processed {
-		data.State = stateComplete
+	if hasRun {
+		data.LatestRun = &runLine{Run: run, URL: c.runURL(run.WorkflowID, run.RunID)}
+		if failedStatus(run.Status) {
+			c.withTemporal(r.Context(), func(ctx context.Context, tc client.Client) error {
+				errorOf(ctx, tc, data.LatestRun)
+				return nil
+			})
+		}
 	}
+	data.State = dateState(d.Row, data.latestRun())
 	if d.Capture != nil {
 		data.RawObjects = d.Capture.Objects
 	}
@@ -138,4 +156,11 @@ func martLines(a contract.AggregateResult) []martLine {
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].Name < lines[j].Name })
 	return lines
+}
+
+func (d dateData) latestRun() *runs.Run {
+	if d.LatestRun == nil {
+		return nil
+	}
+	return &d.LatestRun.Run
 }
