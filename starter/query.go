@@ -37,7 +37,7 @@ over all its dt= partitions, with dt as a column.`,
 			default:
 				return usagef("--format %q: want table, csv or json", format)
 			}
-			if g.output == "json" {
+			if g.output == outputJSON {
 				format = "json"
 			}
 			cfg, err := loadConfig(cmd, g, nil)

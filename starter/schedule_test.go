@@ -225,4 +225,31 @@ func TestScheduleEndToEnd(t *testing.T) {
 	require.Equal(t, 0, del.code, del.stderr)
 	gone := starter("schedule", "describe", "--id", "every-second")
 	require.Equal(t, 2, gone.code)
+
+	// The schedule ID as argument, as README writes it, or with --id.
+	for _, args := range [][]string{
+		{"describe", "daily"}, {"describe", "daily", "--id", "daily"}, {"describe", "--id", "daily"},
+	} {
+		r := starter(append([]string{"schedule"}, args...)...)
+		require.Equal(t, 0, r.code, "%v: %s", args, r.stderr)
+		require.Contains(t, r.stdout, "schedule daily\n", "%v", args)
+		require.Contains(t, r.stdout, "/schedules/daily\n", "%v", args)
+	}
+	pause := starter("schedule", "pause", "daily", "--note", "by argument")
+	require.Equal(t, 0, pause.code, pause.stderr)
+	require.Contains(t, pause.stdout, "paused schedule daily")
+	require.Equal(t, "by argument", describeScheduleInfo(t, c, "daily").Schedule.State.Note)
+	upd := starter("schedule", "update", "daily", "--note", "updated by argument", "-o", "json")
+	require.Equal(t, 0, upd.code, upd.stderr)
+	require.Contains(t, upd.stdout, `"note": "updated by argument"`)
+	differ := starter("schedule", "delete", "daily", "--id", "legacy")
+	require.Equal(t, 2, differ.code, differ.stderr)
+	require.Contains(t, differ.stderr, `schedule ID "daily" and --id "legacy" differ`)
+	describeScheduleInfo(t, c, "daily") // not deleted
+	del = starter("schedule", "delete", "daily")
+	require.Equal(t, 0, del.code, del.stderr)
+	require.Contains(t, del.stdout, "deleted schedule daily")
+	gone = starter("schedule", "describe", "daily")
+	require.Equal(t, 2, gone.code)
+	require.Contains(t, gone.stderr, `no schedule "daily"`)
 }
