@@ -30,6 +30,8 @@ type CollectChunkInput struct {
 	Batches   int    `json:"batches"`
 	BatchSize int    `json:"batch_size"`
 	Mode      string `json:"mode"`
+	// Scope is the lake prefix of a request run's chunk; empty is the lake.
+	Scope string `json:"scope,omitempty"`
 	// Parallelism bounds the batches in flight.
 	Parallelism      int    `json:"parallelism"`
 	SpotifyTaskQueue string `json:"spotify_task_queue"`
@@ -40,9 +42,8 @@ type CollectChunkInput struct {
 // PipelineWorkflow starts one per chunk of a large run; its progress query
 // answers the batches done.
 func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (contract.CollectSummary, error) {
-	if in.Parallelism <= 0 {
-		in.Parallelism = 4
-	}
+	in.Parallelism = parallelismOrDefault(in.Parallelism)
+	in.SpotifyTaskQueue = spotifyQueueOrDefault(in.SpotifyTaskQueue)
 	progress := Progress{Date: in.Date, Stage: StageCollect, BatchesTotal: in.Batches}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
 		return progress, nil
@@ -50,7 +51,7 @@ func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (contract.
 		return contract.CollectSummary{}, fmt.Errorf("register progress query: %w", err)
 	}
 	var summary contract.CollectSummary
-	err := collectBatches(ctx, newSpotifyCalls(ctx, &progress), in, func(r contract.CollectResult) {
+	err := collectBatches(ctx, newSpotifyCalls(ctx, &progress), contract.ActivityCollectBatch, in, func(r contract.CollectResult) {
 		summary.Add(r)
 		progress.BatchesDone = summary.Batches
 		progress.Records = summary.Records
@@ -61,14 +62,16 @@ func CollectChunkWorkflow(ctx workflow.Context, in CollectChunkInput) (contract.
 	return summary, nil
 }
 
-// collectBatches runs the batches of in as CollectBatch activities through
+// collectBatches runs the batches of in as activity (CollectBatch, or the
+// name of a request run recorded before requestStagesChangeID) through
 // calls, at most in.Parallelism in flight, handing each result to done.
-func collectBatches(ctx workflow.Context, calls *spotifyCalls, in CollectChunkInput, done func(contract.CollectResult)) error {
+func collectBatches(ctx workflow.Context, calls *spotifyCalls, activity string, in CollectChunkInput,
+	done func(contract.CollectResult)) error {
 	opts := spotifyOptions(in.SpotifyTaskQueue)
 	return forEachBounded(ctx, in.Batches, in.Parallelism, func(i int) workflow.Future {
-		return calls.execute(ctx, opts, contract.ActivityCollectBatch, contract.CollectInput{
+		return calls.execute(ctx, opts, activity, contract.CollectInput{
 			Date: in.Date, ArtistsKey: in.ArtistsKey, Batch: in.FirstBatch + i,
-			BatchSize: in.BatchSize, Mode: in.Mode,
+			BatchSize: in.BatchSize, Mode: in.Mode, Scope: in.Scope,
 		})
 	}, func(f workflow.Future) error {
 		var r contract.CollectResult
@@ -80,18 +83,18 @@ func collectBatches(ctx workflow.Context, calls *spotifyCalls, in CollectChunkIn
 	})
 }
 
-// collect is the collect stage of PipelineWorkflow: the resolved batches,
-// at most in.Parallelism in flight, folded into summary and progress. A run
+// collect is the collect stage of a run: the resolved batches, at most the
+// run's parallelism in flight, folded into summary and the progress. A run
 // of up to CollectChunkBatches batches schedules them itself; a larger one
 // runs them in CollectChunkWorkflow children of CollectChunkBatches each,
 // one child after another so the bound on batches in flight holds for the
 // whole run, and its progress advances a chunk at a time.
-func collect(ctx workflow.Context, calls *spotifyCalls, in PipelineInput, date string, resolved contract.ResolveResult,
-	summary *contract.CollectSummary, progress *Progress) error {
+func (s *stageRun) collect(resolved contract.ResolveResult, summary *contract.CollectSummary) error {
+	ctx, progress := s.ctx, s.progress
 	chunk := CollectChunkInput{
-		Date: date, ArtistsKey: resolved.ArtistsKey, Batches: resolved.Batches,
-		BatchSize: resolved.BatchSize, Mode: resolved.Mode,
-		Parallelism: in.Parallelism, SpotifyTaskQueue: in.SpotifyTaskQueue,
+		Date: s.date, ArtistsKey: resolved.ArtistsKey, Batches: resolved.Batches,
+		BatchSize: resolved.BatchSize, Mode: resolved.Mode, Scope: s.scope,
+		Parallelism: s.parallelism, SpotifyTaskQueue: s.spotifyQueue,
 	}
 	fold := func(r contract.CollectResult) {
 		summary.Add(r)
@@ -100,7 +103,7 @@ func collect(ctx workflow.Context, calls *spotifyCalls, in PipelineInput, date s
 	}
 	if resolved.Batches <= CollectChunkBatches ||
 		workflow.GetVersion(ctx, collectChildrenVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return collectBatches(ctx, calls, chunk, fold)
+		return collectBatches(ctx, s.calls, s.activities.collect, chunk, fold)
 	}
 
 	parentID := workflow.GetInfo(ctx).WorkflowExecution.ID

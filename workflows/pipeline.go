@@ -54,10 +54,11 @@ type PipelineInput struct {
 	Artists []string `json:"artists,omitempty"`
 	// Trigger says who started the run: manual, schedule, backfill, request.
 	Trigger string `json:"trigger,omitempty"`
-	// Parallelism bounds the collect batches in flight; default 4.
+	// Parallelism bounds the collect batches in flight; default
+	// contract.DefaultParallelism.
 	Parallelism int `json:"parallelism,omitempty"`
 	// SpotifyTaskQueue carries the activities that call Spotify; default
-	// "metronome-spotify".
+	// contract.DefaultSpotifyTaskQueue.
 	SpotifyTaskQueue string `json:"spotify_task_queue,omitempty"`
 	// CaptureGrace is how long after the end of the date Spotify may still
 	// be called for it; 0 takes DefaultCaptureGrace.
@@ -110,7 +111,6 @@ type Progress struct {
 // PipelineWorkflow runs resolve → collect → clean → store → aggregate →
 // manifest for one logical date. Its workflow ID is pipeline-D.
 func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, error) {
-	logger := workflow.GetLogger(ctx)
 	date, err := LogicalDate(ctx, in)
 	if err != nil {
 		return PipelineResult{}, err
@@ -121,41 +121,23 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	if res, joined, err := joinPipelineOfScheduledRun(ctx, in, date); joined {
 		return res, err
 	}
-	if in.Parallelism <= 0 {
-		in.Parallelism = 4
-	}
-	if in.SpotifyTaskQueue == "" {
-		in.SpotifyTaskQueue = "metronome-spotify"
-	}
 	if in.Trigger == "" {
 		in.Trigger = "manual"
 	}
 
-	progress := Progress{Date: date, Stage: StageResolve, Details: map[string]string{}}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
-		return progress, nil
-	}); err != nil {
-		return PipelineResult{}, fmt.Errorf("register progress query: %w", err)
+	run, err := newStageRun(ctx, date, "", in.Parallelism, in.SpotifyTaskQueue)
+	if err != nil {
+		return PipelineResult{}, err
 	}
+	progress := run.progress
 	dayStart, _ := time.Parse(DateLayout, date)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, PipelineDateKey.ValueSet(dayStart)); err != nil {
 		return PipelineResult{}, fmt.Errorf("set PipelineDate: %w", err)
 	}
 
 	started := workflow.Now(ctx)
-	stageMillis := map[string]int64{}
-	stage := func(name string) func() {
-		progress.Stage = name
-		t0 := workflow.Now(ctx)
-		logger.Info("stage started", "stage", name, "date", date)
-		return func() {
-			stageMillis[name] = workflow.Now(ctx).Sub(t0).Milliseconds()
-			progress.StagesDone = append(progress.StagesDone, name)
-		}
-	}
 	fail := func(name string, err error) (PipelineResult, error) {
-		progress.Errors = append(progress.Errors, fmt.Sprintf("%s: %v", name, err))
-		return PipelineResult{}, fmt.Errorf("stage %s of %s: %w", name, date, err)
+		return PipelineResult{}, fmt.Errorf("stage %s of %s: %w", name, date, run.failed(name, err))
 	}
 
 	// 0 plan: capture, late capture or reprocess. Runs recorded before
@@ -188,22 +170,18 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 		}
 
 		// 1 resolve
-		done := stage(StageResolve)
-		calls := newSpotifyCalls(ctx, &progress)
-		if err := calls.execute(ctx, resolveOptions(in.SpotifyTaskQueue),
-			contract.ActivityResolve, contract.ResolveInput{Date: date, Artists: in.Artists}).Get(ctx, &resolved); err != nil {
+		done := run.begin(StageResolve)
+		if resolved, err = run.resolve(contract.ResolveInput{Date: date, Artists: in.Artists}); err != nil {
 			return fail(StageResolve, err)
 		}
 		done()
-		progress.Artists = resolved.Artists
-		progress.BatchesTotal = resolved.Batches
 		if err := workflow.UpsertTypedSearchAttributes(ctx, ArtistCountKey.ValueSet(int64(resolved.Artists))); err != nil {
 			return PipelineResult{}, fmt.Errorf("set ArtistCount: %w", err)
 		}
 
 		// 2 collect: batches of ≤50 artists, at most Parallelism in flight.
-		done = stage(StageCollect)
-		if err := collect(ctx, calls, in, date, resolved, &summary, &progress); err != nil {
+		done = run.begin(StageCollect)
+		if err := run.collect(resolved, &summary); err != nil {
 			return fail(StageCollect, err)
 		}
 		if summary.Records["artists"] == 0 {
@@ -230,32 +208,28 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	}
 
 	// 3 clean
-	done := stage(StageClean)
+	done := run.begin(StageClean)
 	cleanIn := contract.CleanInput{Date: date, Mode: resolved.Mode, Batches: resolved.Batches}
 	if kinds {
 		// The capture removed stale batches already; raw stays as sealed.
 		cleanIn.Batches, cleanIn.LateCapture = 0, capture.LateCapture
 	}
-	var cleaned contract.CleanResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()),
-		contract.ActivityClean, cleanIn).Get(ctx, &cleaned); err != nil {
+	cleaned, err := run.clean(cleanIn)
+	if err != nil {
 		return fail(StageClean, err)
 	}
-	progress.Rejected = cleaned.Report.RejectedTotal()
 	done()
 
 	// 4 store
-	done = stage(StageStore)
-	var stored contract.StoreResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions()),
-		contract.ActivityStore, contract.StoreInput{Date: date, Mode: resolved.Mode}).Get(ctx, &stored); err != nil {
+	done = run.begin(StageStore)
+	stored, err := run.store(contract.StoreInput{Date: date, Mode: resolved.Mode})
+	if err != nil {
 		return fail(StageStore, err)
 	}
-	progress.Details[StageStore] = fmt.Sprintf("%d artists, %d top tracks, %d releases", stored.Artists, stored.TopTracks, stored.Releases)
 	done()
 
 	// 5 aggregate
-	done = stage(StageAggregate)
+	done = run.begin(StageAggregate)
 	var aggregated contract.AggregateResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, aggregateOptions()),
 		contract.ActivityAggregate, contract.AggregateInput{Date: date}).Get(ctx, &aggregated); err != nil {
@@ -265,7 +239,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 	done()
 
 	// 6 manifest
-	done = stage(StageManifest)
+	done = run.begin(StageManifest)
 	info := workflow.GetInfo(ctx)
 	var manifest contract.ManifestResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, manifestOptions()),
@@ -273,7 +247,7 @@ func PipelineWorkflow(ctx workflow.Context, in PipelineInput) (PipelineResult, e
 			Date: date, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 			Trigger: in.Trigger, StartedAt: started.UTC().Format(time.RFC3339),
 			Resolve: resolved, Collect: summary, Clean: cleaned, Store: stored,
-			Aggregate: aggregated, StageMillis: stageMillis,
+			Aggregate: aggregated, StageMillis: run.millis,
 			Kind: plan.Kind, TimeZone: in.TimeZone, Capture: capture,
 		}).Get(ctx, &manifest); err != nil {
 		return fail(StageManifest, err)
