@@ -114,8 +114,15 @@ func runDevMode(t *testing.T, ctx context.Context, data string, b backend, mode 
 		args = append(args, "--spotify-mode", mode)
 	}
 	extended := mode == "" || mode == spotifyfake.ModeExtended
+	// While dev runs, the commands beside it link to the Web UI it serves.
+	devUI := make(chan string, 1)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go func() { devUI <- awaitDevUI(watchCtx, data, port) }()
 	out, err := runStarter(t, ctx, args...)
+	stopWatch()
 	require.NoError(t, err, out)
+	require.Equal(t, fmt.Sprintf("http://127.0.0.1:%d", uiPort), <-devUI, "the Web UI of status and run beside dev")
+	require.NoFileExists(t, filepath.Join(data, devRecordFile), "dev left its record behind")
 	today := time.Now().UTC().Format("2006-01-02")
 	require.Contains(t, out, "run of "+today+" finished")
 	require.Contains(t, out, fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows/pipeline-%s/", uiPort, today))

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -72,4 +75,23 @@ func TestUIURLFromEnvironment(t *testing.T) {
 	require.Equal(t, "https://ui.example.com", uiBase(cfg))
 	require.Equal(t, "https://ui.example.com/namespaces/default/workflows/pipeline-2026-11-01/run-1/history",
 		webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, "pipeline-2026-11-01", "run-1"))
+}
+
+// awaitDevUI waits until a `starter dev` serving port records itself in
+// dataDir and returns the Web UI the commands beside it link to; "" when
+// ctx ends first.
+func awaitDevUI(ctx context.Context, dataDir string, port int) string {
+	cfg := &config.Config{DataDir: dataDir, Temporal: config.TemporalConfig{Address: fmt.Sprintf("localhost:%d", port), UIPort: 8233}}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, ok := readDevRecord(dataDir); ok {
+			return uiBase(cfg)
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-tick.C:
+		}
+	}
 }
