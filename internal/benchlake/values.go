@@ -81,10 +81,9 @@ func spotifyID(kind uint64, n int) string {
 	return string(b[:])
 }
 
-func artistID(i int) string      { return spotifyID(1, i) }
-func trackID(i, k int) string    { return spotifyID(2, i*tracksPerArtist+k) }
-func albumID(i, j int) string    { return spotifyID(3, i*albumsPerArtist+j) }
-func badTrackID(i, k int) string { return "bad:" + trackID(i, k)[:8] }
+func artistID(i int) string   { return spotifyID(1, i) }
+func trackID(i, k int) string { return spotifyID(2, i*tracksPerArtist+k) }
+func albumID(i, j int) string { return spotifyID(3, i*albumsPerArtist+j) }
 
 var (
 	firstWords = []string{"Velvet", "Neon", "Silver", "Midnight", "Golden", "Electric", "Crimson", "Paper", "Quiet",
