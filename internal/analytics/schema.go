@@ -113,21 +113,9 @@ func TableDDL(database, lakeS3URL string) ([]string, error) {
 	}
 	var stmts []string
 	for _, table := range tables.All {
-		row, ok := curatedRow[table]
-		if !ok {
-			return nil, fmt.Errorf("curated table %q: no row type known", table)
-		}
-		fields, err := rowColumns(row)
+		cols, err := tableColumns(table)
 		if err != nil {
-			return nil, fmt.Errorf("curated table %q: %w", table, err)
-		}
-		cols := make([]column, len(fields))
-		for i, f := range fields {
-			typ, err := f.hiveType()
-			if err != nil {
-				return nil, fmt.Errorf("curated table %q, column %s: %w", table, f.name, err)
-			}
-			cols[i] = column{name: f.name, typ: typ}
+			return nil, err
 		}
 		stmts = append(stmts, createTable(database, table, lakeURL+"/curated/"+table+"/", cols))
 	}
