@@ -18,8 +18,17 @@ import (
 // Clean validates, normalizes and de-duplicates the raw objects of the date
 // into the curated Parquet tables, and quarantines what it rejects with a
 // reason code. Too many rejects fail the run with a non-retryable
-// DataQualityError, after the quarantine is written.
+// DataQualityError, after the quarantine is written. A request run
+// (in.Scope) cleans the raw objects of its scope into its scope.
 func (a *Activities) Clean(ctx context.Context, in contract.CleanInput) (contract.CleanResult, error) {
+	s, err := a.scoped(in.Scope)
+	if err != nil {
+		return contract.CleanResult{}, err
+	}
+	return s.clean(ctx, in)
+}
+
+func (a *Activities) clean(ctx context.Context, in contract.CleanInput) (contract.CleanResult, error) {
 	defer a.observe("clean", time.Now())
 	if err := a.removeStaleBatches(ctx, in.Date, in.Batches); err != nil {
 		return contract.CleanResult{}, err

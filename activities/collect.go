@@ -19,8 +19,17 @@ import (
 // mode and writes what the API returned to raw/spotify/<entity>/dt=D/
 // batch=N.jsonl.gz. Keys are deterministic in (entity, date, batch), so a
 // retry overwrites its own objects and never duplicates data. It returns
-// counts, never payloads.
+// counts, never payloads. A request run's batch (in.Scope) lives in its
+// scope of the lake.
 func (a *Activities) CollectBatch(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
+	s, err := a.scoped(in.Scope)
+	if err != nil {
+		return contract.CollectResult{}, err
+	}
+	return s.collectBatch(ctx, in)
+}
+
+func (a *Activities) collectBatch(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
 	defer a.observe("collect", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()

@@ -7,18 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 
-	"go.uber.org/zap"
-
 	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 )
 
-// The activities of on-demand artist requests. A request run collects,
-// cleans and stores a handful of artists with the same code as the daily
-// run, but in a lake scope of its own (requests/<run>/raw/…, …/curated/…),
-// so it never touches the date partitions of a daily run or a backfill,
-// nor the marts built over them.
+// The activities of on-demand artist requests. A request run resolves,
+// collects, cleans and stores a handful of artists with the daily run's
+// stage activities, whose inputs name its lake scope (requests/<run>/raw/…,
+// …/curated/…), so it never touches the date partitions of a daily run or a
+// backfill, nor the marts built over them.
 
 // MarkRequests records the state of on-demand requests in the serving
 // store. A request the front door registered (with its reply target) is
@@ -48,103 +46,51 @@ func (a *Activities) MarkRequests(ctx context.Context, in contract.MarkRequestsI
 	return nil
 }
 
-// ResolveRequested resolves the artists of a request run (through the
-// serving store's name cache, like Resolve) and writes the run's artist
-// list into its scope. Names Spotify does not know are reported, not an
-// error: the run stores the others.
-func (a *Activities) ResolveRequested(ctx context.Context, in contract.ScopedResolveInput) (contract.ScopedResolveResult, error) {
-	ctx, stop := keepAlive(ctx, keepAliveEvery)
-	defer stop()
-	if len(in.Artists) == 0 {
-		return contract.ScopedResolveResult{}, badInput("request run in %s names no artist", in.Scope)
+// ResolveRequested, CollectRequested, CleanRequested and StoreRequested are
+// the stage activities of request runs recorded before those runs called
+// the pipeline's own (workflows, requestStagesChangeID). They stay
+// registered while such runs drain: each is its stage in the run's scope,
+// whose inputs and results carry the same JSON as the request-only types
+// they had.
+
+// ResolveRequested is Resolve in a request run's scope.
+func (a *Activities) ResolveRequested(ctx context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
+	if err := checkScope(in.Scope); err != nil {
+		return contract.ResolveResult{}, err
 	}
-	if err := lake.CheckDate(in.Date); err != nil {
-		return contract.ScopedResolveResult{}, badInput("request run in %s: %v", in.Scope, err)
-	}
-	mode, err := a.apiMode(ctx)
-	if err != nil {
-		return contract.ScopedResolveResult{}, err
-	}
-	var out contract.ScopedResolveResult
-	var ids []string
-	seen := map[string]bool{}
-	for _, entry := range in.Artists {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		id, ok, searched, err := a.resolveOne(ctx, mode, entry)
-		if err != nil {
-			return contract.ScopedResolveResult{}, err
-		}
-		if searched {
-			out.Searches++
-		}
-		if !ok {
-			out.Unresolved = append(out.Unresolved, entry)
-			continue
-		}
-		out.Resolved = append(out.Resolved, contract.ResolvedArtist{Artist: entry, ID: id})
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	out.Mode = string(mode)
-	if len(ids) == 0 {
-		return out, nil
-	}
-	s, err := a.scoped(in.Scope)
-	if err != nil {
-		return contract.ScopedResolveResult{}, err
-	}
-	// The scoped copy knows the mode, so Resolve does not probe again, and
-	// gets IDs only, so it does not search again.
-	s.Settings.APIMode = string(mode)
-	res, err := s.Resolve(ctx, contract.ResolveInput{Date: in.Date, Artists: ids})
-	if err != nil {
-		return contract.ScopedResolveResult{}, err
-	}
-	res.Unresolved, res.Searches = out.Unresolved, out.Searches
-	out.ResolveResult = res
-	return out, nil
+	return a.Resolve(ctx, in)
 }
 
-// CollectRequested is CollectBatch in the request run's scope.
-func (a *Activities) CollectRequested(ctx context.Context, in contract.ScopedCollectInput) (contract.CollectResult, error) {
-	s, err := a.scoped(in.Scope)
-	if err != nil {
+// CollectRequested is CollectBatch in a request run's scope.
+func (a *Activities) CollectRequested(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
+	if err := checkScope(in.Scope); err != nil {
 		return contract.CollectResult{}, err
 	}
-	return s.CollectBatch(ctx, in.CollectInput)
+	return a.CollectBatch(ctx, in)
 }
 
-// CleanRequested is Clean in the request run's scope.
-func (a *Activities) CleanRequested(ctx context.Context, in contract.ScopedCleanInput) (contract.CleanResult, error) {
-	s, err := a.scoped(in.Scope)
-	if err != nil {
+// CleanRequested is Clean in a request run's scope.
+func (a *Activities) CleanRequested(ctx context.Context, in contract.CleanInput) (contract.CleanResult, error) {
+	if err := checkScope(in.Scope); err != nil {
 		return contract.CleanResult{}, err
 	}
-	return s.Clean(ctx, in.CleanInput)
+	return a.Clean(ctx, in)
 }
 
-// StoreRequested is Store from the request run's scope: the artists'
-// snapshots, top tracks and releases go to the serving store and the
-// artists join the tracked set, so the daily run collects them from now on.
-func (a *Activities) StoreRequested(ctx context.Context, in contract.ScopedStoreInput) (contract.StoreResult, error) {
-	s, err := a.scoped(in.Scope)
-	if err != nil {
+// StoreRequested is Store from a request run's scope.
+func (a *Activities) StoreRequested(ctx context.Context, in contract.StoreInput) (contract.StoreResult, error) {
+	if err := checkScope(in.Scope); err != nil {
 		return contract.StoreResult{}, err
 	}
-	res, err := s.Store(ctx, in.StoreInput)
-	if err == nil {
-		a.logger(ctx).Info("requested artists stored", zap.String("scope", in.Scope), zap.Int("artists", res.Artists))
-	}
-	return res, err
+	return a.Store(ctx, in)
 }
 
-// scoped returns a copy of a whose lake is the scope of a request run.
+// scoped returns a copy of a whose lake is scope, a request run's prefix;
+// the empty scope is the lake itself, and a itself.
 func (a *Activities) scoped(scope string) (*Activities, error) {
+	if scope == "" {
+		return a, nil
+	}
 	if err := checkScope(scope); err != nil {
 		return nil, err
 	}

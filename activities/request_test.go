@@ -129,10 +129,69 @@ func TestMarkRequests(t *testing.T) {
 
 func TestResolveRequestedNamesNoArtist(t *testing.T) {
 	a := &Activities{}
-	_, err := a.ResolveRequested(context.Background(), contract.ScopedResolveInput{Scope: contract.RequestScope("r"), Date: "2026-11-01"})
+	for name, resolve := range map[string]func(context.Context, contract.ResolveInput) (contract.ResolveResult, error){
+		"Resolve": a.Resolve, "ResolveRequested": a.ResolveRequested,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := resolve(context.Background(), contract.ResolveInput{Scope: contract.RequestScope("r"), Date: "2026-11-01"})
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr), "want a BadInput error, got %v", err)
+			require.Equal(t, contract.ErrBadInput, appErr.Type())
+			require.ErrorContains(t, err, "names no artist")
+			_, err = resolve(context.Background(), contract.ResolveInput{Scope: contract.RequestScope("r"), Date: "2026-13-01", Artists: []string{"Air"}})
+			require.ErrorContains(t, err, `"2026-13-01"`)
+		})
+	}
+	// The adapter of runs recorded before the shared stages never runs in
+	// the daily lake.
+	_, err := a.ResolveRequested(context.Background(), contract.ResolveInput{Date: "2026-11-01", Artists: []string{"Air"}})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "want a BadInput error, got %v", err)
 	require.Equal(t, contract.ErrBadInput, appErr.Type())
-	_, err = a.ResolveRequested(context.Background(), contract.ScopedResolveInput{Scope: contract.RequestScope("r"), Date: "2026-13-01", Artists: []string{"Air"}})
-	require.ErrorContains(t, err, `"2026-13-01"`)
+}
+
+// A request run's Resolve resolves what it was asked, writes the list into
+// its scope only, reports which name became which ID, and answers "not
+// found" for unknown names instead of failing; the daily run's fails when
+// nothing resolves.
+func TestResolveInAScope(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	root, err := lake.Open(ctx, "file://"+dir)
+	require.NoError(t, err)
+	store, err := serving.Open(ctx, "sqlite://"+filepath.Join(dir, "serving.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	// Cached answers, so no call reaches Spotify.
+	require.NoError(t, store.PutName(ctx, serving.NormalizeName("Nobody Known"), "", "not_found"))
+	require.NoError(t, store.Track(ctx, "0TnOYISbd1XYRBk9myaseg"))
+	a := &Activities{Lake: root, Serving: store, Settings: Settings{APIMode: contract.ModeExtended}}
+	const date, id = "2026-11-01", "4tZwfgrHOc3mvqYlEYSvVi"
+	scope := contract.RequestScope("run-1")
+
+	res, err := a.Resolve(ctx, contract.ResolveInput{Date: date, Scope: scope, Artists: []string{id, "Nobody Known", " " + id}})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Artists, "the tracked set is not added")
+	require.Equal(t, 1, res.Batches)
+	require.Equal(t, []string{"Nobody Known"}, res.Unresolved)
+	require.Equal(t, []contract.ResolvedArtist{{Artist: id, ID: id}, {Artist: id, ID: id}}, res.Resolved)
+	require.Equal(t, contract.ArtistsListKey(date), res.ArtistsKey, "keys are relative to the scope")
+	keys, err := root.List(ctx, "")
+	require.NoError(t, err)
+	require.Contains(t, keys, scope+contract.ArtistsListKey(date))
+	require.NotContains(t, keys, contract.ArtistsListKey(date), "the daily run's list is not touched")
+
+	res, err = a.Resolve(ctx, contract.ResolveInput{Date: date, Scope: scope, Artists: []string{"Nobody Known"}})
+	require.NoError(t, err, "an unknown artist is a request's answer")
+	require.Zero(t, res.Artists)
+	require.Empty(t, res.ArtistsKey)
+	require.Equal(t, []string{"Nobody Known"}, res.Unresolved)
+
+	_, err = a.Resolve(ctx, contract.ResolveInput{Date: date, Artists: []string{"Nobody Known"}})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want a BadInput error, got %v", err)
+	require.Equal(t, contract.ErrBadInput, appErr.Type())
+	res, err = a.Resolve(ctx, contract.ResolveInput{Date: date, Artists: []string{id}})
+	require.NoError(t, err)
+	require.Empty(t, res.Resolved, "a daily run does not list its names")
 }

@@ -10,31 +10,33 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metronome-data/metronome/internal/contract"
+	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/serving"
 	"github.com/metronome-data/metronome/internal/spotify"
 )
 
 // Resolve turns the run's artist names into Spotify IDs (search results are
 // cached in the serving store, so later runs do not search again), settles
-// the API mode once for the run, clears the raw partitions of the date so a
-// re-run replaces them whole, and writes the ID list to the lake.
+// the API mode once for the run and writes the ID list to the lake.
+//
+// A request run (in.Scope, its lake prefix) resolves exactly the names it
+// was asked for and writes its list into its scope; a name Spotify does not
+// know is an answer to its request, not a failure, and Resolved says which
+// name became which ID. A daily run without names resolves the tracked set,
+// or the configured seeds, and fails when none of them resolves.
 func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
-	log := a.logger(ctx)
-	wanted := in.Artists
-	if len(wanted) == 0 {
-		tracked, err := a.Serving.Tracked(ctx)
-		if err != nil {
-			return contract.ResolveResult{}, fmt.Errorf("read tracked artists: %w", err)
-		}
-		wanted = tracked
+	if err := lake.CheckDate(in.Date); err != nil {
+		return contract.ResolveResult{}, badInput("resolve artists: %v", err)
 	}
-	if len(wanted) == 0 {
-		wanted = a.Settings.Seeds
+	s, err := a.scoped(in.Scope)
+	if err != nil {
+		return contract.ResolveResult{}, err
 	}
-	if len(wanted) == 0 {
-		return contract.ResolveResult{}, badInput("no artists to collect: none given, none tracked and no artists.seeds or artists.file configured")
+	wanted, err := a.wanted(ctx, in)
+	if err != nil {
+		return contract.ResolveResult{}, err
 	}
 
 	mode, err := a.apiMode(ctx)
@@ -64,6 +66,11 @@ func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (con
 			res.Unresolved = append(res.Unresolved, entry)
 			continue
 		}
+		if in.Scope != "" {
+			// A handful of names; a daily run's list would outgrow its
+			// history payload.
+			res.Resolved = append(res.Resolved, contract.ResolvedArtist{Artist: entry, ID: id})
+		}
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
@@ -73,6 +80,9 @@ func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (con
 		}
 	}
 	if len(ids) == 0 {
+		if in.Scope != "" {
+			return res, nil // nothing to collect: every request is not_found
+		}
 		return contract.ResolveResult{}, badInput("none of the %d artists could be resolved to a Spotify ID (unresolved: %s)",
 			len(wanted), strings.Join(firstN(res.Unresolved, 5), ", "))
 	}
@@ -83,14 +93,36 @@ func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (con
 		buf.WriteByte('\n')
 	}
 	res.ArtistsKey = contract.ArtistsListKey(in.Date)
-	if err := a.Lake.Put(ctx, res.ArtistsKey, &buf); err != nil {
+	if err := s.Lake.Put(ctx, res.ArtistsKey, &buf); err != nil {
 		return contract.ResolveResult{}, fmt.Errorf("write artist list %s: %w", res.ArtistsKey, err)
 	}
 	res.Artists = len(ids)
 	res.Batches = (len(ids) + res.BatchSize - 1) / res.BatchSize
-	log.Info("artists resolved", zap.Int("artists", res.Artists), zap.Int("unresolved", len(res.Unresolved)),
-		zap.String("mode", res.Mode), zap.Int("searches", res.Searches))
+	a.logger(ctx).Info("artists resolved", zap.Int("artists", res.Artists), zap.Int("unresolved", len(res.Unresolved)),
+		zap.String("mode", res.Mode), zap.Int("searches", res.Searches), zap.String("scope", in.Scope))
 	return res, nil
+}
+
+// wanted are the names a run resolves: those it was given; for a daily run
+// given none, the tracked set, else the configured seeds.
+func (a *Activities) wanted(ctx context.Context, in contract.ResolveInput) ([]string, error) {
+	switch {
+	case len(in.Artists) > 0:
+		return in.Artists, nil
+	case in.Scope != "":
+		return nil, badInput("request run in %s names no artist", in.Scope)
+	}
+	tracked, err := a.Serving.Tracked(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read tracked artists: %w", err)
+	}
+	if len(tracked) > 0 {
+		return tracked, nil
+	}
+	if len(a.Settings.Seeds) > 0 {
+		return a.Settings.Seeds, nil
+	}
+	return nil, badInput("no artists to collect: none given, none tracked and no artists.seeds or artists.file configured")
 }
 
 func (a *Activities) apiMode(ctx context.Context) (spotify.Mode, error) {

@@ -38,7 +38,18 @@ const DefaultStoreGroup = 20_000
 // again and keeping only its own rows, so memory stays flat however many
 // artists a date has; at 100,000 artists the whole tables needed about
 // 1.4 GB.
+//
+// A request run (in.Scope) stores the curated tables of its scope: its
+// artists join the tracked set, so the daily run collects them from now on.
 func (a *Activities) Store(ctx context.Context, in contract.StoreInput) (contract.StoreResult, error) {
+	s, err := a.scoped(in.Scope)
+	if err != nil {
+		return contract.StoreResult{}, err
+	}
+	return s.store(ctx, in)
+}
+
+func (a *Activities) store(ctx context.Context, in contract.StoreInput) (contract.StoreResult, error) {
 	defer a.observe("store", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
@@ -72,7 +83,7 @@ func (a *Activities) Store(ctx context.Context, in contract.StoreInput) (contrac
 		return res, fmt.Errorf("track %d artists: %w", len(ids), err)
 	}
 	res.Tracked = len(ids)
-	a.logger(ctx).Info("stored", zap.String("date", in.Date), zap.Int("artists", res.Artists),
+	a.logger(ctx).Info("stored", zap.String("date", in.Date), zap.String("scope", in.Scope), zap.Int("artists", res.Artists),
 		zap.Int("top_tracks", res.TopTracks), zap.Int("releases", res.Releases),
 		zap.Uint64("groups", groups.n))
 	return res, nil
