@@ -173,7 +173,7 @@ func newServeHandler(cfg *config.Config, c client.Client, store *serving.Store, 
 		Callbacks:     app.CallbackPolicy(cfg),
 		Checks: []botapi.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
 			if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-				return fmt.Errorf("Temporal at %s (namespace %s) is not answering: %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+				return fmt.Errorf("no answer from Temporal at %s (namespace %s): %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
 			}
 			return nil
 		}}},

@@ -147,12 +147,3 @@ func failedStatus(status string) bool {
 	}
 	return false
 }
-
-// runError is the error a closed run ended with, first line only.
-func runError(ctx context.Context, tc client.Client, r runs.Run) string {
-	err := tc.GetWorkflow(ctx, r.WorkflowID, r.RunID).Get(ctx, nil)
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
