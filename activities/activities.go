@@ -18,6 +18,7 @@ import (
 	"github.com/metronome-data/metronome/internal/analytics"
 	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/lineage"
 	"github.com/metronome-data/metronome/internal/metrics"
 	"github.com/metronome-data/metronome/internal/reply"
 	"github.com/metronome-data/metronome/internal/serving"
@@ -39,6 +40,9 @@ type Activities struct {
 	// Temporal is the worker's client, with which RunPipeline starts or
 	// joins pipeline-D; nil fails RunPipeline.
 	Temporal client.Client
+	// Lineage receives the OpenLineage run events of the stages
+	// (lineage.go); nil sends none.
+	Lineage lineage.Emitter
 }
 
 // Settings are the knobs of the activities, from config.
@@ -60,6 +64,9 @@ type Settings struct {
 	// quota 429 without Retry-After. It travels to the workflow in the
 	// QuotaExceeded error's details; 0 leaves it to the workflow's default.
 	QuotaWait time.Duration
+	// ServingURL is serving.url, the namespace of the serving store's
+	// datasets in lineage events.
+	ServingURL string
 }
 
 // Register registers every activity method of a on w.

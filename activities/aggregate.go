@@ -17,7 +17,8 @@ import (
 // Aggregate builds the marts of the date with SQL over the curated Parquet
 // (DuckDB embedded, or Athena) and writes each artist's similar artists to
 // the serving store.
-func (a *Activities) Aggregate(ctx context.Context, in contract.AggregateInput) (contract.AggregateResult, error) {
+func (a *Activities) Aggregate(ctx context.Context, in contract.AggregateInput) (res contract.AggregateResult, err error) {
+	defer reportLineage(ctx, a, aggregateLineage, in)(&res, &err)
 	defer a.observe("aggregate", time.Now())
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
@@ -29,7 +30,7 @@ func (a *Activities) Aggregate(ctx context.Context, in contract.AggregateInput) 
 	if err != nil {
 		return contract.AggregateResult{}, fmt.Errorf("build marts of %s in %s: %w", in.Date, a.Lake.URL(), err)
 	}
-	res := contract.AggregateResult{Rows: report.Rows, Keys: report.Keys, Skipped: report.Skipped}
+	res = contract.AggregateResult{Rows: report.Rows, Keys: report.Keys, Skipped: report.Skipped}
 	if why, skipped := report.Skipped[analytics.ArtistSimilarity]; skipped {
 		// No mart to read similar artists from; the serving store keeps
 		// none for the date.

@@ -72,7 +72,8 @@ func (a *Activities) BeginCapture(ctx context.Context, date string) error {
 // objects of batches the capture did not write (left by an earlier, larger
 // capture of the date), reads every raw object of the date for its size,
 // SHA-256 and first and last fetched_at, and writes the capture record.
-func (a *Activities) CompleteCapture(ctx context.Context, in contract.CaptureInput) (contract.CaptureSummary, error) {
+func (a *Activities) CompleteCapture(ctx context.Context, in contract.CaptureInput) (res contract.CaptureSummary, err error) {
+	defer reportLineage(ctx, a, captureLineage, in)(&res, &err)
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 	if in.Kind != contract.KindCapture && in.Kind != contract.KindLateCapture {

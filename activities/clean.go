@@ -20,7 +20,8 @@ import (
 // reason code. Too many rejects fail the run with a non-retryable
 // DataQualityError, after the quarantine is written. A request run
 // (in.Scope) cleans the raw objects of its scope into its scope.
-func (a *Activities) Clean(ctx context.Context, in contract.CleanInput) (contract.CleanResult, error) {
+func (a *Activities) Clean(ctx context.Context, in contract.CleanInput) (res contract.CleanResult, err error) {
+	defer reportLineage(ctx, a, cleanLineage, in)(&res, &err)
 	s, err := a.scoped(in.Scope)
 	if err != nil {
 		return contract.CleanResult{}, err

@@ -21,7 +21,8 @@ import (
 // retry overwrites its own objects and never duplicates data. It returns
 // counts, never payloads. A request run's batch (in.Scope) lives in its
 // scope of the lake.
-func (a *Activities) CollectBatch(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
+func (a *Activities) CollectBatch(ctx context.Context, in contract.CollectInput) (res contract.CollectResult, err error) {
+	defer reportLineage(ctx, a, collectLineage, in)(&res, &err)
 	s, err := a.scoped(in.Scope)
 	if err != nil {
 		return contract.CollectResult{}, err

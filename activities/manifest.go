@@ -51,7 +51,8 @@ type ManifestRef struct {
 }
 
 // WriteManifest writes the run's manifest.
-func (a *Activities) WriteManifest(ctx context.Context, in contract.ManifestInput) (contract.ManifestResult, error) {
+func (a *Activities) WriteManifest(ctx context.Context, in contract.ManifestInput) (res contract.ManifestResult, err error) {
+	defer reportLineage(ctx, a, manifestLineage, in)(&res, &err)
 	m := Manifest{ManifestInput: in, CodeVersion: codeVersion(), WrittenAt: time.Now().UTC().Format(time.RFC3339),
 		CallsPerArtist: map[string]float64{}}
 	if in.Resolve.Artists > 0 {

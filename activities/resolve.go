@@ -24,7 +24,8 @@ import (
 // know is an answer to its request, not a failure, and Resolved says which
 // name became which ID. A daily run without names resolves the tracked set,
 // or the configured seeds, and fails when none of them resolves.
-func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
+func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (res contract.ResolveResult, err error) {
+	defer reportLineage(ctx, a, resolveLineage, in)(&res, &err)
 	ctx, stop := keepAlive(ctx, keepAliveEvery)
 	defer stop()
 	if err := lake.CheckDate(in.Date); err != nil {
@@ -44,7 +45,7 @@ func (a *Activities) Resolve(ctx context.Context, in contract.ResolveInput) (con
 		return contract.ResolveResult{}, err
 	}
 
-	res := contract.ResolveResult{Mode: string(mode), BatchSize: a.batchSize()}
+	res = contract.ResolveResult{Mode: string(mode), BatchSize: a.batchSize()}
 	if a.Settings.APIMode != string(spotify.ModeExtended) && a.Settings.APIMode != string(spotify.ModeDevelopment) {
 		res.Probes = 1
 	}

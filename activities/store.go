@@ -41,7 +41,8 @@ const DefaultStoreGroup = 20_000
 //
 // A request run (in.Scope) stores the curated tables of its scope: its
 // artists join the tracked set, so the daily run collects them from now on.
-func (a *Activities) Store(ctx context.Context, in contract.StoreInput) (contract.StoreResult, error) {
+func (a *Activities) Store(ctx context.Context, in contract.StoreInput) (res contract.StoreResult, err error) {
+	defer reportLineage(ctx, a, storeLineage, in)(&res, &err)
 	s, err := a.scoped(in.Scope)
 	if err != nil {
 		return contract.StoreResult{}, err

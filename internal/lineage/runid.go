@@ -26,3 +26,13 @@ func RunID(at time.Time, parts ...string) string {
 	s := hex.EncodeToString(u[:])
 	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
 }
+
+// ParentRunID is the run ID of a workflow run as a parent: Temporal's own
+// run ID, a UUID, so the two can be looked up one from the other; one
+// derived from the IDs when it is not a UUID (the SDK's test environment).
+func ParentRunID(workflowID, runID string) string {
+	if uuidPattern.MatchString(runID) {
+		return strings.ToLower(runID)
+	}
+	return RunID(time.Time{}, workflowID, runID)
+}
