@@ -27,6 +27,21 @@ type Config struct {
 	Slack     SlackConfig     `mapstructure:"slack"`
 	API       APIConfig       `mapstructure:"api"`
 	Codec     CodecConfig     `mapstructure:"codec"`
+	Lineage   LineageConfig   `mapstructure:"lineage"`
+}
+
+// LineageConfig sends OpenLineage run events of every stage to a backend
+// such as Marquez (docs/OPERATIONS.md, "Lineage"); off without a URL.
+type LineageConfig struct {
+	// URL is the backend's base URL; events go to <url>/api/v1/lineage.
+	URL string `mapstructure:"url"`
+	// Namespace is the namespace of metronome's jobs.
+	Namespace string `mapstructure:"namespace"`
+	// APIKey is sent as Authorization: Bearer <key>.
+	APIKey string `mapstructure:"api_key"`
+	// Timeout bounds each post: a backend that is down never fails a
+	// stage, and delays it by at most this.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // LogConfig selects the zap logger.

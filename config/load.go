@@ -92,6 +92,11 @@ var keys = []key{
 	{"codec.active_key", "", []string{"METRONOME_CODEC_ACTIVE_KEY"}},
 	{"codec.addr", "127.0.0.1:8081", []string{"METRONOME_CODEC_ADDR"}},
 	{"codec.cors_origins", []string{}, []string{"METRONOME_CODEC_CORS_ORIGINS"}},
+	// OpenLineage's own client variables first.
+	{"lineage.url", "", []string{"OPENLINEAGE_URL", "METRONOME_LINEAGE_URL"}},
+	{"lineage.namespace", "metronome", []string{"OPENLINEAGE_NAMESPACE", "METRONOME_LINEAGE_NAMESPACE"}},
+	{"lineage.api_key", "", []string{"OPENLINEAGE_API_KEY", "METRONOME_LINEAGE_API_KEY"}},
+	{"lineage.timeout", "5s", []string{"METRONOME_LINEAGE_TIMEOUT"}},
 }
 
 // EnvNames maps every environment variable metronome reads to its key,

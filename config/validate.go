@@ -50,6 +50,12 @@ func (c *Config) Validate() error {
 		},
 		func() error { return nonEmpty("temporal.task_queue", c.Temporal.TaskQueue) },
 		func() error { return nonEmpty("temporal.spotify_task_queue", c.Temporal.SpotifyTaskQueue) },
+		func() error {
+			if c.Lineage.URL == "" {
+				return nil
+			}
+			return httpURL("lineage.url", c.Lineage.URL)
+		},
 		func() error { return httpURL("spotify.base_url", c.Spotify.BaseURL) },
 		func() error { return httpURL("spotify.token_url", c.Spotify.TokenURL) },
 		func() error { return market("spotify.market", c.Spotify.Market) },
