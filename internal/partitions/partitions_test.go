@@ -220,3 +220,31 @@ func TestHeadsAndWhole(t *testing.T) {
 	require.Contains(t, dates[0].Row.Error, "decode manifest of 2026-10-03")
 	require.Contains(t, dates[0].Row.Error, "starter backfill --from 2026-10-03 --to 2026-10-03 --rerun")
 }
+
+// cancelOnGet gives the read up (cancels its context) at its first Get.
+type cancelOnGet struct {
+	remoteStore
+	cancel context.CancelFunc
+}
+
+func (s cancelOnGet) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	s.cancel()
+	return s.remoteStore.Get(ctx, key)
+}
+
+// A date still waiting for one of the readers' slots when the read is
+// given up is not read: only those already reading finish.
+func TestRangeGivenUpReadsNoMoreDates(t *testing.T) {
+	store := newLake(t)
+	first, n := day("2026-01-01"), 3*readers
+	for i := range n {
+		date := first.AddDate(0, 0, i).Format("2006-01-02")
+		put(t, store, lake.ManifestKey(date), manifest(date, contract.KindCapture, 40))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := NewReader(cancelOnGet{remoteStore{store}, cancel}).Range(ctx, first, first.AddDate(0, 0, n-1))
+	require.ErrorIs(t, err, context.Canceled)
+	require.LessOrEqual(t, store.gets.Load(), int64(readers), "dates that waited for a slot were read after the read was given up")
+	require.Positive(t, store.gets.Load())
+}
