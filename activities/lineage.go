@@ -80,6 +80,10 @@ func (a *Activities) lineageRun(ctx context.Context, stage, date string) lineage
 	return ev
 }
 
+// CodeVersion is the version of the code the manifests record (Version, or
+// the VCS revision of the build): lineage events name it as their producer.
+func CodeVersion() string { return codeVersion() }
+
 // workflowJob is the job name of a workflow type: PipelineWorkflow is
 // metronome.pipeline, CollectChunkWorkflow metronome.collect_chunk.
 func workflowJob(workflowType string) string {

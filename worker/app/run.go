@@ -122,6 +122,14 @@ func OpenBackends(ctx context.Context, cfg *config.Config, logger *zap.Logger, m
 		},
 		Replies: reply.Sender{SlackBotToken: cfg.Slack.BotToken, Callbacks: CallbackPolicy(cfg)},
 	}
+	b.Activities.Settings.ServingURL = cfg.Serving.URL
+	lin, err := newLineage(cfg, logger)
+	if err != nil {
+		return fail(err)
+	}
+	if lin != nil { // a nil *Client would be a non-nil Emitter
+		b.Activities.Lineage = lin
+	}
 	return b, nil
 }
 
@@ -290,6 +298,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 		return err
 	}
 	defer b.Close()
+	registerLineageMetrics(reg, b.Activities, logger)
 	logger.Info("worker polling", zap.String("temporal", cfg.Temporal.Address),
 		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("spotify_task_queue", cfg.Temporal.SpotifyTaskQueue),
 		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL))

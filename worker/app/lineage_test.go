@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/metronome-data/metronome/activities"
+	"github.com/metronome-data/metronome/config"
+	"github.com/metronome-data/metronome/internal/analytics"
+	"github.com/metronome-data/metronome/internal/devserver/devservertest"
+	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/lineage/lineagetest"
+	"github.com/metronome-data/metronome/internal/tables"
+	"github.com/metronome-data/metronome/workflows"
+)
+
+// Lineage is on only when lineage.url (OPENLINEAGE_URL) is set.
+func TestLineageOnlyWhenAURLIsSet(t *testing.T) {
+	tests := []struct {
+		url string
+		on  bool
+	}{{"", false}, {"http://127.0.0.1:1", true}}
+	for _, tt := range tests {
+		cfg := &config.Config{Lineage: config.LineageConfig{URL: tt.url, Namespace: "metronome", Timeout: time.Second}}
+		c, err := newLineage(cfg, zap.NewNop())
+		require.NoError(t, err)
+		require.Equal(t, tt.on, c != nil, "lineage.url %q", tt.url)
+	}
+}
+
+// One pipeline run, by a worker wired from config with OPENLINEAGE_URL
+// pointing at a receiver that checks every event against the spec: every
+// stage is a run with a START and then a COMPLETE under one run ID, whose
+// parent is pipeline-D's run; the clean stage reads the raw entities and
+// writes the curated tables with the manifest's row counts; the aggregate
+// stage writes the marts with the manifest's row counts.
+func TestLineageOfAPipelineRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: embedded Temporal server and a worker")
+	}
+	for name := range config.EnvNames() {
+		t.Setenv(name, "")
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	receiver, url := lineagetest.Start(t)
+	t.Setenv("OPENLINEAGE_URL", url)
+	t.Setenv("OPENLINEAGE_API_KEY", "lineage-key")
+	srv := devservertest.StartServer(t)
+	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
+	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
+	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", "20")
+	t.Setenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND", "1000")
+	cfg, err := config.Load("")
+	require.NoError(t, err)
+	stopFake, err := StartFake(ctx, cfg)
+	require.NoError(t, err)
+	defer stopFake()
+
+	c, err := dial(ctx, cfg, zap.NewNop(), nil)
+	require.NoError(t, err)
+	defer c.Close()
+	b, err := OpenBackends(ctx, cfg, zap.NewNop(), nil)
+	require.NoError(t, err)
+	defer b.Close()
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- RunWorkers(workerCtx, c, cfg, b.Activities, nil) }()
+
+	date := "2026-11-01"
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.PipelineWorkflowID(date), TaskQueue: cfg.Temporal.TaskQueue,
+	}, workflows.PipelineWorkflow, workflows.PipelineInput{Date: date, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
+		CaptureNow: true}) // a fixed past date: captured late, the whole pipeline runs
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+	stopWorker()
+	require.NoError(t, <-ran)
+
+	store, err := lake.Open(ctx, cfg.Lake.URL)
+	require.NoError(t, err)
+	m, err := activities.ReadManifest(ctx, store, date)
+	require.NoError(t, err)
+
+	require.Empty(t, receiver.Invalid(), "events the spec refuses")
+	for _, auth := range receiver.Authorization() {
+		require.Equal(t, "Bearer lineage-key", auth)
+	}
+	events := receiver.Events()
+	byJob := lineagetest.ByJob(events)
+	runs := 0
+	for _, stage := range []string{"resolve", "collect", "capture", "clean", "store", "aggregate", "manifest"} {
+		job := byJob["metronome.pipeline."+stage]
+		require.NotEmpty(t, job, "no event of the %s stage; jobs %v", stage, jobNames(byJob))
+		started := map[string]bool{}
+		for _, e := range job {
+			require.Equal(t, "metronome", e.Job.Namespace)
+			switch e.EventType {
+			case "START":
+				require.False(t, started[e.Run.RunID], "%s: a second START of run %s", stage, e.Run.RunID)
+				started[e.Run.RunID] = true
+			case "COMPLETE":
+				require.True(t, started[e.Run.RunID], "%s: COMPLETE of run %s before its START", stage, e.Run.RunID)
+				delete(started, e.Run.RunID)
+				runs++
+			default:
+				t.Fatalf("%s: event %s in a run that succeeded", stage, e.EventType)
+			}
+		}
+		require.Empty(t, started, "%s: runs started and never completed", stage)
+	}
+	require.Len(t, byJob["metronome.pipeline.collect"], 2*m.Resolve.Batches, "one run per collect batch")
+
+	var parent struct {
+		Run struct {
+			RunID string `json:"runId"`
+		} `json:"run"`
+		Job struct{ Name string } `json:"job"`
+	}
+	clean := byJob["metronome.pipeline.clean"][1]
+	require.NoError(t, json.Unmarshal(clean.Run.Facets["parent"], &parent))
+	require.Equal(t, run.GetRunID(), parent.Run.RunID, "the clean stage's parent is pipeline-D's run")
+	require.Equal(t, "metronome.pipeline", parent.Job.Name)
+
+	for _, d := range append(clean.Inputs, clean.Outputs...) {
+		require.Equal(t, store.URL(), d.Namespace, d.Name)
+	}
+	wantIn := map[string]int64{}
+	for entity, n := range m.Clean.Report.RowsIn {
+		wantIn["raw/spotify/"+entity] = int64(n)
+	}
+	require.Subset(t, lineagetest.Rows(clean.Inputs), wantIn, "clean reads the raw entities")
+	curated := map[string]int64{}
+	for table, n := range m.Clean.Report.RowsOut {
+		curated["curated/"+table] = int64(n)
+	}
+	require.NotEmpty(t, curated)
+	require.Equal(t, curated, lineagetest.Rows(clean.Outputs), "clean writes the curated tables, the manifest's rows")
+
+	aggregate := byJob["metronome.pipeline.aggregate"][1]
+	marts := lineagetest.Rows(aggregate.Outputs)
+	for _, mart := range analytics.Marts {
+		if n, ok := m.Aggregate.Rows[mart]; ok {
+			require.Equal(t, n, marts["marts/"+mart], mart)
+		}
+	}
+	require.Equal(t, lineagetest.Rows(aggregate.Inputs), map[string]int64{}, "aggregate's inputs carry no counts")
+	require.Len(t, aggregate.Inputs, len(tables.All), "aggregate reads the curated tables")
+	t.Logf("%d events, %d stage runs", len(events), runs)
+}
+
+func jobNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
