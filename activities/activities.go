@@ -1,6 +1,8 @@
 // Package activities holds the pipeline's activities: methods on one struct
 // that carries their dependencies, so tests inject fakes and `starter dev`
-// injects the embedded backends. One file per stage.
+// injects the embedded backends. One file per stage. What they exchange with
+// the workflows (inputs, results, error types, the names they are
+// registered under) is in internal/contract.
 package activities
 
 import (
