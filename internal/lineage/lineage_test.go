@@ -230,3 +230,22 @@ func TestNewClientRefusesABadURL(t *testing.T) {
 		require.ErrorContains(t, err, fmt.Sprintf("lineage.url %q: want an http:// or https:// URL", u))
 	}
 }
+
+// BenchmarkEmit is the cost a stage pays per event: encoding and one post
+// to a backend on the same host that answers at once.
+func BenchmarkEmit(b *testing.B) {
+	var size int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		size = r.ContentLength
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	c, err := lineage.NewClient(srv.URL)
+	require.NoError(b, err)
+	ev := stageEvent(lineage.Complete, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Emit(context.Background(), ev)
+	}
+	b.ReportMetric(float64(size), "bytes/event")
+}

@@ -156,7 +156,7 @@ func TestLineageOfAPipelineRun(t *testing.T) {
 	}
 	require.Equal(t, lineagetest.Rows(aggregate.Inputs), map[string]int64{}, "aggregate's inputs carry no counts")
 	require.Len(t, aggregate.Inputs, len(tables.All), "aggregate reads the curated tables")
-	t.Logf("%d events, %d stage runs", len(events), runs)
+	t.Logf("%d events, %d stage runs, %d bytes of JSON", len(events), runs, receiver.Bytes())
 }
 
 func jobNames[V any](m map[string]V) []string {

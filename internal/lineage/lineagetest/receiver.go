@@ -64,6 +64,7 @@ type Receiver struct {
 	events   []Event
 	invalid  []string
 	auth     []string
+	bytes    int
 	statusOK bool
 }
 
@@ -109,6 +110,7 @@ func (r *Receiver) post(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.events = append(r.events, ev)
+	r.bytes += len(body)
 	w.WriteHeader(http.StatusCreated) // Marquez's answer
 }
 
@@ -124,6 +126,13 @@ func (r *Receiver) Invalid() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.invalid...)
+}
+
+// Bytes is the size of the valid events' JSON, all together.
+func (r *Receiver) Bytes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes
 }
 
 // Authorization are the Authorization headers of every post.
