@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +43,9 @@ func TestLineageOnlyWhenAURLIsSet(t *testing.T) {
 // stage is a run with a START and then a COMPLETE under one run ID, whose
 // parent is pipeline-D's run; the clean stage reads the raw entities and
 // writes the curated tables with the manifest's row counts; the aggregate
-// stage writes the marts with the manifest's row counts.
+// stage writes the marts with the manifest's row counts. The manifest's
+// first attempt fails: a FAIL, then the retry's START and COMPLETE, all
+// of one run.
 func TestLineageOfAPipelineRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: embedded Temporal server and a worker")
@@ -73,11 +78,14 @@ func TestLineageOfAPipelineRun(t *testing.T) {
 	b, err := OpenBackends(ctx, cfg, zap.NewNop(), nil)
 	require.NoError(t, err)
 	defer b.Close()
+	date := "2026-11-01"
+	// The first attempt to write the manifest fails: its retry must report
+	// the same run.
+	b.Activities.Lake = &failFirstPut{Store: b.Activities.Lake, key: lake.ManifestKey(date)}
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	ran := make(chan error, 1)
 	go func() { ran <- RunWorkers(workerCtx, c, cfg, b.Activities, nil) }()
 
-	date := "2026-11-01"
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.PipelineWorkflowID(date), TaskQueue: cfg.Temporal.TaskQueue,
 	}, workflows.PipelineWorkflow, workflows.PipelineInput{Date: date, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
@@ -107,17 +115,32 @@ func TestLineageOfAPipelineRun(t *testing.T) {
 			require.Equal(t, "metronome", e.Job.Namespace)
 			switch e.EventType {
 			case "START":
-				require.False(t, started[e.Run.RunID], "%s: a second START of run %s", stage, e.Run.RunID)
+				require.False(t, started[e.Run.RunID], "%s: a second START of run %s before its end", stage, e.Run.RunID)
 				started[e.Run.RunID] = true
-			case "COMPLETE":
-				require.True(t, started[e.Run.RunID], "%s: COMPLETE of run %s before its START", stage, e.Run.RunID)
+			case "COMPLETE", "FAIL":
+				require.True(t, started[e.Run.RunID], "%s: %s of run %s before its START", stage, e.EventType, e.Run.RunID)
 				delete(started, e.Run.RunID)
-				runs++
+				if e.EventType == "COMPLETE" {
+					runs++
+				}
 			default:
-				t.Fatalf("%s: event %s in a run that succeeded", stage, e.EventType)
+				t.Fatalf("%s: event %s", stage, e.EventType)
 			}
 		}
-		require.Empty(t, started, "%s: runs started and never completed", stage)
+		require.Empty(t, started, "%s: runs started and never ended", stage)
+	}
+	manifest := byJob["metronome.pipeline.manifest"]
+	var sequence []string
+	for _, e := range manifest {
+		sequence = append(sequence, e.EventType)
+		require.Equal(t, manifest[0].Run.RunID, e.Run.RunID, "the manifest's retry is the same run")
+	}
+	require.Equal(t, []string{"START", "FAIL", "START", "COMPLETE"}, sequence)
+	require.Contains(t, string(manifest[1].Run.Facets["errorMessage"]), "the disk is full for the test")
+	for stage, job := range byJob {
+		for _, e := range job {
+			require.True(t, e.EventType != "FAIL" || stage == "metronome.pipeline.manifest", "%s failed", stage)
+		}
 	}
 	require.Len(t, byJob["metronome.pipeline.collect"], 2*m.Resolve.Batches, "one run per collect batch")
 
@@ -157,6 +180,20 @@ func TestLineageOfAPipelineRun(t *testing.T) {
 	require.Equal(t, lineagetest.Rows(aggregate.Inputs), map[string]int64{}, "aggregate's inputs carry no counts")
 	require.Len(t, aggregate.Inputs, len(tables.All), "aggregate reads the curated tables")
 	t.Logf("%d events, %d stage runs, %d bytes of JSON", len(events), runs, receiver.Bytes())
+}
+
+// failFirstPut is a lake whose first write of key fails.
+type failFirstPut struct {
+	lake.Store
+	key    string
+	failed atomic.Bool
+}
+
+func (f *failFirstPut) Put(ctx context.Context, key string, r io.Reader) error {
+	if key == f.key && f.failed.CompareAndSwap(false, true) {
+		return errors.New("the disk is full for the test")
+	}
+	return f.Store.Put(ctx, key, r)
 }
 
 func jobNames[V any](m map[string]V) []string {
