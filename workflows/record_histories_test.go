@@ -42,6 +42,11 @@ const (
 	// activity was added behind workflow.GetVersion: it keeps the old
 	// branch replaying. The recorder does not write it.
 	histRequestRunBeforeNotify = "artist-request-run-before-notify"
+	// histRequestRunBeforeStages is a request run recorded before it ran the
+	// pipeline's stage activities (requestStagesChangeID), with the
+	// request-only ones: it keeps that branch replaying. The recorder does
+	// not write it.
+	histRequestRunBeforeStages = "artist-request-run-before-shared-stages"
 )
 
 // recordingActivities stand in for activities.Activities on the embedded
@@ -59,6 +64,9 @@ type recordingActivities struct{}
 const chunkedRun = "*chunked*"
 
 func (recordingActivities) Resolve(_ context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
+	if in.Scope != "" {
+		return resolveRequested(in), nil
+	}
 	n := len(in.Artists)
 	switch {
 	case n == 0:
@@ -80,6 +88,9 @@ func (recordingActivities) Resolve(_ context.Context, in contract.ResolveInput) 
 }
 
 func (recordingActivities) CollectBatch(ctx context.Context, in contract.CollectInput) (contract.CollectResult, error) {
+	if in.Scope != "" {
+		return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}, Calls: map[string]int{"artists": 1}}, nil
+	}
 	if activity.GetInfo(ctx).Attempt == 1 {
 		switch in.Batch {
 		case 1:
@@ -98,6 +109,9 @@ func (recordingActivities) CollectBatch(ctx context.Context, in contract.Collect
 }
 
 func (recordingActivities) Clean(_ context.Context, in contract.CleanInput) (contract.CleanResult, error) {
+	if in.Scope != "" {
+		return contract.CleanResult{Report: contract.QualityReport{RowsOut: map[string]int{"artists": 1}}}, nil
+	}
 	return contract.CleanResult{
 		Report: contract.QualityReport{
 			RowsIn:   map[string]int{"artists": 120, "tracks": 1200},
@@ -108,7 +122,10 @@ func (recordingActivities) Clean(_ context.Context, in contract.CleanInput) (con
 	}, nil
 }
 
-func (recordingActivities) Store(context.Context, contract.StoreInput) (contract.StoreResult, error) {
+func (recordingActivities) Store(_ context.Context, in contract.StoreInput) (contract.StoreResult, error) {
+	if in.Scope != "" {
+		return contract.StoreResult{Artists: 1, Tracked: 1}, nil
+	}
 	return contract.StoreResult{Artists: 119, TopTracks: 1190, Tracked: 119}, nil
 }
 
@@ -131,10 +148,10 @@ func (recordingActivities) Notify(context.Context, contract.NotifyInput) (contra
 	return contract.NotifyResult{Delivery: "recorded"}, nil
 }
 
-func (recordingActivities) ResolveRequested(_ context.Context, in contract.ScopedResolveInput) (contract.ScopedResolveResult, error) {
-	res := contract.ScopedResolveResult{ResolveResult: contract.ResolveResult{
-		ArtistsKey: in.Scope + "artists.txt", BatchSize: 50, Mode: "extended",
-	}}
+// resolveRequested is Resolve in a request run's scope: names starting
+// with "unknown" are reported unresolved, as the real one does.
+func resolveRequested(in contract.ResolveInput) contract.ResolveResult {
+	res := contract.ResolveResult{ArtistsKey: contract.ArtistsListKey(in.Date), BatchSize: 50, Mode: "extended"}
 	for i, a := range in.Artists {
 		if strings.HasPrefix(strings.ToLower(a), "unknown") {
 			res.Unresolved = append(res.Unresolved, a)
@@ -144,19 +161,7 @@ func (recordingActivities) ResolveRequested(_ context.Context, in contract.Scope
 	}
 	res.Artists = len(res.Resolved)
 	res.Batches = (res.Artists + 49) / 50
-	return res, nil
-}
-
-func (recordingActivities) CollectRequested(_ context.Context, in contract.ScopedCollectInput) (contract.CollectResult, error) {
-	return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}, Calls: map[string]int{"artists": 1}}, nil
-}
-
-func (recordingActivities) CleanRequested(context.Context, contract.ScopedCleanInput) (contract.CleanResult, error) {
-	return contract.CleanResult{Report: contract.QualityReport{RowsOut: map[string]int{"artists": 1}}}, nil
-}
-
-func (recordingActivities) StoreRequested(context.Context, contract.ScopedStoreInput) (contract.StoreResult, error) {
-	return contract.StoreResult{Artists: 1, Tracked: 1}, nil
+	return res
 }
 
 // TestRecordHistories runs representative workflows on the embedded
@@ -187,80 +192,86 @@ func TestRecordHistories(t *testing.T) {
 	defer sp.Stop()
 	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
 
-	start := func(id string, wf any, in any) client.WorkflowRun {
+	start := func(t *testing.T, id string, wf any, in any) client.WorkflowRun {
 		t.Helper()
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, wf, in)
 		require.NoError(t, err)
 		return run
 	}
 
-	// A pipeline run whose collect batches 1 and 2 are retried.
-	artists := make([]string, 120)
-	for i := range artists {
-		artists[i] = fmt.Sprintf("Artist %03d", i)
-	}
-	run := start(PipelineWorkflowID("2026-01-15"), PipelineWorkflow, PipelineInput{Date: "2026-01-15", Artists: artists, Parallelism: 2})
-	var res PipelineResult
-	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, 3, res.Collect.Batches)
-	writeHistory(t, ctx, c, histPipelineRetried, run.GetID(), run.GetRunID())
-
-	// A pipeline run that fails on input only the run can judge.
-	run = start(PipelineWorkflowID("2026-01-16"), PipelineWorkflow, PipelineInput{Date: "2026-01-16", Artists: []string{"Unknown Artist 404"}})
-	require.ErrorContains(t, run.Get(ctx, nil), contract.ErrBadInput)
-	writeHistory(t, ctx, c, histPipelineBadInput, run.GetID(), run.GetRunID())
-
-	// A run larger than one collect chunk: its batches run in two
-	// CollectChunkWorkflow children (their own histories are thousands of
-	// events and not kept).
-	run = start(PipelineWorkflowID("2026-01-10"), PipelineWorkflow,
-		PipelineInput{Date: "2026-01-10", Artists: []string{chunkedRun}, Parallelism: 32})
-	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, CollectChunkBatches+1, res.Collect.Batches)
-	writeHistory(t, ctx, c, histPipelineChunks, run.GetID(), run.GetRunID())
-
-	// A backfill over four dates, two children per execution: the first
-	// execution completes 01-14 and skips 01-15 (completed above), then
-	// continues as new; the second re-runs the failed 01-16 and runs 01-17.
-	run = start(BackfillWorkflowID("2026-01-14", "2026-01-17"), BackfillWorkflow,
-		BackfillInput{From: "2026-01-14", To: "2026-01-17", Parallel: 2, ChildrenPerRun: 2})
-	firstRunID := run.GetRunID() // Get follows continue-as-new and moves the run ID on
-	var bf BackfillResult
-	require.NoError(t, run.Get(ctx, &bf))
-	require.Equal(t, 2, bf.Executions)
-	require.Equal(t, []string{"2026-01-15"}, bf.Skipped)
-	require.NotEqual(t, firstRunID, run.GetRunID())
-	writeHistory(t, ctx, c, histBackfillFirst, run.GetID(), firstRunID)
-	writeHistory(t, ctx, c, histBackfillLast, run.GetID(), run.GetRunID())
-
-	// On-demand requests: three within one window make one request run,
-	// after which the workflow continues as new (one run per execution).
-	signal := func(id, artist string) client.WorkflowRun {
-		t.Helper()
-		run, err := c.SignalWithStartWorkflow(ctx, ArtistRequestWorkflowID, ArtistRequestSignal,
-			ArtistRequest{ID: id, Artist: artist},
-			client.StartWorkflowOptions{ID: ArtistRequestWorkflowID, TaskQueue: taskQueue},
-			ArtistRequestWorkflow, ArtistRequestInput{Window: 2 * time.Second, RunsPerExecution: 1, IdleTimeout: time.Hour})
-		require.NoError(t, err)
-		return run
-	}
-	first := signal("req-1", "Daft Punk")
-	signal("req-2", "daft  punk")
-	signal("req-3", "Unknown Artist 404")
-	require.Eventually(t, func() bool {
-		d, err := c.DescribeWorkflowExecution(ctx, ArtistRequestWorkflowID, first.GetRunID())
-		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
-	}, time.Minute, 100*time.Millisecond, "the request workflow continues as new after its run")
-	writeHistory(t, ctx, c, histRequestFirst, ArtistRequestWorkflowID, first.GetRunID())
-	childID := ""
-	for _, e := range readHistory(t, ctx, c, ArtistRequestWorkflowID, first.GetRunID()).Events {
-		if a := e.GetChildWorkflowExecutionCompletedEventAttributes(); a != nil {
-			childID = a.GetWorkflowExecution().GetWorkflowId()
+	// Subtests record apart: -run TestRecordHistories/requests re-records
+	// the request histories only.
+	t.Run("runs", func(t *testing.T) {
+		// A pipeline run whose collect batches 1 and 2 are retried.
+		artists := make([]string, 120)
+		for i := range artists {
+			artists[i] = fmt.Sprintf("Artist %03d", i)
 		}
-	}
-	require.NotEmpty(t, childID, "the request run completed")
-	writeHistory(t, ctx, c, histRequestRun, childID, "")
-	require.NoError(t, c.TerminateWorkflow(ctx, ArtistRequestWorkflowID, "", "recording done"))
+		run := start(t, PipelineWorkflowID("2026-01-15"), PipelineWorkflow, PipelineInput{Date: "2026-01-15", Artists: artists, Parallelism: 2})
+		var res PipelineResult
+		require.NoError(t, run.Get(ctx, &res))
+		require.Equal(t, 3, res.Collect.Batches)
+		writeHistory(t, ctx, c, histPipelineRetried, run.GetID(), run.GetRunID())
+
+		// A pipeline run that fails on input only the run can judge.
+		run = start(t, PipelineWorkflowID("2026-01-16"), PipelineWorkflow, PipelineInput{Date: "2026-01-16", Artists: []string{"Unknown Artist 404"}})
+		require.ErrorContains(t, run.Get(ctx, nil), contract.ErrBadInput)
+		writeHistory(t, ctx, c, histPipelineBadInput, run.GetID(), run.GetRunID())
+
+		// A run larger than one collect chunk: its batches run in two
+		// CollectChunkWorkflow children (their own histories are thousands of
+		// events and not kept).
+		run = start(t, PipelineWorkflowID("2026-01-10"), PipelineWorkflow,
+			PipelineInput{Date: "2026-01-10", Artists: []string{chunkedRun}, Parallelism: 32})
+		require.NoError(t, run.Get(ctx, &res))
+		require.Equal(t, CollectChunkBatches+1, res.Collect.Batches)
+		writeHistory(t, ctx, c, histPipelineChunks, run.GetID(), run.GetRunID())
+
+		// A backfill over four dates, two children per execution: the first
+		// execution completes 01-14 and skips 01-15 (completed above), then
+		// continues as new; the second re-runs the failed 01-16 and runs 01-17.
+		run = start(t, BackfillWorkflowID("2026-01-14", "2026-01-17"), BackfillWorkflow,
+			BackfillInput{From: "2026-01-14", To: "2026-01-17", Parallel: 2, ChildrenPerRun: 2})
+		firstRunID := run.GetRunID() // Get follows continue-as-new and moves the run ID on
+		var bf BackfillResult
+		require.NoError(t, run.Get(ctx, &bf))
+		require.Equal(t, 2, bf.Executions)
+		require.Equal(t, []string{"2026-01-15"}, bf.Skipped)
+		require.NotEqual(t, firstRunID, run.GetRunID())
+		writeHistory(t, ctx, c, histBackfillFirst, run.GetID(), firstRunID)
+		writeHistory(t, ctx, c, histBackfillLast, run.GetID(), run.GetRunID())
+	})
+
+	t.Run("requests", func(t *testing.T) {
+		// On-demand requests: three within one window make one request run,
+		// after which the workflow continues as new (one run per execution).
+		signal := func(id, artist string) client.WorkflowRun {
+			t.Helper()
+			run, err := c.SignalWithStartWorkflow(ctx, ArtistRequestWorkflowID, ArtistRequestSignal,
+				ArtistRequest{ID: id, Artist: artist},
+				client.StartWorkflowOptions{ID: ArtistRequestWorkflowID, TaskQueue: taskQueue},
+				ArtistRequestWorkflow, ArtistRequestInput{Window: 2 * time.Second, RunsPerExecution: 1, IdleTimeout: time.Hour})
+			require.NoError(t, err)
+			return run
+		}
+		first := signal("req-1", "Daft Punk")
+		signal("req-2", "daft  punk")
+		signal("req-3", "Unknown Artist 404")
+		require.Eventually(t, func() bool {
+			d, err := c.DescribeWorkflowExecution(ctx, ArtistRequestWorkflowID, first.GetRunID())
+			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+		}, time.Minute, 100*time.Millisecond, "the request workflow continues as new after its run")
+		writeHistory(t, ctx, c, histRequestFirst, ArtistRequestWorkflowID, first.GetRunID())
+		childID := ""
+		for _, e := range readHistory(t, ctx, c, ArtistRequestWorkflowID, first.GetRunID()).Events {
+			if a := e.GetChildWorkflowExecutionCompletedEventAttributes(); a != nil {
+				childID = a.GetWorkflowExecution().GetWorkflowId()
+			}
+		}
+		require.NotEmpty(t, childID, "the request run completed")
+		writeHistory(t, ctx, c, histRequestRun, childID, "")
+		require.NoError(t, c.TerminateWorkflow(ctx, ArtistRequestWorkflowID, "", "recording done"))
+	})
 }
 
 func readHistory(t *testing.T, ctx context.Context, c client.Client, id, runID string) *historypb.History {

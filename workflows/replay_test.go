@@ -78,7 +78,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	// The representative runs must all be there.
 	require.Subset(t, names, []string{histPipelineRetried, histPipelineBadInput, histPipelineChunks,
-		histBackfillFirst, histBackfillLast, histRequestFirst, histRequestRun, histRequestRunBeforeNotify})
+		histBackfillFirst, histBackfillLast, histRequestFirst, histRequestRun, histRequestRunBeforeNotify,
+		histRequestRunBeforeStages})
 
 	replayer := newReplayer(t)
 	for _, path := range files {
@@ -137,8 +138,24 @@ func TestRecordedHistoriesCoverTheScenarios(t *testing.T) {
 			requireLast(t, h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
 		}},
 		{histRequestRun, "ArtistRequestRunWorkflow", func(t *testing.T, h *historypb.History) {
-			require.Equal(t, []string{notifyChangeID}, versionMarkers(t, h))
+			require.Equal(t, []string{requestStagesChangeID, quotaWaitsChangeID, notifyChangeID}, versionMarkers(t, h))
 			require.Equal(t, 3, activityCount(h, "Notify"), "each request answered")
+			// The pipeline's stages, in the run's scope.
+			for _, name := range []string{contract.ActivityResolve, contract.ActivityCollectBatch, contract.ActivityClean, contract.ActivityStore} {
+				require.Equal(t, 1, activityCount(h, name), name)
+			}
+			for _, name := range []string{legacyRequestStages.resolve, legacyRequestStages.collect, legacyRequestStages.clean, legacyRequestStages.store} {
+				require.Zero(t, activityCount(h, name), name)
+			}
+			requireLast(t, h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+		}},
+		{histRequestRunBeforeStages, "ArtistRequestRunWorkflow", func(t *testing.T, h *historypb.History) {
+			require.Equal(t, []string{notifyChangeID}, versionMarkers(t, h), "recorded before the shared stages")
+			require.Equal(t, 3, activityCount(h, "Notify"), "each request answered")
+			for _, name := range []string{legacyRequestStages.resolve, legacyRequestStages.collect, legacyRequestStages.clean, legacyRequestStages.store} {
+				require.Equal(t, 1, activityCount(h, name), name)
+			}
+			require.Zero(t, activityCount(h, contract.ActivityResolve))
 			requireLast(t, h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 		}},
 		{histRequestRunBeforeNotify, "ArtistRequestRunWorkflow", func(t *testing.T, h *historypb.History) {

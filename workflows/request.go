@@ -322,33 +322,31 @@ type RequestRunResult struct {
 	Outcomes []RequestOutcome        `json:"outcomes"`
 }
 
-// ArtistRequestRunWorkflow collects, cleans and stores the artists of a
-// batch of requests in the lake scope requests/<workflow ID>/ and adds them
-// to the tracked set. It records each request's state in the serving store
-// (collecting, then stored, not_found or failed) and returns the outcomes.
-// The progress query answers Progress, like a pipeline run.
+// requestStagesChangeID versions the stages of ArtistRequestRunWorkflow:
+// runs recorded before it called request-only copies of the stage
+// activities, legacyRequestStages, which replay and drain as they ran.
+const requestStagesChangeID = "request-run-shared-stages"
+
+// legacyRequestStages are the activities of the stages of request runs
+// recorded before requestStagesChangeID: the same stages in the run's
+// scope, under the names they had then.
+var legacyRequestStages = stageActivities{
+	resolve: contract.ActivityResolveRequested, collect: contract.ActivityCollectRequested,
+	clean: contract.ActivityCleanRequested, store: contract.ActivityStoreRequested,
+}
+
+// ArtistRequestRunWorkflow runs the pipeline's resolve, collect, clean and
+// store stages over the artists of a batch of requests, in the lake scope
+// requests/<workflow ID>/, which adds them to the tracked set. It records
+// each request's state in the serving store (collecting, then stored,
+// not_found or failed), answers each asker, and returns the outcomes. The
+// progress query answers Progress, like a pipeline run.
 func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (RequestRunResult, error) {
 	run := workflow.GetInfo(ctx).WorkflowExecution.ID
 	res := RequestRunResult{Date: in.Date, Scope: contract.RequestScope(run)}
-	if in.Parallelism <= 0 {
-		in.Parallelism = 4
-	}
-	if in.SpotifyTaskQueue == "" {
-		in.SpotifyTaskQueue = "metronome-spotify"
-	}
-	// One spelling per artist, in the order first asked.
-	var artists []string
-	spelling := map[string]string{}
-	for _, r := range in.Requests {
-		k := artistKey(r.Artist)
-		if _, ok := spelling[k]; !ok {
-			spelling[k] = strings.TrimSpace(r.Artist)
-			artists = append(artists, spelling[k])
-		}
-	}
-	progress := Progress{Date: in.Date, Stage: StageResolve}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
-		return res, fmt.Errorf("register progress query: %w", err)
+	stages, err := newStageRun(ctx, in.Date, res.Scope, in.Parallelism, in.SpotifyTaskQueue)
+	if err != nil {
+		return res, err
 	}
 
 	stateCtx := workflow.WithActivityOptions(ctx, requestStateOptions())
@@ -360,7 +358,7 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 		return workflow.ExecuteActivity(ctx, contract.ActivityMarkRequests, contract.MarkRequestsInput{Updates: updates}).Get(ctx, nil)
 	}
 	fail := func(stage string, err error) (RequestRunResult, error) {
-		progress.Errors = append(progress.Errors, fmt.Sprintf("%s: %v", stage, err))
+		stages.failed(stage, err)
 		msg := fmt.Sprintf("%s failed: %v", stage, err)
 		// Record the failure even when the run is being cancelled.
 		dctx, _ := workflow.NewDisconnectedContext(stateCtx)
@@ -375,98 +373,92 @@ func ArtistRequestRunWorkflow(ctx workflow.Context, in RequestRunInput) (Request
 	if err := mark(stateCtx, contract.RequestCollecting, ""); err != nil {
 		return fail("mark", err)
 	}
+	if workflow.GetVersion(ctx, requestStagesChangeID, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		stages.activities = legacyRequestStages
+	}
 
-	// resolve
-	var resolved contract.ScopedResolveResult
-	calls := newSpotifyCalls(ctx, &progress)
-	if err := calls.execute(ctx, resolveOptions(in.SpotifyTaskQueue),
-		contract.ActivityResolveRequested, contract.ScopedResolveInput{Scope: res.Scope, Date: in.Date, Artists: artists},
-	).Get(ctx, &resolved); err != nil {
+	done := stages.begin(StageResolve)
+	resolved, err := stages.resolve(contract.ResolveInput{Date: in.Date, Artists: requestedArtists(in.Requests)})
+	if err != nil {
 		return fail(StageResolve, err)
 	}
-	progress.StagesDone = append(progress.StagesDone, StageResolve)
-	progress.Artists, progress.BatchesTotal = resolved.Artists, resolved.Batches
+	done()
 	res.Artists = resolved.Artists
-
-	if resolved.Artists > 0 {
-		// collect
-		progress.Stage = StageCollect
-		opts := spotifyOptions(in.SpotifyTaskQueue)
-		err := forEachBounded(ctx, resolved.Batches, in.Parallelism, func(batch int) workflow.Future {
-			return calls.execute(ctx, opts, contract.ActivityCollectRequested, contract.ScopedCollectInput{
-				Scope: res.Scope, CollectInput: contract.CollectInput{
-					Date: in.Date, ArtistsKey: resolved.ArtistsKey, Batch: batch,
-					BatchSize: resolved.BatchSize, Mode: resolved.Mode,
-				}})
-		}, func(f workflow.Future) error {
-			var r contract.CollectResult
-			if err := f.Get(ctx, &r); err != nil {
-				return err
-			}
-			res.Collect.Add(r)
-			progress.BatchesDone, progress.Records = res.Collect.Batches, res.Collect.Records
-			return nil
-		})
-		if err != nil {
+	if resolved.Artists > 0 { // else every request is not_found
+		done = stages.begin(StageCollect)
+		if err := stages.collect(resolved, &res.Collect); err != nil {
 			return fail(StageCollect, err)
 		}
-		progress.StagesDone = append(progress.StagesDone, StageCollect)
+		done()
 
-		// clean
-		progress.Stage = StageClean
-		var cleaned contract.CleanResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, cleanOptions()), contract.ActivityCleanRequested,
-			contract.ScopedCleanInput{Scope: res.Scope, CleanInput: contract.CleanInput{Date: in.Date, Mode: resolved.Mode}},
-		).Get(ctx, &cleaned); err != nil {
+		done = stages.begin(StageClean)
+		cleaned, err := stages.clean(contract.CleanInput{Date: in.Date, Mode: resolved.Mode})
+		if err != nil {
 			return fail(StageClean, err)
 		}
 		res.Quality = cleaned.Report
-		progress.Rejected = cleaned.Report.RejectedTotal()
-		progress.StagesDone = append(progress.StagesDone, StageClean)
+		done()
 
-		// store
-		progress.Stage = StageStore
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions()), contract.ActivityStoreRequested,
-			contract.ScopedStoreInput{Scope: res.Scope, StoreInput: contract.StoreInput{Date: in.Date, Mode: resolved.Mode}},
-		).Get(ctx, &res.Store); err != nil {
+		done = stages.begin(StageStore)
+		if res.Store, err = stages.store(contract.StoreInput{Date: in.Date, Mode: resolved.Mode}); err != nil {
 			return fail(StageStore, err)
 		}
-		progress.StagesDone = append(progress.StagesDone, StageStore)
+		done()
 	}
 
-	ids := map[string]string{}
-	for _, r := range resolved.Resolved {
-		ids[artistKey(r.Artist)] = r.ID
-	}
-	missing := map[string]bool{}
-	for _, id := range res.Collect.Missing {
-		missing[id] = true
-	}
-	outcome := func(r ArtistRequest) RequestOutcome {
-		o := RequestOutcome{ID: r.ID, Artist: r.Artist, Run: run}
-		id, ok := ids[artistKey(r.Artist)]
-		switch {
-		case !ok:
-			o.State, o.Detail = contract.RequestNotFound, fmt.Sprintf("Spotify knows no single artist %q", r.Artist)
-		case missing[id]:
-			o.State, o.ArtistID, o.Detail = contract.RequestNotFound, id, fmt.Sprintf("Spotify returned no artist for ID %s", id)
-		default:
-			o.State, o.ArtistID = contract.RequestStored, id
-		}
-		return o
-	}
-	updates := make([]contract.RequestUpdate, len(in.Requests))
-	for i, r := range in.Requests {
-		o := outcome(r)
-		res.Outcomes = append(res.Outcomes, o)
+	res.Outcomes = requestOutcomes(run, in.Requests, resolved.Resolved, res.Collect.Missing)
+	updates := make([]contract.RequestUpdate, len(res.Outcomes))
+	for i, o := range res.Outcomes {
 		updates[i] = contract.RequestUpdate{ID: o.ID, Artist: o.Artist, State: o.State, ArtistID: o.ArtistID, Detail: o.Detail}
 	}
 	if err := workflow.ExecuteActivity(stateCtx, contract.ActivityMarkRequests, contract.MarkRequestsInput{Updates: updates}).Get(ctx, nil); err != nil {
 		return fail("mark", err)
 	}
 	notifyRequests(ctx, in.Requests)
-	progress.Stage = StageDone
+	stages.progress.Stage = StageDone
 	return res, nil
+}
+
+// requestedArtists are the artists of reqs, one spelling each, in the
+// order first asked.
+func requestedArtists(reqs []ArtistRequest) []string {
+	var artists []string
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if k := artistKey(r.Artist); !seen[k] {
+			seen[k] = true
+			artists = append(artists, strings.TrimSpace(r.Artist))
+		}
+	}
+	return artists
+}
+
+// requestOutcomes says how each request of run ended: stored, or not found
+// when its artist did not resolve or Spotify returned nothing for its ID.
+func requestOutcomes(run string, reqs []ArtistRequest, resolved []contract.ResolvedArtist, missing []string) []RequestOutcome {
+	ids := map[string]string{}
+	for _, r := range resolved {
+		ids[artistKey(r.Artist)] = r.ID
+	}
+	gone := map[string]bool{}
+	for _, id := range missing {
+		gone[id] = true
+	}
+	outcomes := make([]RequestOutcome, len(reqs))
+	for i, r := range reqs {
+		o := RequestOutcome{ID: r.ID, Artist: r.Artist, Run: run}
+		id, ok := ids[artistKey(r.Artist)]
+		switch {
+		case !ok:
+			o.State, o.Detail = contract.RequestNotFound, fmt.Sprintf("Spotify knows no single artist %q", r.Artist)
+		case gone[id]:
+			o.State, o.ArtistID, o.Detail = contract.RequestNotFound, id, fmt.Sprintf("Spotify returned no artist for ID %s", id)
+		default:
+			o.State, o.ArtistID = contract.RequestStored, id
+		}
+		outcomes[i] = o
+	}
+	return outcomes
 }
 
 // notifyChangeID versions the Notify calls of ArtistRequestRunWorkflow:

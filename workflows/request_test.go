@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -22,11 +23,13 @@ import (
 // requestRecorder records what the request activities were asked.
 type requestRecorder struct {
 	mu       sync.Mutex
-	resolved [][]string // artists of each ResolveRequested call
-	scopes   []string
-	stored   int
-	marks    []contract.RequestUpdate
-	runs     []time.Time // when each request run resolved (test clock)
+	resolved [][]string // artists of each Resolve call
+	scopes   []string   // scope of each Resolve call
+	// stages are the stage activities called, each with its scope.
+	stages []string
+	stored int
+	marks  []contract.RequestUpdate
+	runs   []time.Time // when each request run resolved (test clock)
 }
 
 func (r *requestRecorder) lastMark(id string) contract.RequestUpdate {
@@ -46,8 +49,8 @@ func fakeID(name string) string {
 	return fmt.Sprintf("%022d", len(name)*7919+int(name[0]))
 }
 
-// requestFakes change the fake activities: StoreRequested takes storeAfter
-// of test time, and CleanRequested fails with cleanErr.
+// requestFakes change the fake activities: Store takes storeAfter of test
+// time, and Clean fails with cleanErr.
 type requestFakes struct {
 	storeAfter time.Duration
 	cleanErr   error
@@ -74,14 +77,20 @@ func newRequestEnv(t *testing.T, fakes ...requestFakes) (*testsuite.TestWorkflow
 			rec.marks = append(rec.marks, in.Updates...)
 			return nil
 		}).Maybe()
-	env.OnActivity(a.ResolveRequested, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in contract.ScopedResolveInput) (contract.ScopedResolveResult, error) {
+	stage := func(name, scope string) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.stages = append(rec.stages, name+" "+scope)
+	}
+	env.OnActivity(a.Resolve, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in contract.ResolveInput) (contract.ResolveResult, error) {
+			stage("Resolve", in.Scope)
 			rec.mu.Lock()
 			rec.resolved = append(rec.resolved, in.Artists)
 			rec.runs = append(rec.runs, env.Now())
 			rec.scopes = append(rec.scopes, in.Scope)
 			rec.mu.Unlock()
-			var res contract.ScopedResolveResult
+			var res contract.ResolveResult
 			for _, name := range in.Artists {
 				if strings.HasPrefix(name, "unknown") {
 					res.Unresolved = append(res.Unresolved, name)
@@ -95,13 +104,19 @@ func newRequestEnv(t *testing.T, fakes ...requestFakes) (*testsuite.TestWorkflow
 			}
 			return res, nil
 		}).Maybe()
-	env.OnActivity(a.CollectRequested, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in contract.ScopedCollectInput) (contract.CollectResult, error) {
+	env.OnActivity(a.CollectBatch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in contract.CollectInput) (contract.CollectResult, error) {
+			stage("CollectBatch", in.Scope)
 			return contract.CollectResult{Batch: in.Batch, Records: map[string]int{"artists": 1}}, nil
 		}).Maybe()
-	env.OnActivity(a.CleanRequested, mock.Anything, mock.Anything).Return(contract.CleanResult{}, f.cleanErr).Maybe()
-	env.OnActivity(a.StoreRequested, mock.Anything, mock.Anything).After(f.storeAfter).Return(
-		func(_ context.Context, _ contract.ScopedStoreInput) (contract.StoreResult, error) {
+	env.OnActivity(a.Clean, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in contract.CleanInput) (contract.CleanResult, error) {
+			stage("Clean", in.Scope)
+			return contract.CleanResult{}, f.cleanErr
+		}).Maybe()
+	env.OnActivity(a.Store, mock.Anything, mock.Anything).After(f.storeAfter).Return(
+		func(_ context.Context, in contract.StoreInput) (contract.StoreResult, error) {
+			stage("Store", in.Scope)
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			rec.stored++
@@ -279,4 +294,46 @@ func TestRequestWorkflowContinuesAsNewWithPendingRequests(t *testing.T) {
 	require.Equal(t, "b", next.Pending[0].ID)
 	require.Equal(t, time.Second, next.Window, "settings carried over")
 	require.Len(t, next.Recent, 1)
+}
+
+// A request run is the pipeline's stages with a scope: Resolve,
+// CollectBatch, Clean and Store, each in the run's lake scope, none of the
+// request-only activities of runs recorded before requestStagesChangeID,
+// and the pipeline's progress.
+func TestRequestRunRunsThePipelineStagesInItsScope(t *testing.T) {
+	env, rec := newRequestEnv(t)
+	var a *activities.Activities
+	env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(contract.NotifyResult{Delivery: "none"}, nil)
+	var started []string
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		started = append(started, info.ActivityType.Name)
+	})
+	env.ExecuteWorkflow(ArtistRequestRunWorkflow, RequestRunInput{Date: "2026-11-01", Requests: []ArtistRequest{
+		{ID: "r1", Artist: "Band One"}, {ID: "r2", Artist: " band one"}, {ID: "r3", Artist: "unknown band"},
+	}})
+	require.NoError(t, env.GetWorkflowError())
+	var res RequestRunResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+
+	require.True(t, strings.HasPrefix(res.Scope, "requests/"), res.Scope)
+	require.Equal(t, []string{"Resolve " + res.Scope, "CollectBatch " + res.Scope, "Clean " + res.Scope, "Store " + res.Scope}, rec.stages)
+	require.Equal(t, [][]string{{"Band One", "unknown band"}}, rec.resolved, "one spelling per artist")
+	for _, name := range started {
+		require.NotContains(t, name, "Requested", "the run called a request-only activity")
+	}
+	require.Len(t, res.Outcomes, 3)
+	require.Equal(t, contract.RequestStored, res.Outcomes[1].State)
+	require.Equal(t, contract.RequestNotFound, res.Outcomes[2].State)
+
+	v, err := env.QueryWorkflow(ProgressQuery)
+	require.NoError(t, err)
+	var p Progress
+	require.NoError(t, v.Get(&p))
+	require.Equal(t, StageDone, p.Stage)
+	require.Equal(t, []string{StageResolve, StageCollect, StageClean, StageStore}, p.StagesDone)
+	require.Equal(t, 1, p.Artists)
+	require.Equal(t, 1, p.BatchesDone)
+	require.Equal(t, 1, p.BatchesTotal)
+	require.Equal(t, map[string]int{"artists": 1}, p.Records)
+	require.Contains(t, p.Details[StageStore], "1 artists")
 }

@@ -7,18 +7,21 @@ import "go.temporal.io/sdk/temporal"
 // by these names, so they need not link the activities; a name is part of
 // recorded histories and never changes.
 const (
-	ActivityResolve          = "Resolve"
-	ActivityCollectBatch     = "CollectBatch"
-	ActivityClean            = "Clean"
-	ActivityStore            = "Store"
-	ActivityAggregate        = "Aggregate"
-	ActivityWriteManifest    = "WriteManifest"
-	ActivityBeginCapture     = "BeginCapture"
-	ActivityCompleteCapture  = "CompleteCapture"
-	ActivityPartition        = "Partition"
-	ActivityPartitions       = "Partitions"
-	ActivityRunPipeline      = "RunPipeline"
-	ActivityMarkRequests     = "MarkRequests"
+	ActivityResolve         = "Resolve"
+	ActivityCollectBatch    = "CollectBatch"
+	ActivityClean           = "Clean"
+	ActivityStore           = "Store"
+	ActivityAggregate       = "Aggregate"
+	ActivityWriteManifest   = "WriteManifest"
+	ActivityBeginCapture    = "BeginCapture"
+	ActivityCompleteCapture = "CompleteCapture"
+	ActivityPartition       = "Partition"
+	ActivityPartitions      = "Partitions"
+	ActivityRunPipeline     = "RunPipeline"
+	ActivityMarkRequests    = "MarkRequests"
+	// The stage activities of request runs recorded before those runs
+	// called the four above with a scope (workflows'
+	// requestStagesChangeID); registered while such runs drain.
 	ActivityResolveRequested = "ResolveRequested"
 	ActivityCollectRequested = "CollectRequested"
 	ActivityCleanRequested   = "CleanRequested"

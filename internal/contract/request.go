@@ -38,44 +38,10 @@ type MarkRequestsInput struct {
 	Updates []RequestUpdate `json:"updates"`
 }
 
-// ScopedResolveInput resolves the artists of a request run.
-type ScopedResolveInput struct {
-	// Scope is the run's lake prefix, RequestScope(run).
-	Scope   string   `json:"scope"`
-	Date    string   `json:"date"`
-	Artists []string `json:"artists"`
-}
-
 // ResolvedArtist is a requested name or ID and the Spotify ID it resolved to.
 type ResolvedArtist struct {
 	Artist string `json:"artist"`
 	ID     string `json:"id"`
-}
-
-// ScopedResolveResult is a ResolveResult in the run's scope, plus which
-// requested entry resolved to which ID. Artists is 0 (and ArtistsKey empty)
-// when nothing resolved: there is nothing to collect.
-type ScopedResolveResult struct {
-	ResolveResult
-	Resolved []ResolvedArtist `json:"resolved,omitempty"`
-}
-
-// ScopedCollectInput is one collect batch of a request run.
-type ScopedCollectInput struct {
-	Scope string `json:"scope"`
-	CollectInput
-}
-
-// ScopedCleanInput is the clean stage of a request run.
-type ScopedCleanInput struct {
-	Scope string `json:"scope"`
-	CleanInput
-}
-
-// ScopedStoreInput is the store stage of a request run.
-type ScopedStoreInput struct {
-	Scope string `json:"scope"`
-	StoreInput
 }
 
 // NotifyInput names the request to answer.
