@@ -13,6 +13,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -152,7 +154,7 @@ func priorityRun(ctx context.Context, st *stack, dir string, on bool, end string
 	if err := awaitInFlight(ctx, c, backfill, parallel); err != nil {
 		return res, err
 	}
-	res.Backlog = activityBacklog(ctx, c, queue)
+	res.Backlog = activityBacklog(ctx, c, cfg.Temporal.Namespace, queue)
 	if res.SettledBefore, err = backfillSettled(ctx, c, backfill); err != nil {
 		return res, err
 	}
@@ -286,21 +288,19 @@ func awaitInFlight(ctx context.Context, c client.Client, backfill client.Workflo
 }
 
 // activityBacklog is the activity backlog of queue as the server reports
-// it: approximate, and up to a few seconds old (the server caches it).
-func activityBacklog(ctx context.Context, c client.Client, queue string) int64 {
-	desc, err := c.DescribeTaskQueueEnhanced(ctx, client.DescribeTaskQueueEnhancedOptions{
-		TaskQueue: queue, TaskQueueTypes: []client.TaskQueueType{client.TaskQueueTypeActivity}, ReportStats: true,
+// it: approximate, and up to a few seconds old (the server caches it). The
+// server sums the stats of every partition and worker version.
+func activityBacklog(ctx context.Context, c client.Client, namespace, queue string) int64 {
+	desc, err := c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace:     namespace,
+		TaskQueue:     &taskqueuepb.TaskQueue{Name: queue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY,
+		ReportStats:   true,
 	})
 	if err != nil {
 		return 0
 	}
-	var n int64
-	for _, v := range desc.VersionsInfo {
-		if s := v.TypesInfo[client.TaskQueueTypeActivity].Stats; s != nil {
-			n += s.ApproximateBacklogCount
-		}
-	}
-	return n
+	return desc.GetStats().GetApproximateBacklogCount()
 }
 
 // awaitRequestRun returns the workflow ID of the request run that

@@ -414,13 +414,6 @@ func scenarioRerunOverlap(t *testing.T, ref reference, res *Result) {
 	}, 30*time.Second, 200*time.Millisecond, "want exactly two executions of %s", first.GetID())
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
 func mustLake(t *testing.T, dir string) lake.Store {
 	t.Helper()
 	store, err := lake.Open(context.Background(), "file://"+filepath.Join(dir, "lake"))

@@ -128,7 +128,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func (s *capShare) count(ctx context.Context) (int, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	//lint:ignore SA1019 the enhanced describe is the one that lists the pollers of every partition
 	desc, err := s.client.DescribeTaskQueueEnhanced(ctx, client.DescribeTaskQueueEnhancedOptions{
 		TaskQueue: s.queue, TaskQueueTypes: []client.TaskQueueType{client.TaskQueueTypeActivity}, ReportPollers: true,
 	})
@@ -143,7 +142,11 @@ func (s *capShare) count(ctx context.Context) (int, bool, error) {
 // any build ID, and says whether self is one.
 func countPollers(desc client.TaskQueueDescription, self string) (int, bool) {
 	seen := map[string]bool{}
-	for _, v := range desc.VersionsInfo { //nolint:staticcheck // unversioned workers are listed only here
+	// Only the deprecated enhanced describe lists the pollers of every
+	// partition; the default one lists the root partition's, and
+	// VersioningInfo holds no pollers.
+	//lint:ignore SA1019 the one list of the pollers of all partitions (see above)
+	for _, v := range desc.VersionsInfo {
 		for _, p := range v.TypesInfo[client.TaskQueueTypeActivity].Pollers {
 			seen[p.Identity] = true
 		}

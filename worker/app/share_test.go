@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 countPollers reads the deprecated VersionsInfo (see share.go): its input is built here.
+
 package app
 
 import (
