@@ -17,6 +17,7 @@ func TestLineageKeys(t *testing.T) {
 		wantErr string
 	}{
 		{"off by default", nil, LineageConfig{Namespace: "metronome", Timeout: 5 * time.Second}, ""},
+		{"the timeout is not judged when off", map[string]string{"METRONOME_LINEAGE_TIMEOUT": "0s"}, LineageConfig{Namespace: "metronome"}, ""},
 		{"OpenLineage's variables", map[string]string{
 			"OPENLINEAGE_URL": "http://marquez:5000", "OPENLINEAGE_NAMESPACE": "prod", "OPENLINEAGE_API_KEY": "k",
 		}, LineageConfig{URL: "http://marquez:5000", Namespace: "prod", APIKey: "k", Timeout: 5 * time.Second}, ""},
@@ -25,6 +26,8 @@ func TestLineageKeys(t *testing.T) {
 		}, LineageConfig{URL: "http://a:5000", Namespace: "metronome", Timeout: time.Second}, ""},
 		{"not an http URL", map[string]string{"OPENLINEAGE_URL": "marquez:5000"}, LineageConfig{},
 			`lineage.url = "marquez:5000" is invalid: want an http:// or https:// URL`},
+		{"a timeout longer than a stage can wait", map[string]string{"OPENLINEAGE_URL": "http://marquez:5000", "METRONOME_LINEAGE_TIMEOUT": "30s"}, LineageConfig{},
+			`lineage.timeout = "30s" is invalid: want a duration from 1ms to 10s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,7 +52,12 @@ func (c *Config) Validate() error {
 		func() error { return nonEmpty("temporal.spotify_task_queue", c.Temporal.SpotifyTaskQueue) },
 		func() error {
 			if c.Lineage.URL == "" {
-				return nil
+				return nil // lineage off
+			}
+			// A stage waits for its events, without heartbeating at its
+			// start and end; its heartbeat timeout is 20s.
+			if c.Lineage.Timeout <= 0 || c.Lineage.Timeout > 10*time.Second {
+				return invalid("lineage.timeout", c.Lineage.Timeout, "a duration from 1ms to 10s")
 			}
 			return httpURL("lineage.url", c.Lineage.URL)
 		},
