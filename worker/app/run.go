@@ -301,7 +301,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 	registerLineageMetrics(reg, b.Activities, logger)
 	logger.Info("worker polling", zap.String("temporal", cfg.Temporal.Address),
 		zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("spotify_task_queue", cfg.Temporal.SpotifyTaskQueue),
-		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL))
+		zap.String("lake", cfg.Lake.URL), zap.String("serving", cfg.Serving.URL),
+		zap.String("lineage", cfg.Lineage.URL))
 	exported := make(chan struct{})
 	go func() {
 		defer close(exported)
