@@ -71,7 +71,7 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 				return err
 			}
 			started := backfillStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
-				UI: webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID()), flags: f}
+				UI: runUIURL(cfg, run.GetID(), run.GetRunID()), flags: f}
 			if !f.wait {
 				return render(out, g.output, started)
 			}

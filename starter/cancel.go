@@ -125,7 +125,7 @@ func waitClosed(ctx context.Context, c client.Client, cfg *config.Config, id, ru
 		}
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("%s still running after --wait %s: it may be waiting for activities or children to stop; see %s",
-				id, wait, webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, id, runID))
+				id, wait, runUIURL(cfg, id, runID))
 		}
 		select {
 		case <-ctx.Done():

@@ -81,7 +81,7 @@ Spotify keeps no history, so what a run does depends on the date:
 			out := cmd.OutOrStdout()
 			progress := progressOut(g.output, out)
 			started := runStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
-				UI: webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())}
+				UI: runUIURL(cfg, run.GetID(), run.GetRunID())}
 			if !wait {
 				return render(out, g.output, started)
 			}
@@ -149,12 +149,8 @@ func pipelineInput(cfg *config.Config, date string, artists []string, artistsFil
 	if date == "" {
 		date = time.Now().UTC().Format(workflows.DateLayout)
 	}
-	d, err := time.Parse(workflows.DateLayout, date)
-	if err != nil {
-		return in, usagef("--date %q is not a date: want YYYY-MM-DD, such as 2026-11-01", date)
-	}
-	if d.After(time.Now().UTC()) {
-		return in, usagef("--date %s is in the future: a run collects what Spotify says today or earlier", date)
+	if _, err := pastDay("date", date); err != nil {
+		return in, err
 	}
 	in.Date = date
 	if len(artists) > 0 && artistsFile != "" {

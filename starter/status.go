@@ -159,7 +159,7 @@ func viewWorkflow(ctx context.Context, c client.Client, cfg *config.Config, info
 	v := workflowView{
 		WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(), Type: info.GetType().GetName(),
 		Status: statusName(info.GetStatus()),
-		UI:     webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, exec.GetWorkflowId(), exec.GetRunId()),
+		UI:     runUIURL(cfg, exec.GetWorkflowId(), exec.GetRunId()),
 	}
 	progress, result := progressAndResult(v.Type)
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {

@@ -94,6 +94,11 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// runUIURL is the Web UI page of a run, on uiBase.
+func runUIURL(cfg *config.Config, workflowID, runID string) string {
+	return webUIRunURL(uiBase(cfg), cfg.Temporal.Namespace, workflowID, runID)
+}
+
 // webUIRunURL is the Web UI page of a run.
 func webUIRunURL(uiBase, namespace, workflowID, runID string) string {
 	return webui.RunURL(uiBase, namespace, workflowID, runID)
