@@ -70,8 +70,8 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 			if err != nil {
 				return err
 			}
-			started := backfillStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
-				UI: runUIURL(cfg, run.GetID(), run.GetRunID()), flags: f}
+			started := backfillStarted{workflowStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
+				UI: runUIURL(cfg, run.GetID(), run.GetRunID())}, f}
 			if !f.wait {
 				return render(out, g.output, started)
 			}
@@ -98,19 +98,12 @@ Ranges reaching into the future, reversed ranges and ranges longer than
 // backfillStarted is what backfill shows of the backfill it started or
 // attached to.
 type backfillStarted struct {
-	Attached   bool   `json:"attached"`
-	RunID      string `json:"run_id"`
-	UI         string `json:"ui"`
-	WorkflowID string `json:"workflow_id"`
-	flags      *backfillFlags
+	workflowStarted
+	flags *backfillFlags
 }
 
 func (s backfillStarted) renderText(out io.Writer) error {
-	verb := "started"
-	if s.Attached {
-		verb = "attached to running"
-	}
-	fmt.Fprintf(out, "%s %s (%s .. %s, at most %d dates at once)\n  %s\n", verb, s.WorkflowID, s.flags.from, s.flags.to, s.flags.parallel, s.UI)
+	fmt.Fprintf(out, "%s %s (%s .. %s, at most %d dates at once)\n  %s\n", s.verb(), s.WorkflowID, s.flags.from, s.flags.to, s.flags.parallel, s.UI)
 	return nil
 }
 

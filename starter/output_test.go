@@ -20,11 +20,11 @@ func TestViewJSONIsUnchanged(t *testing.T) {
 		view   view
 		former any
 	}{
-		{"run started", runStarted{WorkflowID: "pipeline-2026-11-01", RunID: "r1", Attached: true, UI: "http://ui"},
+		{"run started", workflowStarted{WorkflowID: "pipeline-2026-11-01", RunID: "r1", Attached: true, UI: "http://ui"},
 			map[string]any{"workflow_id": "pipeline-2026-11-01", "run_id": "r1", "attached": true, "ui": "http://ui"}},
 		{"run result", runResult{Result: workflows.PipelineResult{Date: "2026-11-01"}, UI: "http://ui", Lake: "data/lake"},
 			map[string]any{"result": workflows.PipelineResult{Date: "2026-11-01"}, "ui": "http://ui", "lake": "data/lake", "serving": ""}},
-		{"backfill started", backfillStarted{WorkflowID: "backfill-a-b", RunID: "r1", UI: "http://ui", flags: &backfillFlags{}},
+		{"backfill started", backfillStarted{workflowStarted{WorkflowID: "backfill-a-b", RunID: "r1", UI: "http://ui"}, &backfillFlags{}},
 			map[string]any{"workflow_id": "backfill-a-b", "run_id": "r1", "attached": false, "ui": "http://ui"}},
 		{"backfill ended", backfillEnded{WorkflowID: "backfill-a-b", Result: workflows.BackfillResult{From: "a"}, UI: "http://ui"},
 			map[string]any{"workflow_id": "backfill-a-b", "result": workflows.BackfillResult{From: "a"}, "ui": "http://ui"}},
@@ -67,4 +67,28 @@ func TestRenderFormats(t *testing.T) {
 	_, _ = progressOut(outputText, &out).Write([]byte("line\n"))
 	_, _ = progressOut(outputJSON, &out).Write([]byte("hidden\n"))
 	require.Equal(t, "line\n", out.String())
+}
+
+// The started lines of run and backfill, text as before views.
+func TestStartedText(t *testing.T) {
+	run := workflowStarted{WorkflowID: "pipeline-2026-11-01", RunID: "r1", UI: "http://ui/run"}
+	attached := run
+	attached.Attached = true
+	tests := []struct {
+		name string
+		view view
+		want string
+	}{
+		{"run started", run, "started pipeline-2026-11-01 (run r1)\n  http://ui/run\n"},
+		{"run attached", attached, "attached to running pipeline-2026-11-01 (run r1)\n  http://ui/run\n"},
+		{"backfill started", backfillStarted{workflowStarted{WorkflowID: "backfill-a-b", UI: "http://ui/b"}, &backfillFlags{from: "a", to: "b", parallel: 3}},
+			"started backfill-a-b (a .. b, at most 3 dates at once)\n  http://ui/b\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			require.NoError(t, render(&out, outputText, tt.view))
+			require.Equal(t, tt.want, out.String())
+		})
+	}
 }

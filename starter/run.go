@@ -80,7 +80,7 @@ Spotify keeps no history, so what a run does depends on the date:
 			}
 			out := cmd.OutOrStdout()
 			progress := progressOut(g.output, out)
-			started := runStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
+			started := workflowStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Attached: attached,
 				UI: runUIURL(cfg, run.GetID(), run.GetRunID())}
 			if !wait {
 				return render(out, g.output, started)
@@ -268,20 +268,24 @@ func stageDetail(stage string, p workflows.Progress) string {
 	return ""
 }
 
-// runStarted is what run shows of the run it started or attached to.
-type runStarted struct {
+// workflowStarted is what run shows of the run it started or attached
+// to, and backfill of the backfill.
+type workflowStarted struct {
 	Attached   bool   `json:"attached"`
 	RunID      string `json:"run_id"`
 	UI         string `json:"ui"`
 	WorkflowID string `json:"workflow_id"`
 }
 
-func (s runStarted) renderText(out io.Writer) error {
-	verb := "started"
+func (s workflowStarted) verb() string {
 	if s.Attached {
-		verb = "attached to running"
+		return "attached to running"
 	}
-	fmt.Fprintf(out, "%s %s (run %s)\n  %s\n", verb, s.WorkflowID, s.RunID, s.UI)
+	return "started"
+}
+
+func (s workflowStarted) renderText(out io.Writer) error {
+	fmt.Fprintf(out, "%s %s (run %s)\n  %s\n", s.verb(), s.WorkflowID, s.RunID, s.UI)
 	return nil
 }
 
