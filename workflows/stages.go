@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/metronome-data/metronome/internal/contract"
@@ -60,7 +61,11 @@ func newStageRun(ctx workflow.Context, date, scope string, parallelism int, spot
 func (s *stageRun) begin(name string) (done func()) {
 	s.progress.Stage = name
 	t0 := workflow.Now(s.ctx)
-	workflow.GetLogger(s.ctx).Info("stage started", "stage", name, "date", s.progress.Date, "scope", s.scope)
+	logger := workflow.GetLogger(s.ctx)
+	if s.scope != "" {
+		logger = log.With(logger, "scope", s.scope)
+	}
+	logger.Info("stage started", "stage", name, "date", s.date)
 	return func() {
 		s.millis[name] = workflow.Now(s.ctx).Sub(t0).Milliseconds()
 		s.progress.StagesDone = append(s.progress.StagesDone, name)
