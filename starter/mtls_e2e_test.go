@@ -88,5 +88,10 @@ server_ca_cert_path = %[5]q
 	r = starter("run")
 	require.Equal(t, 1, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
 	require.Contains(t, r.stderr, "connect to Temporal at "+srv.FrontendAddress())
-	require.Contains(t, r.stderr, "certificate required")
+	// Under TLS 1.3 the client finishes its handshake before the server
+	// checks the client certificate, so the refusal reaches it either as
+	// the server's alert or, when the client writes first, as the closed
+	// connection. internal/devserver's TestServerWithMutualTLS reads the
+	// alert itself.
+	require.Regexp(t, "certificate required|broken pipe|connection reset by peer", r.stderr)
 }
