@@ -54,7 +54,7 @@ type PriorityResult struct {
 	Backlog int64 `json:"backlog"`
 	// FirstActivitySeconds runs from the request's signal to the start of
 	// the request run's first activity, FirstSpotifySeconds to the start of
-	// its first Spotify activity (ResolveRequested), DoneSeconds to the
+	// its first Spotify activity (Resolve), DoneSeconds to the
 	// run's end (server times, from the histories).
 	FirstActivitySeconds float64 `json:"first_activity_seconds"`
 	FirstSpotifySeconds  float64 `json:"first_spotify_seconds"`
@@ -192,7 +192,7 @@ func priorityRun(ctx context.Context, st *stack, dir string, on bool, end string
 	}
 	res.FirstActivitySeconds = started.first.Sub(signaled).Seconds()
 	res.FirstQueueSeconds = started.first.Sub(started.firstScheduled).Seconds()
-	res.FirstSpotifySeconds = started.byType["ResolveRequested"].Sub(signaled).Seconds()
+	res.FirstSpotifySeconds = started.firstSpotify().Sub(signaled).Seconds()
 	res.DoneSeconds = started.closed.Sub(signaled).Seconds()
 	if res.BackfillSettled, err = backfillSettled(ctx, c, backfill); err != nil {
 		return res, err
@@ -383,10 +383,23 @@ func activityStarts(ctx context.Context, c client.Client, id string) (runStarts,
 	if s.first.IsZero() {
 		return s, fmt.Errorf("request run %s started no activity", id)
 	}
-	if _, ok := s.byType["ResolveRequested"]; !ok {
-		return s, fmt.Errorf("request run %s never called Spotify (no ResolveRequested)", id)
+	if s.firstSpotify().IsZero() {
+		return s, fmt.Errorf("request run %s never called Spotify (no %s or %s)", id, contract.ActivityResolve, contract.ActivityResolveRequested)
 	}
 	return s, nil
+}
+
+// firstSpotify is when the run's first Spotify activity started: Resolve,
+// or ResolveRequested in a run started before the request run shared the
+// pipeline's stages.
+func (s runStarts) firstSpotify() time.Time {
+	var first time.Time
+	for _, name := range []string{contract.ActivityResolve, contract.ActivityResolveRequested} {
+		if t, ok := s.byType[name]; ok && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
 }
 
 func backfillSettled(ctx context.Context, c client.Client, run client.WorkflowRun) (int, error) {
