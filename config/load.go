@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/metronome-data/metronome/internal/contract"
 )
 
 // DefaultFile is read when present and no --config is given.
@@ -35,7 +37,7 @@ var keys = []key{
 	{"temporal.ui_port", 8233, []string{"METRONOME_TEMPORAL_UI_PORT"}},
 	{"temporal.ui_url", "", []string{"METRONOME_TEMPORAL_UI_URL"}},
 	{"temporal.task_queue", "metronome", []string{"METRONOME_TEMPORAL_TASK_QUEUE"}},
-	{"temporal.spotify_task_queue", "metronome-spotify", []string{"METRONOME_TEMPORAL_SPOTIFY_TASK_QUEUE"}},
+	{"temporal.spotify_task_queue", contract.DefaultSpotifyTaskQueue, []string{"METRONOME_TEMPORAL_SPOTIFY_TASK_QUEUE"}},
 	{"temporal.api_key", "", []string{"METRONOME_TEMPORAL_API_KEY"}},
 	{"temporal.authority", "", []string{"METRONOME_TEMPORAL_AUTHORITY"}},
 	{"temporal.tls.enabled", false, []string{"METRONOME_TEMPORAL_TLS_ENABLED"}},
@@ -69,7 +71,7 @@ var keys = []key{
 	{"artists.seeds", []string{}, []string{"METRONOME_ARTISTS_SEEDS"}},
 	{"artists.file", "", []string{"METRONOME_ARTISTS_FILE"}},
 	{"pipeline.batch_size", 50, []string{"METRONOME_PIPELINE_BATCH_SIZE"}},
-	{"pipeline.parallelism", 4, []string{"METRONOME_PIPELINE_PARALLELISM"}},
+	{"pipeline.parallelism", contract.DefaultParallelism, []string{"METRONOME_PIPELINE_PARALLELISM"}},
 	{"pipeline.max_reject_rate", 0.2, []string{"METRONOME_PIPELINE_MAX_REJECT_RATE"}},
 	{"pipeline.capture_grace", "24h", []string{"METRONOME_PIPELINE_CAPTURE_GRACE"}},
 	{"lake.url", "", []string{"METRONOME_LAKE_URL"}},
