@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -29,8 +30,7 @@ func TestKeepAliveOutlastsTheHeartbeatTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
+			env := newTestEnvironment()
 			longStep := func(ctx context.Context) error {
 				if tt.keepAlive {
 					var stop func()
@@ -69,8 +69,7 @@ func TestKeepAliveOutlastsTheHeartbeatTimeout(t *testing.T) {
 // Keep-alive heartbeats repeat the last progress, so an attempt that
 // resumes from heartbeat details (clean) still finds its resume point.
 func TestKeepAliveRepeatsTheLastProgress(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnvironment()
 	var mu sync.Mutex
 	var seen []int
 	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
@@ -106,4 +105,14 @@ func TestKeepAliveRepeatsTheLastProgress(t *testing.T) {
 	for i, done := range seen {
 		require.Equal(t, 7, done, "heartbeat %d", i)
 	}
+}
+
+// newTestEnvironment is the SDK's test environment with a deadlock detector
+// of 30 s instead of 1 s: on a loaded machine a workflow task can be delayed
+// that long without any deadlock.
+func newTestEnvironment() *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 30 * time.Second})
+	return env
 }

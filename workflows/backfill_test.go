@@ -58,8 +58,7 @@ func (c *childRuns) end(date string, canceled bool) {
 // of test time, and the dates in fail fail.
 func newBackfillEnv(t *testing.T, fail ...string) (*testsuite.TestWorkflowEnvironment, *childRuns) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnvironment()
 	runs := &childRuns{}
 	env.RegisterWorkflow(BackfillWorkflow)
 	// Every date of the range was captured; the processed ones are those
@@ -319,8 +318,7 @@ func TestBackfillReprocessesOnlyCapturedDates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
+			env := newTestEnvironment()
 			env.RegisterWorkflow(BackfillWorkflow)
 			var a *activities.Activities
 			env.RegisterActivity(a)

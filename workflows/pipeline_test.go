@@ -43,8 +43,7 @@ func (r *recorder) count(name string) int {
 // newEnv returns a test environment whose activities succeed and record
 // themselves, except the named ones, which the test mocks itself.
 func newEnv(t *testing.T, batches int, mockedByTest ...string) (*testsuite.TestWorkflowEnvironment, *recorder) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnvironment()
 	rec := &recorder{}
 	var a *activities.Activities
 	env.RegisterActivity(a)

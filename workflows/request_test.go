@@ -58,8 +58,7 @@ type requestFakes struct {
 
 func newRequestEnv(t *testing.T, fakes ...requestFakes) (*testsuite.TestWorkflowEnvironment, *requestRecorder) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnvironment()
 	rec := &requestRecorder{}
 	var f requestFakes
 	if len(fakes) > 0 {

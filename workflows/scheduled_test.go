@@ -28,8 +28,7 @@ var scheduledTime = time.Date(2026, 12, 1, 9, 29, 43, 0, time.UTC)
 // fails the run.
 func scheduledEnv(t *testing.T, late time.Duration) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnvironment()
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	env.SetStartTime(scheduledTime.Add(late))
@@ -92,8 +91,7 @@ func TestScheduledRunJoinsPipelineOfTheDate(t *testing.T) {
 // The date is the scheduled time's in the schedule's zone, and so is the
 // window: 23:30 UTC on 30 November is 1 December in Berlin.
 func TestScheduledRunTakesDateAndWindowInTheSchedulesZone(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnvironment()
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	at := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
