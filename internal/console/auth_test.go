@@ -144,14 +144,35 @@ func TestLogin(t *testing.T) {
 	// The cookie opens the pages until it expires.
 	page := get(t, c, "GET", "/dates/2026-11-21", "Cookie", ck.Name+"="+ck.Value)
 	require.Equal(t, 200, page.Code)
-	require.Contains(t, page.Body.String(), `href="/logout"`)
+	require.Contains(t, page.Body.String(), `action="/logout" method="post"`)
 	now = now.Add(time.Hour + time.Second)
 	require.Equal(t, 401, get(t, c, "GET", "/", "Cookie", ck.Name+"="+ck.Value).Code)
 
 	// Logging out clears it.
-	w = get(t, c, "GET", "/logout")
+	w = get(t, c, "POST", "/logout")
 	require.Equal(t, 303, w.Code)
 	require.Equal(t, -1, w.Result().Cookies()[0].MaxAge)
+	// Not by a link another site can make the browser follow.
+	w = get(t, c, "GET", "/logout")
+	require.NotEqual(t, 303, w.Code)
+	require.Empty(t, w.Result().Cookies())
+}
+
+// Another site's page cannot post the console's forms: a cross-origin
+// login (it could log the browser into the attacker's session) or logout is
+// refused before anything else.
+func TestFormsRefuseCrossOriginPosts(t *testing.T) {
+	now := testNow
+	c := tokenConsole(t, &now)
+	for _, path := range []string{"/login", "/logout"} {
+		w := get(t, c, "POST", path, "Sec-Fetch-Site", "cross-site", "Content-Type", "application/x-www-form-urlencoded")
+		require.Equal(t, 403, w.Code, path)
+		require.Empty(t, w.Result().Cookies(), path)
+		w = get(t, c, "POST", path, "Origin", "https://evil.example", "Content-Type", "application/x-www-form-urlencoded")
+		require.Equal(t, 403, w.Code, path)
+	}
+	// The console's own form is accepted.
+	require.Equal(t, 303, get(t, c, "POST", "/logout", "Sec-Fetch-Site", "same-origin").Code)
 }
 
 // /login sends the browser back only to a path of the console.

@@ -15,11 +15,12 @@ import (
 
 // Console serves the console's pages; it is an http.Handler.
 type Console struct {
-	o     Options
-	log   *zap.Logger
-	mux   *http.ServeMux
-	pages pageSet
-	auth  *access
+	crossOrigin *http.CrossOriginProtection
+	o           Options
+	log         *zap.Logger
+	mux         *http.ServeMux
+	pages       pageSet
+	auth        *access
 	// lake reads capture records and manifests through a cache.
 	lake *partitions.Reader
 	// temporal remembers an unreachable Temporal for a while.
@@ -47,7 +48,7 @@ func (c *Console) routes() []route {
 		{"GET /runs", c.runsPage},
 		{"GET /login", c.loginForm},
 		{"POST /login", c.login},
-		{"GET /logout", c.logout},
+		{"POST /logout", c.logout},
 		{"GET /favicon.ico", serveFavicon},
 		{"GET /static/", serveStatic},
 		// ---- pages: quality and artists (pages' lines below) ----
@@ -86,7 +87,7 @@ func New(o Options) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{o: o, log: o.Logger.Named("console"), mux: http.NewServeMux(), pages: pages, auth: auth,
-		lake: newLakeReader(o.Lake)}
+		lake: newLakeReader(o.Lake), crossOrigin: http.NewCrossOriginProtection()}
 	for _, r := range c.routes() {
 		c.mux.HandleFunc(r.pattern, r.handler)
 	}
@@ -104,6 +105,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	// The two forms (log in, log out) are the only requests that change
+	// anything; one sent from another site's page is refused.
+	if err := c.crossOrigin.Check(r); err != nil {
+		c.fail(w, r, http.StatusForbidden, "Cross-origin request refused", "Log in and out from the console's own pages.")
+		return
+	}
 	if why := c.auth.check(r); why != allowedThrough {
 		c.refuse(w, r, why)
 		return
