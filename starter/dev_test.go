@@ -40,6 +40,9 @@ func isolateEnv(t *testing.T) string {
 	// 127.0.0.1:8088, which another process on the machine may hold.
 	t.Setenv("METRONOME_SERVE_ADDR", "127.0.0.1:0")
 	dir := t.TempDir()
+	// Nor does a temporal.toml of the user running the tests apply: its
+	// default place is under os.UserConfigDir.
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "user-config"))
 	t.Chdir(dir)
 	return dir
 }
