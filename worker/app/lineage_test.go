@@ -5,23 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
-	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/analytics"
-	"github.com/metronome-data/metronome/internal/devserver/devservertest"
 	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/lineage/lineagetest"
 	"github.com/metronome-data/metronome/internal/tables"
-	"github.com/metronome-data/metronome/workflows"
 )
 
 // Lineage is on only when lineage.url (OPENLINEAGE_URL) is set.
@@ -47,30 +42,8 @@ func TestLineageOnlyWhenAURLIsSet(t *testing.T) {
 // first attempt fails: a FAIL, then the retry's START and COMPLETE, all
 // of one run.
 func TestLineageOfAPipelineRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: embedded Temporal server and a worker")
-	}
-	for name := range config.EnvNames() {
-		t.Setenv(name, "")
-	}
-	dir := t.TempDir()
-	t.Chdir(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
 	receiver, url := lineagetest.Start(t)
-	t.Setenv("OPENLINEAGE_URL", url)
-	t.Setenv("OPENLINEAGE_API_KEY", "lineage-key")
-	srv := devservertest.StartServer(t)
-	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
-	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
-	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", "20")
-	t.Setenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND", "1000")
-	cfg, err := config.Load("")
-	require.NoError(t, err)
-	stopFake, err := StartFake(ctx, cfg)
-	require.NoError(t, err)
-	defer stopFake()
+	ctx, cfg := startHarness(t, map[string]string{"OPENLINEAGE_URL": url, "OPENLINEAGE_API_KEY": "lineage-key"})
 
 	c, err := dial(ctx, cfg, zap.NewNop(), nil)
 	require.NoError(t, err)
@@ -78,7 +51,7 @@ func TestLineageOfAPipelineRun(t *testing.T) {
 	b, err := OpenBackends(ctx, cfg, zap.NewNop(), nil)
 	require.NoError(t, err)
 	defer b.Close()
-	date := "2026-11-01"
+	date := harnessDate
 	// The first attempt to write the manifest fails: its retry must report
 	// the same run.
 	b.Activities.Lake = &failFirstPut{Store: b.Activities.Lake, key: lake.ManifestKey(date)}
@@ -86,18 +59,10 @@ func TestLineageOfAPipelineRun(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- RunWorkers(workerCtx, c, cfg, b.Activities, nil) }()
 
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.PipelineWorkflowID(date), TaskQueue: cfg.Temporal.TaskQueue,
-	}, workflows.PipelineWorkflow, workflows.PipelineInput{Date: date, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
-		CaptureNow: true}) // a fixed past date: captured late, the whole pipeline runs
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
+	run, m := runPipeline(t, ctx, c, cfg)
 	stopWorker()
 	require.NoError(t, <-ran)
-
 	store, err := lake.Open(ctx, cfg.Lake.URL)
-	require.NoError(t, err)
-	m, err := activities.ReadManifest(ctx, store, date)
 	require.NoError(t, err)
 
 	require.Empty(t, receiver.Invalid(), "events the spec refuses")

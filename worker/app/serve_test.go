@@ -5,53 +5,24 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
-	"github.com/metronome-data/metronome/activities"
-	"github.com/metronome-data/metronome/config"
 	"github.com/metronome-data/metronome/internal/devserver"
-	"github.com/metronome-data/metronome/internal/devserver/devservertest"
-	"github.com/metronome-data/metronome/internal/lake"
-	"github.com/metronome-data/metronome/workflows"
 )
 
 // A worker run end to end: /readyz turns ready once the workers poll, and
 // after a run the pipeline counters on /metrics equal the manifest's counts.
 func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: embedded Temporal server and a worker")
-	}
-	for name := range config.EnvNames() {
-		t.Setenv(name, "")
-	}
-	dir := t.TempDir()
-	t.Chdir(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	srv := devservertest.StartServer(t)
 	port, err := devserver.FreePort("127.0.0.1")
 	require.NoError(t, err)
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)
-
-	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
-	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
-	t.Setenv("METRONOME_WORKER_METRICS_ADDR", metricsAddr)
-	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", "20")
-	t.Setenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND", "1000")
-	cfg, err := config.Load("")
-	require.NoError(t, err)
-	stopFake, err := StartFake(ctx, cfg)
-	require.NoError(t, err)
-	defer stopFake()
+	ctx, cfg := startHarness(t, map[string]string{"METRONOME_WORKER_METRICS_ADDR": metricsAddr})
 
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	served := make(chan error, 1)
@@ -78,18 +49,7 @@ func TestServeExportsMetricsThatMatchTheManifest(t *testing.T) {
 	c, err := Dial(ctx, cfg, zap.NewNop())
 	require.NoError(t, err)
 	defer c.Close()
-	date := "2026-11-01"
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.PipelineWorkflowID(date), TaskQueue: cfg.Temporal.TaskQueue,
-	}, workflows.PipelineWorkflow, workflows.PipelineInput{Date: date, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
-		CaptureNow: true}) // a fixed past date: captured late, the whole pipeline runs
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
-
-	store, err := lake.Open(ctx, cfg.Lake.URL)
-	require.NoError(t, err)
-	m, err := activities.ReadManifest(ctx, store, date)
-	require.NoError(t, err)
+	_, m := runPipeline(t, ctx, c, cfg)
 
 	code, body := get("/metrics")
 	require.Equal(t, http.StatusOK, code)

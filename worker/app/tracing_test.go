@@ -2,23 +2,17 @@ package app
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/config"
-	"github.com/metronome-data/metronome/internal/devserver/devservertest"
-	"github.com/metronome-data/metronome/internal/lake"
 	"github.com/metronome-data/metronome/internal/otlptest"
 	"github.com/metronome-data/metronome/workflows"
 )
@@ -111,34 +105,12 @@ func TestTracingRefusesAnUnknownProtocol(t *testing.T) {
 // Spotify request is a span under the activity that sent it, the collect
 // activities' as many as the manifest counts.
 func TestTracesOfAPipelineRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: embedded Temporal server and a worker")
-	}
-	for name := range config.EnvNames() {
-		t.Setenv(name, "")
-	}
 	otlptest.ClearEnv(t)
-	dir := t.TempDir()
-	t.Chdir(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
 	receiver, endpoint := otlptest.Start(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+	ctx, cfg := startHarness(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
 	stopTracing, err := StartTracing(ctx, zap.NewNop(), WorkerServiceName)
 	require.NoError(t, err)
 	defer stopTracing()
-
-	srv := devservertest.StartServer(t)
-	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddress())
-	t.Setenv("METRONOME_DATA_DIR", filepath.Join(dir, "data"))
-	t.Setenv("METRONOME_SPOTIFY_FAKE_ARTISTS", "20")
-	t.Setenv("METRONOME_SPOTIFY_REQUESTS_PER_SECOND", "1000")
-	cfg, err := config.Load("")
-	require.NoError(t, err)
-	stopFake, err := StartFake(ctx, cfg)
-	require.NoError(t, err)
-	defer stopFake()
 
 	workerClient, err := dial(ctx, cfg, zap.NewNop(), nil)
 	require.NoError(t, err)
@@ -153,21 +125,10 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	starterClient, err := Dial(ctx, cfg, zap.NewNop())
 	require.NoError(t, err)
 	defer starterClient.Close()
-	date := "2026-11-01"
-	run, err := starterClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.PipelineWorkflowID(date), TaskQueue: cfg.Temporal.TaskQueue,
-	}, workflows.PipelineWorkflow, workflows.PipelineInput{Date: date, SpotifyTaskQueue: cfg.Temporal.SpotifyTaskQueue,
-		CaptureNow: true}) // a fixed past date: captured late, the whole pipeline runs
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
+	_, m := runPipeline(t, ctx, starterClient, cfg)
 	stopWorker()
 	require.NoError(t, <-ran)
 	stopTracing() // flushes
-
-	store, err := lake.Open(ctx, cfg.Lake.URL)
-	require.NoError(t, err)
-	m, err := activities.ReadManifest(ctx, store, date)
-	require.NoError(t, err)
 
 	spans := receiver.Spans()
 	require.Equal(t, map[string]bool{WorkerServiceName: true}, receiver.Services())
@@ -185,7 +146,7 @@ func TestTracesOfAPipelineRun(t *testing.T) {
 	require.Len(t, roots, 1, "root spans")
 	root := roots[0]
 	require.Equal(t, "StartWorkflow:PipelineWorkflow", root.Name)
-	require.Equal(t, workflows.PipelineWorkflowID(date), otlptest.Attr(root, "temporalWorkflowID"))
+	require.Equal(t, workflows.PipelineWorkflowID(harnessDate), otlptest.Attr(root, "temporalWorkflowID"))
 
 	// ancestors are the names of the spans above s, nearest first; the
 	// chain must end at the root.
