@@ -20,6 +20,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/parallel"
 )
 
 // Defaults and limits of the Athena engine.
@@ -334,7 +335,7 @@ func (a *Athena) buildMarts(ctx context.Context, store lake.Store, lakeURL, stag
 		}
 		statements[i] = unloadSQL(query, lakeURL+"/"+staging+"unload/"+mart+"/")
 	}
-	err := forEach(ctx, len(Marts), len(Marts), func(ctx context.Context, i int) error {
+	err := parallel.ForEach(ctx, len(Marts), len(Marts), func(ctx context.Context, i int) error {
 		if _, err := a.run(ctx, statements[i], Progress{Step: "unload", Mart: Marts[i]}, hb); err != nil {
 			return fmt.Errorf("unload mart %s for dt=%s: %w", Marts[i], dt, err)
 		}

@@ -15,8 +15,8 @@ import (
 	"sync"
 
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/parallel"
 	"github.com/metronome-data/metronome/internal/tables"
-	"golang.org/x/sync/errgroup"
 )
 
 // Engine is what the aggregate stage needs from an analytics engine, whatever
@@ -115,7 +115,7 @@ func stageKeys(ctx context.Context, store lake.Store, keys []string, dir string,
 		mu     sync.Mutex
 		staged Staged
 	)
-	err := forEach(ctx, len(keys), stageConcurrency, func(ctx context.Context, i int) error {
+	err := parallel.ForEach(ctx, len(keys), stageConcurrency, func(ctx context.Context, i int) error {
 		n, err := copyToFile(ctx, store, keys[i], dir)
 		if err != nil {
 			return err
@@ -283,28 +283,4 @@ func putFile(ctx context.Context, store lake.Store, key, file string) error {
 		return fmt.Errorf("upload %s: %w", file, err)
 	}
 	return nil
-}
-
-// forEach calls fn for 0 ≤ i < n, at most limit (at least 1) at a time. The
-// first error cancels the context of the other calls and is returned after
-// all calls ended; so is the error of ctx when it ends before every call
-// started.
-func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
-	g, inner := errgroup.WithContext(ctx)
-	g.SetLimit(max(limit, 1))
-	for i := range n {
-		if inner.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if inner.Err() != nil {
-				return nil // an earlier call failed while this one waited for a slot
-			}
-			return fn(inner, i)
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return ctx.Err()
 }

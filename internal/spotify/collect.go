@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metronome-data/metronome/internal/parallel"
 	zspotify "github.com/zmb3/spotify/v2"
-	"golang.org/x/sync/errgroup"
 )
 
 // Raw entities: the kinds of object Raw.Data holds.
@@ -273,23 +273,7 @@ func (b *batch) result() BatchResult {
 // parallel runs fn(i) for i in [0, n) with the client's concurrency and
 // returns the first error, after which it starts no more work.
 func (b *batch) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	g, inner := errgroup.WithContext(ctx)
-	g.SetLimit(b.c.opts.Concurrency)
-	for i := range n {
-		if inner.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if inner.Err() != nil {
-				return nil // an earlier call failed while this one waited for a slot
-			}
-			return fn(inner, i)
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return parallel.ForEach(ctx, n, b.c.opts.Concurrency, fn)
 }
 
 // splitArray returns the elements of the array under key in a batch
