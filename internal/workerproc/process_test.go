@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 }
 
 // child plays role: "env" prints its environment, "exit3" exits with 3,
-// "serve ADDR" answers 404 on ADDR until SIGTERM, "stubborn" ignores
-// SIGTERM.
+// "serve ADDR" answers 404 on ADDR until SIGTERM, "ignore-sigterm"
+// ignores SIGTERM (to test the kill after the grace).
 func child(role string) int {
 	switch verb, arg, _ := strings.Cut(role, " "); verb {
 	case "env":
@@ -52,7 +52,7 @@ func child(role string) int {
 		go func() { _ = http.Serve(ln, http.NotFoundHandler()) }()
 		<-term
 		return 0
-	case "stubborn":
+	case "ignore-sigterm":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
 		time.Sleep(time.Minute)
@@ -120,7 +120,7 @@ func TestWaitReady(t *testing.T) {
 		timeout time.Duration
 		wantErr string
 	}{
-		{name: "ready", role: "stubborn", url: readyURL(t), timeout: 10 * time.Second},
+		{name: "ready", role: "ignore-sigterm", url: readyURL(t), timeout: 10 * time.Second},
 		{name: "exits first", role: "exit3", url: readyURL(t) + "/never-asked", timeout: 10 * time.Second,
 			wantErr: "child exited before it was ready: exit status 3; see "},
 		{name: "never 200", role: "serve " + addr, url: "http://" + addr + "/readyz", timeout: 500 * time.Millisecond,
@@ -159,7 +159,7 @@ func readyURL(t *testing.T) string {
 
 func TestKillAndStop(t *testing.T) {
 	t.Run("kill -9", func(t *testing.T) {
-		p := startChild(t, "stubborn")
+		p := startChild(t, "ignore-sigterm")
 		require.NoError(t, p.Kill())
 		assert.True(t, p.Exited())
 		assert.ErrorContains(t, p.Err(), "signal: killed")
@@ -183,7 +183,7 @@ func TestKillAndStop(t *testing.T) {
 		assert.NoError(t, p.Err(), "the child did not end by itself on SIGTERM")
 	})
 	t.Run("stop kills a process ignoring SIGTERM after the grace", func(t *testing.T) {
-		p := startChild(t, "stubborn")
+		p := startChild(t, "ignore-sigterm")
 		require.Eventually(t, func() bool {
 			out, _ := os.ReadFile(p.LogPath())
 			return strings.Contains(string(out), "ignoring SIGTERM")
