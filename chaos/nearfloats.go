@@ -2,20 +2,17 @@ package chaos
 
 import (
 	"encoding/json"
-	"math"
+
+	"github.com/metronome-data/metronome/internal/nearly"
 )
 
-// floatTolerance is the relative difference two mart floats may have and
-// still be the same value. DuckDB sums in the order it reads the curated
-// parts, so the same rows laid out in other parts (a clean resumed from
-// staged segments, say) give results a few ulps apart, and rounding to a
-// fixed number of digits does not hide that: a value next to a rounding
-// boundary rounds either way.
-const floatTolerance = 1e-9
-
 // matchNearFloats removes from lost and extra the pairs of rows that are
-// equal but for floats within floatTolerance: the same row computed in
+// equal but for floats within nearly.Tolerance: the same row computed in
 // another order, not a row lost and another added. Rows are canonical JSON.
+// DuckDB sums in the order it reads the curated parts, so the same rows laid
+// out in other parts (a clean resumed from staged segments, say) give
+// results a few ulps apart, and rounding to a fixed number of digits does
+// not hide that: a value next to a rounding boundary rounds either way.
 func matchNearFloats(lost, extra []string) (stillLost, stillExtra []string) {
 	if len(lost) == 0 || len(extra) == 0 {
 		return lost, extra
@@ -42,7 +39,7 @@ func matchNearFloats(lost, extra []string) (stillLost, stillExtra []string) {
 		matched := false
 		if json.Unmarshal([]byte(l), &v) == nil {
 			for _, r := range byShape[shape(v)] {
-				if !r.used && nearlyEqual(v, r.v) {
+				if !r.used && nearly.Equal(v, r.v) {
 					r.used, matched = true, true
 					break
 				}
@@ -88,37 +85,4 @@ func mapFloats(v any, f func(float64) any) any {
 		return out
 	}
 	return v
-}
-
-// nearlyEqual compares decoded JSON values of the same shape, numbers
-// within floatTolerance.
-func nearlyEqual(a, b any) bool {
-	switch a := a.(type) {
-	case float64:
-		b, ok := b.(float64)
-		return ok && math.Abs(a-b) <= floatTolerance*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !nearlyEqual(a[i], b[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, av := range a {
-			if bv, ok := b[k]; !ok || !nearlyEqual(av, bv) {
-				return false
-			}
-		}
-		return true
-	}
-	return a == b
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/metronome-data/metronome/internal/nearly"
 	"github.com/metronome-data/metronome/internal/tables"
 )
 
@@ -253,37 +254,6 @@ func plain(v any) any {
 	return v
 }
 
-func sameValue(a, b any) bool {
-	switch a := a.(type) {
-	case float64:
-		b, ok := b.(float64)
-		return ok && math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(a))
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !sameValue(a[i], b[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k := range a {
-			if !sameValue(a[k], b[k]) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(a, b)
-}
-
 func columns(row map[string]any) []string {
 	var cols []string
 	for c := range row {
@@ -304,7 +274,7 @@ func checkRows(t *testing.T, mart string, got, want []map[string]any) {
 			t.Fatalf("%s: columns %v, want %v", mart, g, w)
 		}
 		for _, c := range columns(want[i]) {
-			if !sameValue(want[i][c], got[i][c]) {
+			if !nearly.Equal(want[i][c], got[i][c]) {
 				t.Errorf("%s row %d (%v): %s = %#v, want %#v", mart, i, want[i][columns(want[i])[0]], c, got[i][c], want[i][c])
 			}
 		}
@@ -374,7 +344,7 @@ func TestExtendedMartValues(t *testing.T) {
 		"top_track_count": int64(3), "mean_track_popularity": 65.0, "audio_feature_tracks": int64(2),
 		"mean_danceability": 0.3, // t1 from day1 (0.2) and t2 from day3 (0.4), not day4's 0.99
 	} {
-		if !sameValue(want, a1[col]) {
+		if !nearly.Equal(want, a1[col]) {
 			t.Errorf("artist_daily a1 %s = %#v, want %#v", col, a1[col], want)
 		}
 	}
@@ -389,15 +359,15 @@ func TestExtendedMartValues(t *testing.T) {
 
 	genres := martRows(t, d, root, GenreDaily, day3)
 	rock := byID(genres, "genre", "rock")
-	if !sameValue([]any{"Beta", "Zeta", "Alpha"}, rock["top_artists"]) || rock["artists"] != int64(3) || rock["total_followers"] != int64(8400) {
+	if !nearly.Equal([]any{"Beta", "Zeta", "Alpha"}, rock["top_artists"]) || rock["artists"] != int64(3) || rock["total_followers"] != int64(8400) {
 		t.Errorf("genre_daily rock = %v", rock)
 	}
-	if pop := byID(genres, "genre", "pop"); !sameValue([]any{"Zeta", "Eta", "Gamma"}, pop["top_artists"]) {
+	if pop := byID(genres, "genre", "pop"); !nearly.Equal([]any{"Zeta", "Eta", "Gamma"}, pop["top_artists"]) {
 		t.Errorf("genre_daily pop top artists = %v, want Zeta, Eta, Gamma (followers break the tie)", pop["top_artists"])
 	}
 
 	disc := byID(martRows(t, d, root, ArtistDiscography, day3), "artist_id", "a1")
-	if disc["release_count"] != int64(3) || disc["latest_release_date"] != "2021-06-01" || disc["track_count"] != int64(4) || !sameValue(0.5, disc["explicit_share"]) {
+	if disc["release_count"] != int64(3) || disc["latest_release_date"] != "2021-06-01" || disc["track_count"] != int64(4) || !nearly.Equal(0.5, disc["explicit_share"]) {
 		t.Errorf("artist_discography a1 = %v", disc)
 	}
 
@@ -494,7 +464,7 @@ func checkSimilarity(t *testing.T, got, want []map[string]any) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g["artist_id"] != w["artist_id"] || g["rank"] != w["rank"] || !sameValue(w["score"], g["score"]) {
+		if g["artist_id"] != w["artist_id"] || g["rank"] != w["rank"] || !nearly.Equal(w["score"], g["score"]) {
 			t.Fatalf("artist_similarity row %d: got %v, want %v", i, g, w)
 		}
 		if g["similar_artist_id"] != w["similar_artist_id"] {
@@ -511,7 +481,7 @@ func checkSimilarity(t *testing.T, got, want []map[string]any) {
 			continue
 		}
 		for _, c := range []string{"name", "similar_name", "basis", "shared_genres"} {
-			if !sameValue(w[c], g[c]) {
+			if !nearly.Equal(w[c], g[c]) {
 				t.Errorf("artist_similarity row %d: %s = %v, want %v", i, c, g[c], w[c])
 			}
 		}
@@ -664,7 +634,7 @@ func testSimilar(t *testing.T, slice int) {
 			t.Fatalf("%s: %d similar, want %d", id, len(g), len(w))
 		}
 		for i := range w {
-			if g[i].ArtistID != w[i].ArtistID || g[i].Name != w[i].Name || g[i].Rank != w[i].Rank || !sameValue(w[i].Score, g[i].Score) {
+			if g[i].ArtistID != w[i].ArtistID || g[i].Name != w[i].Name || g[i].Rank != w[i].Rank || !nearly.Equal(w[i].Score, g[i].Score) {
 				t.Errorf("%s #%d = %+v, want %+v", id, i+1, g[i], w[i])
 			}
 		}

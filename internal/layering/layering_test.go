@@ -15,7 +15,7 @@ const module = "github.com/metronome-data/metronome"
 // in forbidden. A new package must be added here, or the test fails.
 var layers = [][]string{
 	// Leaves: what the pipeline exchanges, and small utilities.
-	{"internal/contract", "internal/tables", "internal/codec", "internal/logging", "internal/httpserve", "internal/parallel",
+	{"internal/contract", "internal/tables", "internal/codec", "internal/logging", "internal/httpserve", "internal/parallel", "internal/nearly",
 		"internal/webui", "internal/testpki", "internal/otlptest", "config", "deploy/healthcheck"},
 	// Building blocks: storage, Spotify, metrics, replies, lineage, the
 	// embedded server and the test servers. None knows about a stage.
