@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/lake/laketest"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -211,30 +210,19 @@ func TestPartitionsUnreadableManifest(t *testing.T) {
 	require.Contains(t, r.stderr, "1 of 10 dates could not be read")
 }
 
-// countingStore counts the objects read.
-type countingStore struct {
-	lake.Store
-	gets atomic.Int64
-}
-
-func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	s.gets.Add(1)
-	return s.Store.Get(ctx, key)
-}
-
 // Only the dates that have files are read: ten years of gaps cost one
 // listing.
 func TestPartitionsReadsOnlyHeldDates(t *testing.T) {
 	store := partitionsLake(t)
 	putCapture(t, store, activities.Capture{CaptureInput: contract.CaptureInput{Date: "2026-10-07", Kind: contract.KindCapture, WorkflowID: "pipeline-2026-10-07"}})
 	putManifest(t, store, manifestOf("2026-10-07", contract.KindCapture, "pipeline-2026-10-07", ""))
-	cs := &countingStore{Store: store}
+	cs := &laketest.CountingStore{Store: store}
 	to := time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)
 	rep, err := readPartitions(context.Background(), cs, to.AddDate(0, 0, -(maxPartitionDays-1)), to)
 	require.NoError(t, err)
 	require.Len(t, rep.Dates, maxPartitionDays)
 	require.Len(t, rep.Gaps, maxPartitionDays-1)
-	require.Equal(t, int64(2), cs.gets.Load(), "one capture record and one manifest")
+	require.Equal(t, int64(2), cs.Gets.Load(), "one capture record and one manifest")
 }
 
 func TestPartitionsBadUsageExitsWithCode2(t *testing.T) {

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/lake/laketest"
 	"github.com/metronome-data/metronome/workflows"
 )
 
@@ -419,26 +418,15 @@ func TestTemporalBanner(t *testing.T) {
 
 // Warm reads the grid's documents once: the page after it reads none.
 func TestWarm(t *testing.T) {
-	store := &countingStore{Store: seedLake(t)}
+	store := &laketest.CountingStore{Store: seedLake(t)}
 	// A manifest that does not decode is read again each time: no error is kept.
 	require.NoError(t, store.Delete(context.Background(), lake.ManifestKey("2026-11-18")))
 	c := newTestConsole(t, store)
 	c.Warm(context.Background())
-	warmed := store.gets.Load()
+	warmed := store.Gets.Load()
 	require.Positive(t, warmed)
 	require.Equal(t, 200, get(t, c, "GET", "/").Code)
-	require.Equal(t, warmed, store.gets.Load(), "the grid is served from the warmed cache")
-}
-
-// countingStore counts the objects read.
-type countingStore struct {
-	lake.Store
-	gets atomic.Int64
-}
-
-func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	s.gets.Add(1)
-	return s.Store.Get(ctx, key)
+	require.Equal(t, warmed, store.Gets.Load(), "the grid is served from the warmed cache")
 }
 
 // A date the grid shows failed or running opens on its page with the

@@ -19,7 +19,7 @@ var layers = [][]string{
 		"internal/webui", "internal/testpki", "internal/otlptest", "config", "deploy/healthcheck"},
 	// Building blocks: storage, Spotify, metrics, replies, lineage, the
 	// embedded server and the test servers. None knows about a stage.
-	{"internal/lake", "internal/curate", "internal/spotify", "internal/spotifyfake", "internal/serving",
+	{"internal/lake", "internal/lake/laketest", "internal/curate", "internal/spotify", "internal/spotifyfake", "internal/serving",
 		"internal/analytics", "internal/metrics", "internal/reply", "internal/lineage", "internal/lineage/lineagetest",
 		"internal/botapi", "internal/devserver", "internal/devserver/devservertest", "internal/testservers",
 		"internal/workerproc", "internal/loadgen"},

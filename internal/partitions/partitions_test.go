@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,21 +13,11 @@ import (
 	"github.com/metronome-data/metronome/activities"
 	"github.com/metronome-data/metronome/internal/contract"
 	"github.com/metronome-data/metronome/internal/lake"
+	"github.com/metronome-data/metronome/internal/lake/laketest"
 )
 
-// countingStore counts the objects read.
-type countingStore struct {
-	lake.Store
-	gets atomic.Int64
-}
-
-func (s *countingStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	s.gets.Add(1)
-	return s.Store.Get(ctx, key)
-}
-
 // remoteStore hides the local directory, as an S3 lake has none.
-type remoteStore struct{ *countingStore }
+type remoteStore struct{ *laketest.CountingStore }
 
 func (remoteStore) LocalDir() (string, bool) { return "", false }
 
@@ -47,11 +36,11 @@ func manifest(date, kind string, tracks int) activities.Manifest {
 	return m
 }
 
-func newLake(t *testing.T) *countingStore {
+func newLake(t *testing.T) *laketest.CountingStore {
 	t.Helper()
 	store, err := lake.Open(context.Background(), "file://"+t.TempDir())
 	require.NoError(t, err)
-	return &countingStore{Store: store}
+	return &laketest.CountingStore{Store: store}
 }
 
 var day = func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
@@ -105,10 +94,10 @@ func TestCacheFollowsRewrites(t *testing.T) {
 		d, err := r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
 		require.Equal(t, 40, d.Row.Rows["tracks"])
-		before := store.gets.Load()
+		before := store.Gets.Load()
 		_, err = r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
-		require.Equal(t, before, store.gets.Load(), "an unchanged manifest is not read again")
+		require.Equal(t, before, store.Gets.Load(), "an unchanged manifest is not read again")
 
 		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindReprocess, 41000))
 		d, err = r.One(ctx, "2026-10-03")
@@ -128,10 +117,10 @@ func TestCacheFollowsRewrites(t *testing.T) {
 		r := NewReader(store, WithCache(50*time.Millisecond))
 		_, err := r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
-		before := local.gets.Load()
+		before := local.Gets.Load()
 		_, err = r.One(ctx, "2026-10-03")
 		require.NoError(t, err)
-		require.Equal(t, before, local.gets.Load(), "within the TTL the cached manifest is used")
+		require.Equal(t, before, local.Gets.Load(), "within the TTL the cached manifest is used")
 		put(t, store, lake.ManifestKey("2026-10-03"), manifest("2026-10-03", contract.KindCapture, 7))
 		require.Eventually(t, func() bool {
 			d, err := r.One(ctx, "2026-10-03")
@@ -208,10 +197,10 @@ func TestHeadsAndWhole(t *testing.T) {
 	require.Equal(t, c.Objects, whole.Manifest.RawObjects)
 	require.Equal(t, head.Row, whole.Row, "the row is the same either way")
 
-	before := store.gets.Load()
+	before := store.Gets.Load()
 	_, err = r.Range(ctx, day("2026-10-03"), day("2026-10-03"))
 	require.NoError(t, err)
-	require.Equal(t, before, store.gets.Load(), "the whole documents serve the range")
+	require.Equal(t, before, store.Gets.Load(), "the whole documents serve the range")
 
 	// An undecodable head reports the whole reader's error.
 	require.NoError(t, store.Put(ctx, lake.ManifestKey("2026-10-03"), bytes.NewReader([]byte(`{"raw_objects": [}`))))
@@ -245,6 +234,6 @@ func TestRangeGivenUpReadsNoMoreDates(t *testing.T) {
 	defer cancel()
 	_, err := NewReader(cancelOnGet{remoteStore{store}, cancel}).Range(ctx, first, first.AddDate(0, 0, n-1))
 	require.ErrorIs(t, err, context.Canceled)
-	require.LessOrEqual(t, store.gets.Load(), int64(readers), "dates that waited for a slot were read after the read was given up")
-	require.Positive(t, store.gets.Load())
+	require.LessOrEqual(t, store.Gets.Load(), int64(readers), "dates that waited for a slot were read after the read was given up")
+	require.Positive(t, store.Gets.Load())
 }
